@@ -1,0 +1,630 @@
+//! Analysis: turns decoded packets into records that carry everything a
+//! renderer shows — tshark-equal TCP numbers and flags, endpoint states, the
+//! inferred socket call and an explanation at the key moments.
+
+pub mod cause;
+pub mod expert;
+pub mod seq;
+pub mod state;
+pub mod tcp;
+
+use crate::decode::flags::{ACK, FIN, RST, SYN};
+use crate::decode::{self, IcmpMessage, NonIp, Packet, Transport};
+use crate::source::{Frame, LinkType, Timestamp};
+pub use cause::{Cause, Explain};
+pub use expert::Expert;
+use serde::Serialize;
+use state::{Endpoint, TcpState};
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use tcp::TcpConversation;
+
+/// Transport protocol of a frame, as named in the JSON output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP for IPv4.
+    Icmp,
+    /// ICMPv6.
+    Icmpv6,
+    /// Anything else.
+    Other,
+}
+
+/// TCP facts of one frame.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpRecord {
+    /// `tcp.stream`.
+    pub stream: u32,
+    /// 0 when sent by the stream's first sender ("A"), 1 otherwise.
+    pub dir: u8,
+    /// Flag bits.
+    pub flags: u16,
+    /// Relative sequence number.
+    pub seq: u32,
+    /// Relative acknowledgment number.
+    pub ack: u32,
+    /// Raw sequence number.
+    pub seq_raw: u32,
+    /// Raw acknowledgment number.
+    pub ack_raw: u32,
+    /// Payload length.
+    pub len: u32,
+    /// Calculated window.
+    pub win: u32,
+    /// Window scale shift applied, or -1 unknown / -2 not used.
+    pub win_scale: i8,
+    /// MSS option.
+    pub mss: Option<u16>,
+    /// Window scale option (shift count as sent).
+    pub wscale: Option<u8>,
+    /// SACK permitted option.
+    pub sack_permitted: bool,
+    /// Number of SACK blocks.
+    pub sack_blocks: u8,
+    /// Expert flags.
+    pub expert: Expert,
+    /// Duplicate-ACK number, when flagged.
+    pub dupack_num: u32,
+    /// Sender's state after the segment.
+    pub state_src: TcpState,
+    /// Receiver's state after the segment.
+    pub state_dst: TcpState,
+    /// Sender's state before the segment.
+    pub before_src: TcpState,
+    /// Receiver's state before the segment.
+    pub before_dst: TcpState,
+}
+
+/// UDP facts of one frame.
+#[derive(Clone, Copy, Debug)]
+pub struct UdpRecord {
+    /// Conversation index among UDP flows (like `udp.stream`).
+    pub stream: u32,
+    /// 0 when sent by the flow's first sender.
+    pub dir: u8,
+    /// Payload length.
+    pub len: u32,
+}
+
+/// ICMP facts of one frame.
+#[derive(Clone, Copy, Debug)]
+pub struct IcmpRecord {
+    /// The message.
+    pub msg: IcmpMessage,
+    /// The UDP flow whose datagram caused this error, if it was seen.
+    pub udp_stream: Option<u32>,
+    /// The TCP stream whose segment caused this error, if any.
+    pub tcp_stream: Option<u32>,
+}
+
+/// Everything known about one frame after analysis.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameRecord {
+    /// 1-based frame number.
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Protocol.
+    pub proto: Proto,
+    /// Source address.
+    pub src: Option<IpAddr>,
+    /// Destination address.
+    pub dst: Option<IpAddr>,
+    /// Source port.
+    pub sport: Option<u16>,
+    /// Destination port.
+    pub dport: Option<u16>,
+    /// The frame was cut by a snaplen (or a header is incomplete).
+    pub truncated: bool,
+    /// Link type (for frames wirelab could not decode).
+    pub link: LinkType,
+    /// Why there is no IP layer, if there is none.
+    pub non_ip: Option<NonIp>,
+    /// TCP facts.
+    pub tcp: Option<TcpRecord>,
+    /// UDP facts.
+    pub udp: Option<UdpRecord>,
+    /// ICMP facts.
+    pub icmp: Option<IcmpRecord>,
+    /// The call or kernel action behind the packet.
+    pub cause: Option<Cause>,
+    /// Explanations for a key moment (up to two).
+    pub explain: [Option<Explain>; 2],
+}
+
+impl FrameRecord {
+    /// Both ports, when the frame has them.
+    pub fn has_port(&self, port: u16) -> bool {
+        self.sport == Some(port) || self.dport == Some(port)
+    }
+}
+
+/// How a TCP connection opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Opening {
+    /// Only a SYN was seen.
+    SynOnly,
+    /// SYN and SYN-ACK (and maybe the ACK).
+    Handshake,
+    /// The SYN was answered by RST.
+    Refused,
+    /// The capture starts mid-connection.
+    MidStream,
+}
+
+/// Per-connection totals, for the summary table.
+#[derive(Clone, Debug)]
+pub struct StreamStats {
+    /// Packets sent by A and by B.
+    pub packets: [u64; 2],
+    /// Payload bytes sent by A and by B.
+    pub bytes: [u64; 2],
+    /// First and last frame times.
+    pub first: Timestamp,
+    /// Last frame time.
+    pub last: Timestamp,
+    /// How it opened.
+    pub opening: Opening,
+    /// FIN segments seen from A and from B.
+    pub fins: [u32; 2],
+    /// A FIN carried the ACK of the other FIN (3-segment close).
+    pub fin_ack_combined: bool,
+    /// An RST was seen, and from which side.
+    pub rst_from: Option<u8>,
+    /// Count of each expert flag, by bit position.
+    pub expert_counts: [u32; 16],
+}
+
+/// One TCP connection (`tcp.stream`).
+#[derive(Clone, Debug)]
+pub struct TcpStream {
+    /// `tcp.stream` index.
+    pub id: u32,
+    /// The endpoint that sent the first segment seen.
+    pub a: SocketAddr,
+    /// The other endpoint.
+    pub b: SocketAddr,
+    /// Which side is the client (sent the SYN), when known.
+    pub client: Option<u8>,
+    /// Sequence analysis state.
+    pub conv: TcpConversation,
+    /// Inferred endpoint states, A then B.
+    pub endpoints: [Endpoint; 2],
+    /// Totals.
+    pub stats: StreamStats,
+    zero_window: [bool; 2],
+}
+
+/// One UDP flow.
+#[derive(Clone, Debug)]
+pub struct UdpFlow {
+    /// Index.
+    pub id: u32,
+    /// First sender.
+    pub a: SocketAddr,
+    /// Other endpoint.
+    pub b: SocketAddr,
+    /// Datagrams sent by A and by B.
+    pub packets: [u64; 2],
+    /// Payload bytes sent by A and by B.
+    pub bytes: [u64; 2],
+    /// ICMP errors caused by this flow.
+    pub icmp_errors: u32,
+    /// First and last times.
+    pub first: Timestamp,
+    /// Last time.
+    pub last: Timestamp,
+}
+
+/// An unordered pair of endpoints.
+type FlowKey = (SocketAddr, SocketAddr);
+
+fn flow_key(x: SocketAddr, y: SocketAddr) -> FlowKey {
+    if x <= y {
+        (x, y)
+    } else {
+        (y, x)
+    }
+}
+
+/// The analysis of a whole capture, frame by frame, in order.
+#[derive(Default)]
+pub struct Analyzer {
+    tcp_index: HashMap<FlowKey, u32>,
+    /// Every TCP connection, indexed by `tcp.stream`.
+    pub streams: Vec<TcpStream>,
+    udp_index: HashMap<FlowKey, u32>,
+    /// Every UDP flow.
+    pub udp_flows: Vec<UdpFlow>,
+    /// Frames of link types wirelab does not decode, by link type.
+    pub unsupported_links: BTreeMap<u32, u64>,
+    /// Frames seen.
+    pub frames: u64,
+    /// Frames marked truncated.
+    pub truncated: u64,
+}
+
+impl Analyzer {
+    /// A fresh analyzer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes and analyzes one frame.
+    pub fn on_frame(&mut self, frame: &Frame<'_>) -> FrameRecord {
+        let packet = decode::decode(frame);
+        self.on_packet(frame, &packet)
+    }
+
+    /// Analyzes one decoded frame.
+    pub fn on_packet(&mut self, frame: &Frame<'_>, packet: &Packet<'_>) -> FrameRecord {
+        self.frames += 1;
+        if packet.truncated {
+            self.truncated += 1;
+        }
+        if packet.non_ip == Some(NonIp::UnsupportedLink) {
+            *self.unsupported_links.entry(frame.link.0).or_default() += 1;
+        }
+        let (src, dst) = match packet.addrs {
+            Some((s, d)) => (Some(s), Some(d)),
+            None => (None, None),
+        };
+        let mut rec = FrameRecord {
+            frame: frame.number,
+            ts: frame.ts,
+            proto: Proto::Other,
+            src,
+            dst,
+            sport: None,
+            dport: None,
+            truncated: packet.truncated,
+            link: frame.link,
+            non_ip: packet.non_ip,
+            tcp: None,
+            udp: None,
+            icmp: None,
+            cause: None,
+            explain: [None, None],
+        };
+        match (&packet.transport, packet.addrs) {
+            (Transport::Tcp(seg), Some((s, d))) => {
+                rec.proto = Proto::Tcp;
+                rec.sport = Some(seg.sport);
+                rec.dport = Some(seg.dport);
+                self.on_tcp(
+                    &mut rec,
+                    SocketAddr::new(s, seg.sport),
+                    SocketAddr::new(d, seg.dport),
+                    seg,
+                );
+            }
+            (Transport::Udp(dgram), Some((s, d))) => {
+                rec.proto = Proto::Udp;
+                rec.sport = Some(dgram.sport);
+                rec.dport = Some(dgram.dport);
+                let (src, dst) = (
+                    SocketAddr::new(s, dgram.sport),
+                    SocketAddr::new(d, dgram.dport),
+                );
+                let (id, dir) = self.udp_flow(src, dst, frame.ts);
+                let flow = &mut self.udp_flows[id as usize];
+                flow.packets[dir as usize] += 1;
+                flow.bytes[dir as usize] += dgram.payload_len as u64;
+                flow.last = frame.ts;
+                rec.udp = Some(UdpRecord {
+                    stream: id,
+                    dir,
+                    len: dgram.payload_len,
+                });
+                rec.cause = Some(Cause::SendTo);
+            }
+            (Transport::Icmp(msg), Some(_)) => {
+                rec.proto = if msg.v6 { Proto::Icmpv6 } else { Proto::Icmp };
+                let mut icmp = IcmpRecord {
+                    msg: *msg,
+                    udp_stream: None,
+                    tcp_stream: None,
+                };
+                if let Some(q) = msg.quoted {
+                    if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
+                        let key = flow_key(SocketAddr::new(q.src, sp), SocketAddr::new(q.dst, dp));
+                        match q.protocol {
+                            17 => {
+                                icmp.udp_stream = self.udp_index.get(&key).copied();
+                                if let Some(id) = icmp.udp_stream {
+                                    self.udp_flows[id as usize].icmp_errors += 1;
+                                }
+                            }
+                            6 => icmp.tcp_stream = self.tcp_index.get(&key).copied(),
+                            _ => {}
+                        }
+                    }
+                }
+                if msg.is_port_unreachable() {
+                    rec.cause = Some(Cause::PortUnreachable);
+                    rec.explain[0] = Some(Explain::PortUnreachable);
+                } else if matches!((msg.v6, msg.icmp_type), (false, 0 | 8) | (true, 128 | 129)) {
+                    rec.cause = Some(Cause::Ping);
+                }
+                rec.icmp = Some(icmp);
+            }
+            _ => {}
+        }
+        rec
+    }
+
+    fn udp_flow(&mut self, src: SocketAddr, dst: SocketAddr, ts: Timestamp) -> (u32, u8) {
+        let key = flow_key(src, dst);
+        let next = self.udp_flows.len() as u32;
+        let id = *self.udp_index.entry(key).or_insert(next);
+        if id == next {
+            self.udp_flows.push(UdpFlow {
+                id,
+                a: src,
+                b: dst,
+                packets: [0; 2],
+                bytes: [0; 2],
+                icmp_errors: 0,
+                first: ts,
+                last: ts,
+            });
+        }
+        let dir = if self.udp_flows[id as usize].a == src {
+            0
+        } else {
+            1
+        };
+        (id, dir)
+    }
+
+    fn new_stream(
+        &mut self,
+        key: FlowKey,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seg: &decode::TcpSegment<'_>,
+        ts: Timestamp,
+    ) -> u32 {
+        let id = self.streams.len() as u32;
+        let (a_state, b_state, client, opening) = match (seg.has(SYN), seg.has(ACK)) {
+            (true, false) => (
+                TcpState::Closed,
+                TcpState::Listen,
+                Some(0),
+                Opening::SynOnly,
+            ),
+            (true, true) => (
+                TcpState::Listen,
+                TcpState::SynSent,
+                Some(1),
+                Opening::Handshake,
+            ),
+            _ => (
+                TcpState::Established,
+                TcpState::Established,
+                None,
+                Opening::MidStream,
+            ),
+        };
+        self.streams.push(TcpStream {
+            id,
+            a: src,
+            b: dst,
+            client,
+            conv: TcpConversation::default(),
+            endpoints: [Endpoint::new(a_state), Endpoint::new(b_state)],
+            stats: StreamStats {
+                packets: [0; 2],
+                bytes: [0; 2],
+                first: ts,
+                last: ts,
+                opening,
+                fins: [0; 2],
+                fin_ack_combined: false,
+                rst_from: None,
+                expert_counts: [0; 16],
+            },
+            zero_window: [false; 2],
+        });
+        self.tcp_index.insert(key, id);
+        id
+    }
+
+    fn on_tcp(
+        &mut self,
+        rec: &mut FrameRecord,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seg: &decode::TcpSegment<'_>,
+    ) {
+        let ts = rec.ts;
+        let key = flow_key(src, dst);
+        let mut preset = Expert::default();
+        let mut id = match self.tcp_index.get(&key) {
+            Some(&id) => id,
+            None => self.new_stream(key, src, dst, seg, ts),
+        };
+        let dir_of = |s: &TcpStream| if s.a == src { 0usize } else { 1 };
+        // A SYN on a known 4-tuple: a new connection if its ISN differs (port reuse),
+        // otherwise a retransmitted SYN.
+        if seg.flags & (SYN | ACK) == SYN {
+            let stream = &mut self.streams[id as usize];
+            let dir = dir_of(stream);
+            if let Some(base) = stream.conv.base_seq(dir) {
+                preset.0 |= Expert::REUSED_PORTS;
+                if base != seg.seq {
+                    id = self.new_stream(key, src, dst, seg, ts);
+                } else {
+                    stream.conv.restore_for_repeated_syn(dir);
+                }
+            }
+        } else if seg.flags & (SYN | ACK) == (SYN | ACK) {
+            let stream = &mut self.streams[id as usize];
+            let dir = dir_of(stream);
+            if let Some(base) = stream.conv.base_seq(dir) {
+                if base != seg.seq {
+                    stream.conv.rebase_synack(dir, seg.seq);
+                    preset.0 |= Expert::REUSED_PORTS;
+                }
+            }
+        }
+        let stream = &mut self.streams[id as usize];
+        let dir = dir_of(stream);
+        let numbers = stream.conv.on_segment(dir, seg, ts, preset);
+
+        // Endpoint states.
+        let (before_src, before_dst) =
+            (stream.endpoints[dir].state, stream.endpoints[1 - dir].state);
+        {
+            let [a, b] = &mut stream.endpoints;
+            let (sender, receiver) = if dir == 0 { (a, b) } else { (b, a) };
+            state::on_segment(
+                sender,
+                receiver,
+                seg.flags,
+                seg.seq,
+                seg.ack,
+                seg.payload_len,
+            );
+        }
+        let (state_src, state_dst) = (stream.endpoints[dir].state, stream.endpoints[1 - dir].state);
+
+        // Totals.
+        let st = &mut stream.stats;
+        st.packets[dir] += 1;
+        st.bytes[dir] += seg.payload_len as u64;
+        st.last = ts;
+        for (bit, _) in Expert::ALL {
+            if numbers.expert.has(*bit) {
+                st.expert_counts[bit.trailing_zeros() as usize] += 1;
+            }
+        }
+        if seg.has(SYN | ACK) && st.opening == Opening::SynOnly {
+            st.opening = Opening::Handshake;
+        }
+        if seg.has(RST) {
+            if st.opening == Opening::SynOnly {
+                st.opening = Opening::Refused;
+            }
+            st.rst_from.get_or_insert(dir as u8);
+        }
+        let first_fin = seg.has(FIN) && st.fins == [0, 0];
+        if seg.has(FIN) {
+            if st.fins[1 - dir] > 0 && st.fins[dir] == 0 && state_dst == TcpState::TimeWait {
+                st.fin_ack_combined = true;
+            }
+            st.fins[dir] += 1;
+        }
+
+        // Cause and explanation.
+        let e = numbers.expert;
+        let retrans = e.is_retransmission();
+        let cause = if seg.has(RST) {
+            if before_dst == TcpState::SynSent {
+                Cause::Refused
+            } else if matches!(before_src, TcpState::Closed | TcpState::TimeWait) {
+                Cause::ResetClosed
+            } else {
+                Cause::Abort
+            }
+        } else if seg.has(SYN) {
+            match (seg.has(ACK), retrans) {
+                (false, false) => Cause::Connect,
+                (false, true) => Cause::ConnectRetry,
+                (true, false) => Cause::ListenSynAck,
+                (true, true) => Cause::Retransmit,
+            }
+        } else if retrans {
+            Cause::Retransmit
+        } else if seg.has(FIN) {
+            if seg.payload_len > 0 {
+                Cause::SendClose
+            } else {
+                Cause::Close
+            }
+        } else if e.has(Expert::ZERO_WINDOW_PROBE) {
+            Cause::ZeroWindowProbe
+        } else if e.has(Expert::KEEP_ALIVE) {
+            Cause::KeepAlive
+        } else if seg.payload_len > 0 {
+            Cause::Send
+        } else if e.has(Expert::ZERO_WINDOW) {
+            Cause::ZeroWindow
+        } else if e.has(Expert::WINDOW_UPDATE) {
+            Cause::WindowUpdate
+        } else if e.has(Expert::DUPLICATE_ACK) {
+            Cause::DuplicateAck
+        } else {
+            Cause::KernelAck
+        };
+        let mut explain: Vec<Explain> = Vec::new();
+        match cause {
+            Cause::Connect => explain.push(Explain::HandshakeSyn),
+            Cause::ListenSynAck => explain.push(Explain::HandshakeSynAck),
+            Cause::Refused => explain.push(Explain::Refused),
+            Cause::Abort | Cause::ResetClosed => explain.push(Explain::Reset),
+            Cause::Retransmit | Cause::ConnectRetry => explain.push(Explain::Retransmission),
+            _ => {}
+        }
+        if seg.flags & (SYN | ACK) == ACK
+            && before_dst == TcpState::SynReceived
+            && state_dst == TcpState::Established
+        {
+            explain.push(Explain::HandshakeAck);
+        }
+        if seg.has(FIN) && !retrans {
+            explain.push(if first_fin {
+                Explain::FirstFin
+            } else {
+                Explain::SecondFin
+            });
+        }
+        if (state_src == TcpState::TimeWait && before_src != TcpState::TimeWait)
+            || (state_dst == TcpState::TimeWait && before_dst != TcpState::TimeWait)
+        {
+            explain.push(Explain::TimeWait);
+        }
+        if e.has(Expert::ZERO_WINDOW) && !stream.zero_window[dir] {
+            explain.push(Explain::ZeroWindow);
+        }
+        if seg.window != 0 && stream.zero_window[dir] && !seg.has(RST) {
+            explain.push(Explain::WindowReopened);
+        }
+        if !seg.has(SYN | RST) {
+            stream.zero_window[dir] = seg.window == 0;
+        }
+        // Keep the two most specific sentences.
+        if explain.len() > 2 {
+            explain.drain(..explain.len() - 2);
+        }
+        rec.explain = [explain.first().copied(), explain.get(1).copied()];
+        rec.cause = Some(cause);
+        rec.tcp = Some(TcpRecord {
+            stream: id,
+            dir: dir as u8,
+            flags: seg.flags,
+            seq: numbers.seq,
+            ack: numbers.ack,
+            seq_raw: seg.seq,
+            ack_raw: seg.ack,
+            len: seg.payload_len,
+            win: numbers.win,
+            win_scale: numbers.win_scale,
+            mss: seg.options.mss,
+            wscale: seg.options.window_scale,
+            sack_permitted: seg.options.sack_permitted,
+            sack_blocks: seg.options.sack_count,
+            expert: numbers.expert,
+            dupack_num: numbers.dupack_num,
+            state_src,
+            state_dst,
+            before_src,
+            before_dst,
+        });
+    }
+}

@@ -1,0 +1,355 @@
+//! Decoding: link layer → IPv4/IPv6 (extension headers included) → TCP, UDP,
+//! ICMP, ICMPv6. Frames cut by a snaplen are decoded as far as their bytes go
+//! and marked truncated; lengths come from the IP header, as on the wire.
+
+pub mod link;
+pub mod tcp_options;
+
+use crate::source::Frame;
+use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use link::LinkPayload;
+use std::net::IpAddr;
+pub use tcp_options::TcpOptions;
+
+/// TCP header flag bits (RFC 9293 §3.1, RFC 3168 for ECE/CWR).
+pub mod flags {
+    /// No more data from sender.
+    pub const FIN: u16 = 0x001;
+    /// Synchronize sequence numbers.
+    pub const SYN: u16 = 0x002;
+    /// Reset the connection.
+    pub const RST: u16 = 0x004;
+    /// Push function.
+    pub const PSH: u16 = 0x008;
+    /// Acknowledgment field is significant.
+    pub const ACK: u16 = 0x010;
+    /// Urgent pointer field is significant.
+    pub const URG: u16 = 0x020;
+    /// ECN-Echo.
+    pub const ECE: u16 = 0x040;
+    /// Congestion Window Reduced.
+    pub const CWR: u16 = 0x080;
+    /// Upper-case names in the order wirelab prints them.
+    pub const NAMES: [(u16, &str); 8] = [
+        (SYN, "SYN"),
+        (FIN, "FIN"),
+        (RST, "RST"),
+        (PSH, "PSH"),
+        (ACK, "ACK"),
+        (URG, "URG"),
+        (ECE, "ECE"),
+        (CWR, "CWR"),
+    ];
+}
+
+/// A decoded TCP segment.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpSegment<'a> {
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// Raw sequence number.
+    pub seq: u32,
+    /// Raw acknowledgment number.
+    pub ack: u32,
+    /// Flag bits, see [`flags`].
+    pub flags: u16,
+    /// Raw (unscaled) window field.
+    pub window: u16,
+    /// Header length in bytes (data offset × 4).
+    pub header_len: u8,
+    /// Payload length as sent (from the IP length, not the captured bytes).
+    pub payload_len: u32,
+    /// Options.
+    pub options: TcpOptions,
+    /// The captured part of the payload.
+    pub payload: &'a [u8],
+}
+
+impl TcpSegment<'_> {
+    /// True when every bit in `mask` is set.
+    pub fn has(&self, mask: u16) -> bool {
+        self.flags & mask == mask
+    }
+}
+
+/// A decoded UDP datagram.
+#[derive(Clone, Copy, Debug)]
+pub struct UdpDatagram<'a> {
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// Payload length (UDP length field minus the 8-byte header).
+    pub payload_len: u32,
+    /// The captured part of the payload.
+    pub payload: &'a [u8],
+}
+
+/// The original datagram quoted inside an ICMP error (RFC 792: "Internet
+/// Header + 64 bits of Original Data Datagram").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quoted {
+    /// Source of the original datagram.
+    pub src: IpAddr,
+    /// Destination of the original datagram.
+    pub dst: IpAddr,
+    /// IP protocol number of the original datagram (6 TCP, 17 UDP).
+    pub protocol: u8,
+    /// Source port of the original datagram, if it had one.
+    pub sport: Option<u16>,
+    /// Destination port of the original datagram, if it had one.
+    pub dport: Option<u16>,
+}
+
+/// A decoded ICMP or ICMPv6 message.
+#[derive(Clone, Copy, Debug)]
+pub struct IcmpMessage {
+    /// ICMPv6 rather than ICMP for IPv4.
+    pub v6: bool,
+    /// Type.
+    pub icmp_type: u8,
+    /// Code.
+    pub code: u8,
+    /// The quoted original datagram of an error message.
+    pub quoted: Option<Quoted>,
+}
+
+impl IcmpMessage {
+    /// True for "destination unreachable, port unreachable" (v4 3/3, v6 1/4).
+    pub fn is_port_unreachable(&self) -> bool {
+        matches!(
+            (self.v6, self.icmp_type, self.code),
+            (false, 3, 3) | (true, 1, 4)
+        )
+    }
+
+    /// A short English name of the message.
+    pub fn describe(&self) -> &'static str {
+        match (self.v6, self.icmp_type, self.code) {
+            (false, 0, _) | (true, 129, _) => "echo reply",
+            (false, 8, _) | (true, 128, _) => "echo request",
+            (false, 3, 3) | (true, 1, 4) => "port unreachable",
+            (false, 3, 1) | (true, 1, 3) => "host unreachable",
+            (false, 3, 4) => "fragmentation needed",
+            (true, 2, _) => "packet too big",
+            (false, 3, _) | (true, 1, _) => "destination unreachable",
+            (false, 11, _) | (true, 3, _) => "time exceeded",
+            (true, 133, _) => "router solicitation",
+            (true, 134, _) => "router advertisement",
+            (true, 135, _) => "neighbor solicitation",
+            (true, 136, _) => "neighbor advertisement",
+            _ => "icmp",
+        }
+    }
+}
+
+/// The transport layer of a packet.
+#[derive(Clone, Copy, Debug)]
+pub enum Transport<'a> {
+    /// TCP.
+    Tcp(TcpSegment<'a>),
+    /// UDP.
+    Udp(UdpDatagram<'a>),
+    /// ICMP or ICMPv6.
+    Icmp(IcmpMessage),
+    /// Another IP protocol (number), or a transport header cut short.
+    Other(u8),
+    /// No IP layer at all (ARP, unsupported link type …).
+    None,
+}
+
+/// Why a frame has no IP layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonIp {
+    /// Not IP (ARP, LLC …).
+    NotIp,
+    /// wirelab does not decode this link type.
+    UnsupportedLink,
+    /// The frame is too short for its headers.
+    Truncated,
+}
+
+/// A decoded packet.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// Source and destination addresses, when there is an IP layer.
+    pub addrs: Option<(IpAddr, IpAddr)>,
+    /// Transport layer.
+    pub transport: Transport<'a>,
+    /// Fewer bytes were captured than the frame had on the wire, or a header was cut.
+    pub truncated: bool,
+    /// Why there is no IP layer, if there is none.
+    pub non_ip: Option<NonIp>,
+}
+
+/// Decodes one frame.
+pub fn decode<'a>(frame: &Frame<'a>) -> Packet<'a> {
+    let data = frame.data;
+    let cut = (data.len() as u64) < frame.orig_len as u64;
+    let sliced = match link::classify(frame.link, data) {
+        LinkPayload::Ethernet => LaxSlicedPacket::from_ethernet(data).ok(),
+        LinkPayload::EtherType { offset, ether_type } => Some(LaxSlicedPacket::from_ether_type(
+            ether_type.into(),
+            &data[offset..],
+        )),
+        LinkPayload::RawIp { offset } => LaxSlicedPacket::from_ip(&data[offset..]).ok(),
+        LinkPayload::Truncated => None,
+        LinkPayload::NotIp => return non_ip(NonIp::NotIp, cut),
+        LinkPayload::Unsupported => return non_ip(NonIp::UnsupportedLink, cut),
+    };
+    let Some(sliced) = sliced else {
+        return non_ip(NonIp::Truncated, true);
+    };
+    decode_sliced(&sliced, cut)
+}
+
+fn non_ip<'a>(why: NonIp, truncated: bool) -> Packet<'a> {
+    Packet {
+        addrs: None,
+        transport: Transport::None,
+        truncated: truncated || why == NonIp::Truncated,
+        non_ip: Some(why),
+    }
+}
+
+/// Length of the IP payload as declared by the IP header(s); `None` when the
+/// header gives no length (IPv4 total length 0 from TSO, IPv6 jumbograms), in
+/// which case the captured bytes are all there is.
+fn declared_payload_len(net: &LaxNetSlice<'_>) -> Option<usize> {
+    match net {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let ext = v4.extensions().auth.map_or(0, |a| a.slice().len());
+            match h.total_len() {
+                0 => None,
+                total => (total as usize).checked_sub(h.slice().len() + ext),
+            }
+        }
+        LaxNetSlice::Ipv6(v6) => match v6.header().payload_length() {
+            0 => None,
+            len => (len as usize).checked_sub(v6.extensions().slice().len()),
+        },
+        LaxNetSlice::Arp(_) => None,
+    }
+}
+
+fn decode_sliced<'a>(sliced: &LaxSlicedPacket<'a>, cut: bool) -> Packet<'a> {
+    let Some(net) = &sliced.net else {
+        let why = if sliced.stop_err.is_some() {
+            NonIp::Truncated
+        } else {
+            NonIp::NotIp
+        };
+        return non_ip(why, cut);
+    };
+    let addrs = match net {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+            )
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+            )
+        }
+        LaxNetSlice::Arp(_) => return non_ip(NonIp::NotIp, cut),
+    };
+    let ip_payload = net.ip_payload_ref();
+    let truncated = cut || sliced.stop_err.is_some() || ip_payload.is_some_and(|p| p.incomplete);
+    let payload_len = declared_payload_len(net);
+    let transport = match &sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => {
+            let header_len = tcp.header_slice().len();
+            Transport::Tcp(TcpSegment {
+                sport: tcp.source_port(),
+                dport: tcp.destination_port(),
+                seq: tcp.sequence_number(),
+                ack: tcp.acknowledgment_number(),
+                flags: u16::from_be_bytes([tcp.header_slice()[12], tcp.header_slice()[13]]) & 0x0ff,
+                window: tcp.window_size(),
+                header_len: header_len as u8,
+                payload_len: payload_len
+                    .map(|l| l.saturating_sub(header_len))
+                    .unwrap_or(tcp.payload().len()) as u32,
+                options: TcpOptions::parse(tcp.options()),
+                payload: tcp.payload(),
+            })
+        }
+        Some(TransportSlice::Udp(udp)) => Transport::Udp(UdpDatagram {
+            sport: udp.source_port(),
+            dport: udp.destination_port(),
+            payload_len: (udp.length() as u32).saturating_sub(8),
+            payload: udp.payload(),
+        }),
+        Some(TransportSlice::Icmpv4(icmp)) => Transport::Icmp(IcmpMessage {
+            v6: false,
+            icmp_type: icmp.type_u8(),
+            code: icmp.code_u8(),
+            quoted: if matches!(icmp.type_u8(), 3 | 4 | 5 | 11 | 12) {
+                quoted_datagram(icmp.payload())
+            } else {
+                None
+            },
+        }),
+        Some(TransportSlice::Icmpv6(icmp)) => Transport::Icmp(IcmpMessage {
+            v6: true,
+            icmp_type: icmp.type_u8(),
+            code: icmp.code_u8(),
+            quoted: if icmp.type_u8() < 128 {
+                quoted_datagram(icmp.payload())
+            } else {
+                None
+            },
+        }),
+        _ => Transport::Other(ip_payload.map(|p| p.ip_number.0).unwrap_or(0)),
+    };
+    Packet {
+        addrs: Some(addrs),
+        transport,
+        truncated,
+        non_ip: None,
+    }
+}
+
+/// Reads the IP header and the first 8 bytes (ports) quoted in an ICMP error.
+fn quoted_datagram(bytes: &[u8]) -> Option<Quoted> {
+    let inner = LaxSlicedPacket::from_ip(bytes).ok()?;
+    let net = inner.net.as_ref()?;
+    let (src, dst) = match net {
+        LaxNetSlice::Ipv4(v4) => (
+            IpAddr::V4(v4.header().source_addr()),
+            IpAddr::V4(v4.header().destination_addr()),
+        ),
+        LaxNetSlice::Ipv6(v6) => (
+            IpAddr::V6(v6.header().source_addr()),
+            IpAddr::V6(v6.header().destination_addr()),
+        ),
+        LaxNetSlice::Arp(_) => return None,
+    };
+    let payload = net.ip_payload_ref()?;
+    let protocol = payload.ip_number.0;
+    let ports = match protocol {
+        6 | 17 | 132 if payload.payload.len() >= 4 => {
+            let p = payload.payload;
+            Some((
+                u16::from_be_bytes([p[0], p[1]]),
+                u16::from_be_bytes([p[2], p[3]]),
+            ))
+        }
+        _ => None,
+    };
+    Some(Quoted {
+        src,
+        dst,
+        protocol,
+        sport: ports.map(|p| p.0),
+        dport: ports.map(|p| p.1),
+    })
+}

@@ -1,0 +1,1 @@
+//! The lab engine: real sockets driven by `labs/*.toml`.

@@ -1,0 +1,144 @@
+//! JSON lines: one object per frame, a stable contract documented in the README.
+
+use super::Renderer;
+use crate::analyze::{Analyzer, Cause, FrameRecord, Proto, TcpRecord};
+use crate::decode::flags;
+use serde::Serialize;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+/// Both endpoint states after the frame.
+#[derive(Serialize)]
+struct States {
+    src: &'static str,
+    dst: &'static str,
+}
+
+/// The JSON object of one frame. Field order is part of the contract.
+#[derive(Serialize)]
+pub struct JsonFrame {
+    frame: u64,
+    ts: f64,
+    proto: Proto,
+    src: Option<IpAddr>,
+    dst: Option<IpAddr>,
+    sport: Option<u16>,
+    dport: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flags: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq_raw: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack_raw: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    len: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    win: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    win_scale: Option<i8>,
+    #[serde(skip_serializing_if = "is_not_tcp")]
+    mss: Option<Option<u16>>,
+    #[serde(skip_serializing_if = "is_not_tcp")]
+    wscale: Option<Option<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dupack_num: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<States>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_udp_stream: Option<u32>,
+    cause: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    explain: Vec<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link_type: Option<u32>,
+}
+
+fn is_not_tcp<T>(v: &Option<T>) -> bool {
+    v.is_none()
+}
+
+/// Upper-case names of the flags that are set.
+pub fn flag_names(bits: u16) -> Vec<&'static str> {
+    flags::NAMES
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+impl JsonFrame {
+    /// Builds the JSON object of a frame.
+    pub fn new(rec: &FrameRecord) -> JsonFrame {
+        let tcp: Option<&TcpRecord> = rec.tcp.as_ref();
+        JsonFrame {
+            frame: rec.frame,
+            ts: rec.ts.as_f64(),
+            proto: rec.proto,
+            src: rec.src,
+            dst: rec.dst,
+            sport: rec.sport,
+            dport: rec.dport,
+            stream: tcp.map(|t| t.stream).or(rec.udp.map(|u| u.stream)),
+            flags: tcp.map(|t| flag_names(t.flags)),
+            seq: tcp.map(|t| t.seq),
+            ack: tcp.map(|t| t.ack),
+            seq_raw: tcp.map(|t| t.seq_raw),
+            ack_raw: tcp.map(|t| t.ack_raw),
+            len: tcp.map(|t| t.len).or(rec.udp.map(|u| u.len)),
+            win: tcp.map(|t| t.win),
+            win_scale: tcp.map(|t| t.win_scale),
+            mss: tcp.map(|t| t.mss),
+            wscale: tcp.map(|t| t.wscale),
+            analysis: tcp.map(|t| t.expert.names().collect()),
+            dupack_num: tcp.filter(|t| t.dupack_num > 0).map(|t| t.dupack_num),
+            state: tcp.map(|t| States {
+                src: t.state_src.name(),
+                dst: t.state_dst.name(),
+            }),
+            icmp_type: rec.icmp.map(|i| i.msg.icmp_type),
+            icmp_code: rec.icmp.map(|i| i.msg.code),
+            icmp_udp_stream: rec.icmp.and_then(|i| i.udp_stream),
+            cause: rec.cause.map(Cause::text),
+            explain: rec.explain.iter().flatten().map(|e| e.text()).collect(),
+            truncated: rec.truncated,
+            link_type: rec.src.is_none().then_some(rec.link.0),
+        }
+    }
+}
+
+/// Writes one JSON object per frame.
+pub struct JsonlRenderer<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonlRenderer<W> {
+    /// A renderer writing to `out`.
+    pub fn new(out: W) -> Self {
+        JsonlRenderer { out }
+    }
+}
+
+impl<W: Write> Renderer for JsonlRenderer<W> {
+    fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, &JsonFrame::new(rec))?;
+        self.out.write_all(b"\n")
+    }
+
+    fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,381 @@
+//! The ladder: a sequence diagram in the terminal, one lane per endpoint, an
+//! arrow per packet, state changes at the lanes, the call behind each packet
+//! and a plain-language sentence at the key moments. Fits 100 columns.
+
+use super::style::{paint, Role};
+use super::Renderer;
+use crate::analyze::{Analyzer, FrameRecord, Proto, TcpRecord};
+use crate::decode::flags::{ACK, FIN, PSH, RST, SYN};
+use crate::source::Timestamp;
+use colored::Colorize;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+/// Width of a lane (state names are up to 12 characters).
+const LANE: usize = 12;
+/// Width of the arrow between the lanes.
+const ARROW: usize = 52;
+/// Total width the ladder is laid out for.
+pub const WIDTH: usize = 100;
+/// Left margin: frame number and time.
+const MARGIN: usize = 18;
+
+/// Which conversation a frame belongs to, for the lane headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lanes {
+    Tcp(u32),
+    Udp(u32),
+    Other,
+}
+
+/// Draws the ladder.
+pub struct LadderRenderer<W: Write> {
+    out: W,
+    first_ts: Option<Timestamp>,
+    lanes: Option<Lanes>,
+    /// Show the explanation sentences.
+    pub explain: bool,
+}
+
+impl<W: Write> LadderRenderer<W> {
+    /// A ladder writing to `out`.
+    pub fn new(out: W) -> Self {
+        LadderRenderer {
+            out,
+            first_ts: None,
+            lanes: None,
+            explain: true,
+        }
+    }
+
+    fn header(
+        &mut self,
+        title: &str,
+        a: SocketAddr,
+        b: SocketAddr,
+        roles: (&str, &str),
+    ) -> io::Result<()> {
+        writeln!(self.out)?;
+        writeln!(self.out, "{}", paint(title, Role::Heading))?;
+        let left = format!("{a} {}", roles.0);
+        let right = format!("{b} {}", roles.1);
+        writeln!(
+            self.out,
+            "{:>5} {:>10}  {:<w$}{:>r$}",
+            "#",
+            "time(s)",
+            left,
+            right,
+            w = LANE + 1 + ARROW / 2,
+            r = ARROW / 2 + LANE + 1
+        )?;
+        Ok(())
+    }
+
+    fn arrow(label: &str, rightwards: bool) -> String {
+        let label_len = label.chars().count().min(ARROW - 6);
+        let label: String = label.chars().take(label_len).collect();
+        let fill = ARROW - label_len - 4;
+        let (lead, tail) = (2, fill - 2);
+        if rightwards {
+            format!("{} {label} {}▶", "─".repeat(lead), "─".repeat(tail))
+        } else {
+            format!("◀{} {label} {}", "─".repeat(lead), "─".repeat(tail))
+        }
+    }
+
+    fn lane(state: Option<&str>) -> String {
+        match state {
+            Some(s) => format!("{s:<LANE$}"),
+            None => format!("{:<LANE$}", "│"),
+        }
+    }
+
+    fn line(
+        &mut self,
+        rec: &FrameRecord,
+        label: &str,
+        role: Role,
+        rightwards: bool,
+        states: (Option<&str>, Option<&str>),
+    ) -> io::Result<()> {
+        let first = *self.first_ts.get_or_insert(rec.ts);
+        let rel = rec.ts.nanos_since(first) as f64 / 1e9;
+        let (l, r) = (Self::lane(states.0), Self::lane(states.1));
+        let paint_lane = |s: String, changed: bool| {
+            if changed {
+                paint(&s, Role::State).bold()
+            } else {
+                paint(&s, Role::Quiet)
+            }
+        };
+        writeln!(
+            self.out,
+            "{:>5} {:>10.6}  {} {} {}",
+            rec.frame,
+            rel,
+            paint_lane(l, states.0.is_some()),
+            paint(&Self::arrow(label, rightwards), role),
+            paint_lane(r, states.1.is_some()),
+        )
+    }
+
+    fn detail(&mut self, text: &str, role: Role) -> io::Result<()> {
+        let room = WIDTH - MARGIN - LANE - 2;
+        let text: String = text.chars().take(room).collect();
+        writeln!(
+            self.out,
+            "{:MARGIN$}{:<LANE$}  {}",
+            "",
+            paint("│", Role::Quiet),
+            paint(&text, role)
+        )
+    }
+
+    fn explanations(&mut self, rec: &FrameRecord) -> io::Result<()> {
+        if !self.explain {
+            return Ok(());
+        }
+        for e in rec.explain.iter().flatten() {
+            for (i, chunk) in wrap(e.text(), WIDTH - MARGIN - 2).into_iter().enumerate() {
+                let mark = if i == 0 { "ℹ " } else { "  " };
+                writeln!(
+                    self.out,
+                    "{:MARGIN$}{}{}",
+                    "",
+                    mark,
+                    paint(&chunk, Role::Explain)
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn tcp(&mut self, rec: &FrameRecord, t: &TcpRecord, analyzer: &Analyzer) -> io::Result<()> {
+        let stream = &analyzer.streams[t.stream as usize];
+        if self.lanes != Some(Lanes::Tcp(t.stream)) {
+            self.lanes = Some(Lanes::Tcp(t.stream));
+            let roles = match stream.client {
+                Some(0) => ("(client)", "(server)"),
+                Some(_) => ("(server)", "(client)"),
+                None => ("", ""),
+            };
+            self.header(
+                &format!("TCP stream {}", t.stream),
+                stream.a,
+                stream.b,
+                roles,
+            )?;
+        }
+        let label = tcp_label(t);
+        let role = if t.flags & RST != 0 {
+            Role::Abort
+        } else if !t.expert.is_empty() && !t.expert.has(crate::analyze::Expert::WINDOW_UPDATE) {
+            Role::Warning
+        } else if t.flags & SYN != 0 {
+            Role::Open
+        } else if t.flags & FIN != 0 {
+            Role::Close
+        } else if t.len > 0 {
+            Role::Data
+        } else {
+            Role::Quiet
+        };
+        let rightwards = t.dir == 0;
+        let src_changed = (t.state_src != t.before_src).then(|| t.state_src.name());
+        let dst_changed = (t.state_dst != t.before_dst).then(|| t.state_dst.name());
+        let states = if rightwards {
+            (src_changed, dst_changed)
+        } else {
+            (dst_changed, src_changed)
+        };
+        self.line(rec, &label, role, rightwards, states)?;
+
+        let mut detail = Vec::new();
+        if let Some(c) = rec.cause {
+            detail.push(c.text().to_string());
+        }
+        let mut opts = Vec::new();
+        if let Some(m) = t.mss {
+            opts.push(format!("MSS={m}"));
+        }
+        if let Some(w) = t.wscale {
+            opts.push(format!("WS=×{}", 1u32 << w.min(14)));
+        }
+        if t.sack_permitted {
+            opts.push("SACK_PERM".into());
+        }
+        if t.sack_blocks > 0 {
+            opts.push(format!("SACK×{}", t.sack_blocks));
+        }
+        if !opts.is_empty() {
+            detail.push(opts.join(" "));
+        }
+        if t.win_scale == crate::analyze::tcp::SCALE_UNKNOWN && t.flags & SYN == 0 {
+            detail.push("window scale unknown".into());
+        }
+        let flags: Vec<_> = t.expert.names().filter(|n| *n != "reused_ports").collect();
+        let detail_text = detail.join(" · ");
+        self.detail(&detail_text, Role::Call)?;
+        if !flags.is_empty() {
+            let mut s = format!("[{}]", flags.join(", ").replace('_', " "));
+            if t.dupack_num > 0 {
+                s.push_str(&format!(" #{}", t.dupack_num));
+            }
+            self.detail(&s, Role::Warning)?;
+        }
+        if rec.truncated {
+            self.detail("(frame cut by the capture's snaplen)", Role::Quiet)?;
+        }
+        self.explanations(rec)
+    }
+}
+
+/// The text on a TCP arrow: flags, relative numbers, length, window.
+pub fn tcp_label(t: &TcpRecord) -> String {
+    let mut names = Vec::new();
+    for (bit, name) in [
+        (SYN, "SYN"),
+        (FIN, "FIN"),
+        (RST, "RST"),
+        (PSH, "PSH"),
+        (ACK, "ACK"),
+    ] {
+        if t.flags & bit != 0 {
+            names.push(name);
+        }
+    }
+    let mut s = names.join(",");
+    s.push_str(&format!(" seq={}", t.seq));
+    if t.flags & ACK != 0 {
+        s.push_str(&format!(" ack={}", t.ack));
+    }
+    if t.len > 0 {
+        s.push_str(&format!(" len={}", t.len));
+    }
+    s.push_str(&format!(" win={}", t.win));
+    s
+}
+
+/// Greedy word wrap.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+impl<W: Write> Renderer for LadderRenderer<W> {
+    fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        if let Some(t) = &rec.tcp {
+            return self.tcp(rec, t, analyzer);
+        }
+        if let Some(u) = &rec.udp {
+            let flow = &analyzer.udp_flows[u.stream as usize];
+            if self.lanes != Some(Lanes::Udp(u.stream)) {
+                self.lanes = Some(Lanes::Udp(u.stream));
+                self.header(&format!("UDP flow {}", u.stream), flow.a, flow.b, ("", ""))?;
+            }
+            self.line(
+                rec,
+                &format!("UDP len={}", u.len),
+                Role::Data,
+                u.dir == 0,
+                (None, None),
+            )?;
+            if let Some(c) = rec.cause {
+                self.detail(c.text(), Role::Call)?;
+            }
+            return self.explanations(rec);
+        }
+        if let Some(i) = &rec.icmp {
+            let label = format!(
+                "{} {} (type {} code {})",
+                if i.msg.v6 { "ICMPv6" } else { "ICMP" },
+                i.msg.describe(),
+                i.msg.icmp_type,
+                i.msg.code
+            );
+            let role = if i.msg.quoted.is_some() {
+                Role::Abort
+            } else {
+                Role::Data
+            };
+            match i.udp_stream {
+                Some(id) => {
+                    let flow = &analyzer.udp_flows[id as usize];
+                    if self.lanes != Some(Lanes::Udp(id)) {
+                        self.lanes = Some(Lanes::Udp(id));
+                        self.header(&format!("UDP flow {id}"), flow.a, flow.b, ("", ""))?;
+                    }
+                    let rightwards = rec.src != Some(flow.b.ip());
+                    self.line(rec, &label, role, rightwards, (None, None))?;
+                }
+                _ => {
+                    self.lanes = Some(Lanes::Other);
+                    let (s, d) = (
+                        rec.src.map(|a| a.to_string()).unwrap_or_default(),
+                        rec.dst.map(|a| a.to_string()).unwrap_or_default(),
+                    );
+                    self.single(rec, &format!("{label}  {s} → {d}"), role)?;
+                }
+            }
+            if let Some(c) = rec.cause {
+                self.detail(c.text(), Role::Call)?;
+            }
+            return self.explanations(rec);
+        }
+        self.lanes = Some(Lanes::Other);
+        let text = match (rec.non_ip, rec.proto) {
+            (Some(crate::decode::NonIp::UnsupportedLink), _) => {
+                format!(
+                    "(link type {} ({}) not decoded)",
+                    rec.link.name(),
+                    rec.link.0
+                )
+            }
+            (Some(crate::decode::NonIp::Truncated), _) => {
+                "(frame too short for its headers)".to_string()
+            }
+            (Some(crate::decode::NonIp::NotIp), _) => {
+                "(not IP: ARP or other link-layer traffic)".to_string()
+            }
+            (None, Proto::Other) => format!(
+                "IP {} → {} (not TCP/UDP/ICMP)",
+                rec.src.map(|a| a.to_string()).unwrap_or_default(),
+                rec.dst.map(|a| a.to_string()).unwrap_or_default()
+            ),
+            _ => String::new(),
+        };
+        self.single(rec, &text, Role::Quiet)
+    }
+
+    fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl<W: Write> LadderRenderer<W> {
+    fn single(&mut self, rec: &FrameRecord, text: &str, role: Role) -> io::Result<()> {
+        let first = *self.first_ts.get_or_insert(rec.ts);
+        let rel = rec.ts.nanos_since(first) as f64 / 1e9;
+        writeln!(
+            self.out,
+            "{:>5} {:>10.6}  {}",
+            rec.frame,
+            rel,
+            paint(text, role)
+        )
+    }
+}

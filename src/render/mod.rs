@@ -1,0 +1,28 @@
+//! Renderers: terminal ladder, per-connection table, JSON lines.
+
+pub mod jsonl;
+pub mod ladder;
+pub mod style;
+pub mod table;
+
+use crate::analyze::{Analyzer, FrameRecord};
+use std::io;
+
+/// Something that shows analysed frames.
+pub trait Renderer {
+    /// Shows one frame (already analysed; `analyzer` holds the connections).
+    fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()>;
+    /// Called once after the last frame.
+    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()>;
+}
+
+/// Output formats of `replay` and `sniff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Sequence diagram in the terminal.
+    Ladder,
+    /// One row per connection.
+    Table,
+    /// One JSON object per frame.
+    Jsonl,
+}

@@ -1,0 +1,157 @@
+//! Per-connection summary table (comfy-table).
+
+use super::Renderer;
+use crate::analyze::{Analyzer, Expert, FrameRecord, Opening, TcpStream};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use std::io::{self, IsTerminal, Write};
+
+/// Collects nothing per frame; prints one row per connection at the end.
+pub struct TableRenderer<W: Write> {
+    out: W,
+    /// Only these TCP streams (None = all).
+    pub only_streams: Option<Vec<u32>>,
+}
+
+impl<W: Write> TableRenderer<W> {
+    /// A table writing to `out`.
+    pub fn new(out: W) -> Self {
+        TableRenderer {
+            out,
+            only_streams: None,
+        }
+    }
+}
+
+fn duration(s: &TcpStream) -> String {
+    format!(
+        "{:.6} s",
+        s.stats.last.nanos_since(s.stats.first) as f64 / 1e9
+    )
+}
+
+/// How a connection opened, in words.
+pub fn opening(s: &TcpStream) -> &'static str {
+    match s.stats.opening {
+        Opening::Handshake => "3-way handshake",
+        Opening::SynOnly => "SYN, no answer",
+        Opening::Refused => "refused (RST)",
+        Opening::MidStream => "already open",
+    }
+}
+
+/// How a connection closed, in words.
+pub fn closing(s: &TcpStream) -> &'static str {
+    let st = &s.stats;
+    if st.rst_from.is_some() && st.opening != Opening::Refused {
+        return "reset (RST)";
+    }
+    if st.opening == Opening::Refused {
+        return "-";
+    }
+    match (st.fins[0] > 0, st.fins[1] > 0) {
+        (true, true) if st.fin_ack_combined => "FIN, 3 segments",
+        (true, true) => "FIN, 4-way",
+        (true, false) | (false, true) => "half-closed",
+        (false, false) => "still open",
+    }
+}
+
+/// Expert flag counts as "name×n" words.
+pub fn expert_summary(s: &TcpStream) -> String {
+    let mut parts = Vec::new();
+    for (bit, name) in Expert::ALL {
+        let n = s.stats.expert_counts[bit.trailing_zeros() as usize];
+        if n > 0 && *bit != Expert::REUSED_PORTS {
+            parts.push(format!("{name}×{n}"));
+        }
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join("\n")
+    }
+}
+
+impl<W: Write> Renderer for TableRenderer<W> {
+    fn frame(&mut self, _: &FrameRecord, _: &Analyzer) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
+        let mut table = Table::new();
+        table
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if !io::stdout().is_terminal() {
+            table.set_width(100);
+        }
+        table.set_header(vec![
+            "#",
+            "proto",
+            "A → B",
+            "pkts A→B/B→A",
+            "bytes A→B/B→A",
+            "duration",
+            "opened",
+            "closed",
+            "expert",
+        ]);
+        for s in &analyzer.streams {
+            if let Some(only) = &self.only_streams {
+                if !only.contains(&s.id) {
+                    continue;
+                }
+            }
+            let role = |side: u8| match s.client {
+                Some(c) if c == side => " (client)",
+                Some(_) => " (server)",
+                None => "",
+            };
+            table.add_row(vec![
+                s.id.to_string(),
+                "tcp".into(),
+                format!("{}{}\n{}{}", s.a, role(0), s.b, role(1)),
+                format!("{} / {}", s.stats.packets[0], s.stats.packets[1]),
+                format!("{} / {}", s.stats.bytes[0], s.stats.bytes[1]),
+                duration(s),
+                opening(s).into(),
+                closing(s).into(),
+                expert_summary(s),
+            ]);
+        }
+        if self.only_streams.is_none() {
+            for f in &analyzer.udp_flows {
+                table.add_row(vec![
+                    f.id.to_string(),
+                    "udp".into(),
+                    format!("{}\n{}", f.a, f.b),
+                    format!("{} / {}", f.packets[0], f.packets[1]),
+                    format!("{} / {}", f.bytes[0], f.bytes[1]),
+                    format!("{:.6} s", f.last.nanos_since(f.first) as f64 / 1e9),
+                    "-".into(),
+                    "-".into(),
+                    if f.icmp_errors > 0 {
+                        format!("icmp_unreachable×{}", f.icmp_errors)
+                    } else {
+                        "-".into()
+                    },
+                ]);
+            }
+        }
+        writeln!(self.out, "{table}")?;
+        writeln!(
+            self.out,
+            "{} frames, {} TCP connection(s), {} UDP flow(s){}",
+            analyzer.frames,
+            analyzer.streams.len(),
+            analyzer.udp_flows.len(),
+            if analyzer.truncated > 0 {
+                format!(", {} truncated frame(s)", analyzer.truncated)
+            } else {
+                String::new()
+            }
+        )?;
+        self.out.flush()
+    }
+}

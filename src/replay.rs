@@ -1,0 +1,121 @@
+//! `wirelab replay FILE`: read a capture, analyse every frame, render.
+
+use crate::analyze::{Analyzer, FrameRecord};
+use crate::error::Result;
+use crate::render::jsonl::JsonlRenderer;
+use crate::render::ladder::LadderRenderer;
+use crate::render::table::TableRenderer;
+use crate::render::{Format, Renderer};
+use crate::source::file::CaptureReader;
+use crate::source::LinkType;
+use std::io::{self, BufWriter, Write};
+use std::ops::ControlFlow;
+use std::path::Path;
+
+/// Which frames to show. Analysis always sees every frame, so stream numbers
+/// and flags do not change with the filter.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Show frames with one of these ports (either side). Empty = all.
+    pub ports: Vec<u16>,
+    /// Show only these TCP streams (or UDP flows). Empty = all.
+    pub streams: Vec<u32>,
+}
+
+impl Filter {
+    /// True when the frame passes the filter.
+    pub fn matches(&self, rec: &FrameRecord) -> bool {
+        let port_ok = self.ports.is_empty() || self.ports.iter().any(|p| rec.has_port(*p));
+        let stream_ok = self.streams.is_empty()
+            || rec
+                .tcp
+                .map(|t| t.stream)
+                .or(rec.udp.map(|u| u.stream))
+                .is_some_and(|s| self.streams.contains(&s));
+        port_ok && stream_ok
+    }
+}
+
+/// Builds the renderer for a format, writing to `out`.
+pub fn renderer<'a>(
+    format: Format,
+    out: impl Write + 'a,
+    filter: &Filter,
+) -> Box<dyn Renderer + 'a> {
+    match format {
+        Format::Ladder => Box::new(LadderRenderer::new(out)),
+        Format::Jsonl => Box::new(JsonlRenderer::new(out)),
+        Format::Table => {
+            let mut t = TableRenderer::new(out);
+            if !filter.streams.is_empty() {
+                t.only_streams = Some(filter.streams.clone());
+            }
+            Box::new(t)
+        }
+    }
+}
+
+/// Outcome of a replay.
+#[derive(Debug)]
+pub struct ReplaySummary {
+    /// Frames read.
+    pub frames: u64,
+    /// Frames of link types wirelab does not decode: (link type, count).
+    pub unsupported: Vec<(LinkType, u64)>,
+}
+
+/// Replays `path` to stdout. On a damaged file, what was read is shown first,
+/// then the error is returned.
+pub fn replay(path: &Path, format: Format, filter: &Filter) -> Result<ReplaySummary> {
+    let stdout = io::stdout();
+    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut render = renderer(format, out, filter);
+    replay_into(path, render.as_mut(), filter)
+}
+
+/// Replays `path` into any renderer.
+pub fn replay_into(
+    path: &Path,
+    render: &mut dyn Renderer,
+    filter: &Filter,
+) -> Result<ReplaySummary> {
+    let mut reader = CaptureReader::open(path)?;
+    let mut analyzer = Analyzer::new();
+    let mut io_error: Option<io::Error> = None;
+    let mut warned: Vec<u32> = Vec::new();
+    let read = reader.for_each(|frame| {
+        let rec = analyzer.on_frame(frame);
+        if rec.non_ip == Some(crate::decode::NonIp::UnsupportedLink) && !warned.contains(&frame.link.0) {
+            warned.push(frame.link.0);
+            eprintln!(
+                "wirelab: link type {} ({}) is not decoded; its frames are counted and listed without analysis",
+                frame.link.name(),
+                frame.link.0
+            );
+        }
+        if filter.matches(&rec) {
+            if let Err(e) = render.frame(&rec, &analyzer) {
+                io_error = Some(e);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    // Show what was read even when the file turned out damaged.
+    let finished = render.finish(&analyzer);
+    if let Some(e) = io_error.or(finished.err()) {
+        // A closed pipe (`| head`) is not an error worth reporting.
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(crate::Error::io("writing output", e));
+        }
+    }
+    read?;
+    Ok(ReplaySummary {
+        frames: analyzer.frames,
+        unsupported: analyzer
+            .unsupported_links
+            .iter()
+            .map(|(l, n)| (LinkType(*l), *n))
+            .collect(),
+    })
+}

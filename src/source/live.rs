@@ -1,0 +1,1 @@
+//! Live loopback capture (filled in by the lab engine work).

@@ -1,0 +1,1 @@
+//! pcap writer for `--save`.

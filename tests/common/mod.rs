@@ -1,0 +1,293 @@
+//! Shared test helpers: run wirelab and tshark on the same capture and compare
+//! them field by field.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The public corpus shipped beside the project.
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/public")
+}
+
+/// The project's own recorded captures.
+pub fn captures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+}
+
+/// Runs `wirelab replay FILE --format jsonl` and parses every line.
+pub fn wirelab_jsonl(path: &Path) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["replay", "--format", "jsonl"])
+        .arg(path)
+        .output()
+        .expect("run wirelab");
+    assert!(
+        out.status.success(),
+        "wirelab failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
+}
+
+/// tshark fields read for the comparison, in this order.
+pub const FIELDS: &[&str] = &[
+    "frame.number",
+    "ip.src",
+    "ipv6.src",
+    "ip.dst",
+    "ipv6.dst",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.stream",
+    "tcp.flags",
+    "tcp.seq",
+    "tcp.ack",
+    "tcp.seq_raw",
+    "tcp.ack_raw",
+    "tcp.len",
+    "tcp.window_size",
+    "tcp.options.mss_val",
+    "tcp.options.wscale.shift",
+    "tcp.analysis.duplicate_ack_num",
+    "udp.srcport",
+    "udp.dstport",
+    "udp.length",
+    "icmp.type",
+    "icmp.code",
+    "icmpv6.type",
+    "icmpv6.code",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.fast_retransmission",
+    "tcp.analysis.spurious_retransmission",
+    "tcp.analysis.out_of_order",
+    "tcp.analysis.lost_segment",
+    "tcp.analysis.ack_lost_segment",
+    "tcp.analysis.duplicate_ack",
+    "tcp.analysis.zero_window",
+    "tcp.analysis.zero_window_probe",
+    "tcp.analysis.zero_window_probe_ack",
+    "tcp.analysis.window_update",
+    "tcp.analysis.window_full",
+    "tcp.analysis.keep_alive",
+    "tcp.analysis.keep_alive_ack",
+    "frame.time_epoch",
+];
+
+/// Index of the first analysis flag in [`FIELDS`].
+const FIRST_FLAG: usize = 25;
+
+/// Is tshark installed? CI installs it; a developer machine may not have it.
+pub fn tshark_available() -> bool {
+    Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs tshark with default TCP preferences and returns one row of fields per frame.
+pub fn tshark_rows(path: &Path) -> Vec<Vec<String>> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-n").arg("-r").arg(path).args([
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=f",
+        "-E",
+        "separator=/t",
+    ]);
+    for f in FIELDS {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("run tshark");
+    assert!(
+        out.status.success() || !out.stdout.is_empty(),
+        "tshark failed on {}",
+        path.display()
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+fn field<'a>(row: &'a [String], name: &str) -> &'a str {
+    let i = FIELDS.iter().position(|f| *f == name).expect("known field");
+    row.get(i).map(String::as_str).unwrap_or("")
+}
+
+fn num(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+const FLAG_BITS: &[(&str, u16)] = &[
+    ("FIN", 0x001),
+    ("SYN", 0x002),
+    ("RST", 0x004),
+    ("PSH", 0x008),
+    ("ACK", 0x010),
+    ("URG", 0x020),
+    ("ECE", 0x040),
+    ("CWR", 0x080),
+];
+
+/// Outcome of comparing one file.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// Frames compared.
+    pub frames: usize,
+    /// TCP frames among them.
+    pub tcp_frames: usize,
+    /// Values compared.
+    pub values: usize,
+    /// Human-readable differences.
+    pub diffs: Vec<String>,
+}
+
+/// Compares wirelab's JSON lines with tshark's fields, frame by frame.
+pub fn compare(path: &Path) -> Comparison {
+    let ours = wirelab_jsonl(path);
+    let theirs = tshark_rows(path);
+    let mut cmp = Comparison::default();
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    if ours.len() != theirs.len() {
+        cmp.diffs.push(format!(
+            "{name}: {} frames from wirelab, {} from tshark",
+            ours.len(),
+            theirs.len()
+        ));
+    }
+    for (o, t) in ours.iter().zip(theirs.iter()) {
+        cmp.frames += 1;
+        let frame = num(&o["frame"]);
+        let mut check = |what: &str, ours: String, theirs: &str| {
+            cmp.values += 1;
+            if ours != theirs {
+                cmp.diffs.push(format!(
+                    "{name} frame {frame}: {what}: wirelab {ours:?}, tshark {theirs:?}"
+                ));
+            }
+        };
+        check("frame", frame.clone(), field(t, "frame.number"));
+        // Timestamps: same to the microsecond, or to the precision of an f64
+        // for absurd dates (one corpus file has times near 2^64 µs).
+        let ts_ours = o["ts"].as_f64().unwrap_or(0.0);
+        let ts_theirs: f64 = field(t, "frame.time_epoch").parse().unwrap_or(0.0);
+        if (ts_ours - ts_theirs).abs() > 2e-6_f64.max(ts_theirs.abs() * 1e-15) {
+            check("ts", format!("{ts_ours:.6}"), &format!("{ts_theirs:.6}"));
+        }
+        let proto = o["proto"].as_str().unwrap_or("");
+        if proto != "other" {
+            let src = if field(t, "ip.src").is_empty() {
+                field(t, "ipv6.src")
+            } else {
+                field(t, "ip.src")
+            };
+            let dst = if field(t, "ip.dst").is_empty() {
+                field(t, "ipv6.dst")
+            } else {
+                field(t, "ip.dst")
+            };
+            check("src", num(&o["src"]), src);
+            check("dst", num(&o["dst"]), dst);
+        }
+        match proto {
+            "tcp" => {
+                cmp.tcp_frames += 1;
+                check("sport", num(&o["sport"]), field(t, "tcp.srcport"));
+                check("dport", num(&o["dport"]), field(t, "tcp.dstport"));
+                check("stream", num(&o["stream"]), field(t, "tcp.stream"));
+                let bits: u16 = o["flags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        FLAG_BITS
+                            .iter()
+                            .find(|(n, _)| Some(*n) == f.as_str())
+                            .unwrap()
+                            .1
+                    })
+                    .sum();
+                let tflags =
+                    u16::from_str_radix(field(t, "tcp.flags").trim_start_matches("0x"), 16)
+                        .unwrap_or(0)
+                        & 0xff;
+                check("flags", format!("{bits:#x}"), &format!("{tflags:#x}"));
+                for (k, f) in [
+                    ("seq", "tcp.seq"),
+                    ("ack", "tcp.ack"),
+                    ("seq_raw", "tcp.seq_raw"),
+                    ("ack_raw", "tcp.ack_raw"),
+                    ("len", "tcp.len"),
+                    ("win", "tcp.window_size"),
+                    ("mss", "tcp.options.mss_val"),
+                    ("wscale", "tcp.options.wscale.shift"),
+                ] {
+                    check(k, num(&o[k]), field(t, f));
+                }
+                let ours_flags: BTreeSet<String> = o["analysis"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .filter(|n| n != "reused_ports")
+                    .collect();
+                let theirs_flags: BTreeSet<String> = FIELDS[FIRST_FLAG..FIELDS.len() - 1]
+                    .iter()
+                    .filter(|f| !field(t, f).is_empty())
+                    .map(|f| f.trim_start_matches("tcp.analysis.").to_string())
+                    .collect();
+                check(
+                    "analysis",
+                    format!("{ours_flags:?}"),
+                    &format!("{theirs_flags:?}"),
+                );
+                let dup = o.get("dupack_num").map(num).unwrap_or_default();
+                check(
+                    "dupack_num",
+                    dup,
+                    field(t, "tcp.analysis.duplicate_ack_num"),
+                );
+            }
+            "udp" => {
+                check("sport", num(&o["sport"]), field(t, "udp.srcport"));
+                check("dport", num(&o["dport"]), field(t, "udp.dstport"));
+                let len = field(t, "udp.length")
+                    .parse::<i64>()
+                    .map(|l| (l - 8).to_string())
+                    .unwrap_or_default();
+                check("len", num(&o["len"]), &len);
+            }
+            "icmp" => {
+                check("icmp_type", num(&o["icmp_type"]), field(t, "icmp.type"));
+                check("icmp_code", num(&o["icmp_code"]), field(t, "icmp.code"));
+            }
+            "icmpv6" => {
+                check("icmp_type", num(&o["icmp_type"]), field(t, "icmpv6.type"));
+                check("icmp_code", num(&o["icmp_code"]), field(t, "icmpv6.code"));
+            }
+            _ => {
+                // wirelab does not decode it: tshark must not have found TCP in it either.
+                check(
+                    "tcp.stream (undecoded frame)",
+                    String::new(),
+                    field(t, "tcp.stream"),
+                );
+            }
+        }
+    }
+    cmp
+}
