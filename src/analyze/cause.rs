@@ -24,6 +24,8 @@ pub enum Cause {
     Refused,
     /// A segment reached a socket that no longer exists: the kernel answers RST.
     ResetClosed,
+    /// The client's kernel completes the handshake; `connect()` returns.
+    HandshakeAck,
     /// The kernel acknowledges received data (delayed or quick ACK).
     KernelAck,
     /// The kernel resends data that was not acknowledged in time.
@@ -59,6 +61,7 @@ impl Cause {
             Cause::Abort => "close() with unread data, or SO_LINGER 0",
             Cause::Refused => "kernel: no listener on port",
             Cause::ResetClosed => "kernel: socket already gone",
+            Cause::HandshakeAck => "kernel: ACK, connect() returns",
             Cause::KernelAck => "kernel: ACK",
             Cause::Retransmit => "kernel: retransmission",
             Cause::WindowUpdate => "recv() made room: window update",

@@ -559,6 +559,8 @@ impl Analyzer {
             Cause::WindowUpdate
         } else if e.has(Expert::DUPLICATE_ACK) {
             Cause::DuplicateAck
+        } else if before_dst == TcpState::SynReceived && state_dst == TcpState::Established {
+            Cause::HandshakeAck
         } else {
             Cause::KernelAck
         };

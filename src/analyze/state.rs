@@ -190,12 +190,15 @@ mod tests {
 
     #[test]
     fn simultaneous_close_and_three_way_close() {
+        // b's FIN crossed a's FIN on the wire: it does not acknowledge it.
         let (mut a, mut b) = (Endpoint::new(Established), Endpoint::new(Established));
         on_segment(&mut a, &mut b, FIN | ACK, 1, 1, 0);
-        on_segment(&mut b, &mut a, FIN | ACK, 1, 1, 0); // does not ack a's FIN
-        assert_eq!((a.state, b.state), (Closing, Closing));
+        on_segment(&mut b, &mut a, FIN | ACK, 1, 1, 0);
+        assert_eq!((a.state, b.state), (Closing, LastAck));
         on_segment(&mut a, &mut b, ACK, 2, 2, 0);
-        assert_eq!(b.state, TimeWait);
+        assert_eq!(b.state, Closed);
+        on_segment(&mut b, &mut a, ACK, 2, 2, 0);
+        assert_eq!(a.state, TimeWait);
 
         let (mut a, mut b) = (Endpoint::new(Established), Endpoint::new(Established));
         on_segment(&mut a, &mut b, FIN | ACK, 1, 1, 0);

@@ -353,3 +353,137 @@ fn quoted_datagram(bytes: &[u8]) -> Option<Quoted> {
         dport: ports.map(|p| p.1),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Real frames, copied byte for byte from the captures in `captures/` and
+    //! the public corpus.
+    use super::*;
+    use crate::source::{LinkType, Timestamp};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn frame(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
+        decode(&Frame {
+            number: 1,
+            ts: Timestamp::default(),
+            link,
+            data,
+            orig_len,
+        })
+    }
+
+    fn tcp<'a>(p: &Packet<'a>) -> TcpSegment<'a> {
+        match p.transport {
+            Transport::Tcp(t) => t,
+            other => panic!("not TCP: {other:?}"),
+        }
+    }
+
+    /// A Linux loopback SYN (zeroed Ethernet header) from `captures/lo_handshake_echo_teardown.pcap`.
+    const LO_SYN: &str = "00000000000000000000000008004500003ce9644000400653557f0000017f000001b2228a4f2e3017be00000000a002ffd7fe3000000204ffd70402080a1c810e95000000000103030a";
+
+    #[test]
+    fn ethernet_loopback_syn() {
+        let b = hex(LO_SYN);
+        let p = frame(LinkType::ETHERNET, &b, 74);
+        let t = tcp(&p);
+        assert_eq!(p.addrs.unwrap().0.to_string(), "127.0.0.1");
+        assert_eq!((t.sport, t.dport), (0xb222, 0x8a4f));
+        assert_eq!(t.flags, flags::SYN);
+        assert_eq!(t.seq, 0x2e3017be);
+        assert_eq!(t.payload_len, 0);
+        assert_eq!(t.options.mss, Some(65495));
+        assert_eq!(t.options.window_scale, Some(10));
+        assert!(t.options.sack_permitted && !p.truncated);
+    }
+
+    #[test]
+    fn linux_cooked_v1_and_v2() {
+        let sll = hex("000003040006000000000000000008004500003c89e840004006b2d17f0000017f000001997283572018b41b00000000a002ffd7fe3000000204ffd70402080aa0aabdd4000000000103030a");
+        assert_eq!(tcp(&frame(LinkType::LINUX_SLL, &sll, 76)).dport, 0x8357);
+        let sll2 = hex("08000000000000010304000600000000000000004500003c05c44000400636f67f0000017f00000184209199f55952e200000000a002ffd7fe3000000204ffd70402080a61f4216e000000000103030a");
+        let t = tcp(&frame(LinkType::LINUX_SLL2, &sll2, 80));
+        assert_eq!((t.sport, t.dport), (0x8420, 0x9199));
+    }
+
+    #[test]
+    fn bsd_null_ipv6_syn_from_macos() {
+        let b = hex("1e000000600b0900002c06400000000000000000000000000000000100000000000000000000000000000001c56200506634cbcf00000000b002ffff0034000002043fc4010303060101080a2f92d8bd0000000004020000");
+        let p = frame(LinkType::NULL, &b, 88);
+        assert_eq!(p.addrs.unwrap().1.to_string(), "::1");
+        let t = tcp(&p);
+        assert_eq!(
+            (t.dport, t.options.mss, t.options.window_scale),
+            (80, Some(16324), Some(6))
+        );
+    }
+
+    #[test]
+    fn raw_ipv6() {
+        let b = hex("60000000002806402001061804000000000000005199cc70200106180001800000000000000000058c9b00506ae7073600000000a0021630299c00000204058c0402080a00dd1a390000000001030302");
+        let t = tcp(&frame(LinkType::RAW, &b, 80));
+        assert_eq!((t.sport, t.dport, t.flags), (0x8c9b, 80, flags::SYN));
+    }
+
+    #[test]
+    fn vlan_tagged_ethernet() {
+        let b = hex("0010db88d2efc8bcc896d2a08100b000080045000040df8e400040066dd38d8ee405c096bb2be9d00050fe21323a00000000b002ffff3bc00000020405b4010303040101080a164add200000000004020000");
+        let p = frame(LinkType::ETHERNET, &b, 82);
+        assert_eq!(p.addrs.unwrap().0.to_string(), "141.142.228.5");
+        assert_eq!(tcp(&p).options.mss, Some(1460));
+    }
+
+    #[test]
+    fn icmp_port_unreachable_quotes_the_udp_datagram() {
+        let b = hex("000000000000000000000000080045c0003fc5a700004001b6547f0000017f0000010303de720000000045000023283f4000401114897f0000017f000001980b0009000ffe22616e796f6e653f");
+        let p = frame(LinkType::ETHERNET, &b, 77);
+        let Transport::Icmp(m) = p.transport else {
+            panic!("not ICMP")
+        };
+        assert!(m.is_port_unreachable());
+        let q = m.quoted.unwrap();
+        assert_eq!((q.protocol, q.sport, q.dport), (17, Some(0x980b), Some(9)));
+    }
+
+    #[test]
+    fn snaplen_cut_frame_keeps_wire_lengths() {
+        // 96 of 2114 bytes captured: the TCP length still comes from the IP header.
+        let b = hex("0000000000000000000000000800450008346dcd40004006c6f47f0000017f000001d870ec395272c460c8d5409b80180040062900000101080a42553f6fe303e8be787878787878787878787878787878787878787878787878787878787878");
+        let p = frame(LinkType::ETHERNET, &b, 2114);
+        assert!(p.truncated);
+        assert_eq!(tcp(&p).payload_len, 2114 - 14 - 20 - 32);
+    }
+
+    #[test]
+    fn damaged_headers_do_not_panic() {
+        let good = hex(LO_SYN);
+        for cut in 0..good.len() {
+            let _ = frame(LinkType::ETHERNET, &good[..cut], 74);
+        }
+        // IPv4 IHL < 5, TCP data offset < 5 and beyond the frame.
+        let mut ihl = good.clone();
+        ihl[14] = 0x44;
+        assert!(!matches!(
+            frame(LinkType::ETHERNET, &ihl, 74).transport,
+            Transport::Tcp(_)
+        ));
+        for off in [0x40u8, 0xf0] {
+            let mut b = good.clone();
+            b[14 + 20 + 12] = off;
+            assert!(!matches!(
+                frame(LinkType::ETHERNET, &b, 74).transport,
+                Transport::Tcp(_)
+            ));
+        }
+        for link in [0, 1, 101, 108, 113, 228, 229, 276, 9, 12345] {
+            let _ = frame(LinkType(link), &good, 74);
+            let _ = frame(LinkType(link), &[], 0);
+        }
+    }
+}

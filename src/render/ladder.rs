@@ -85,10 +85,7 @@ impl<W: Write> LadderRenderer<W> {
     }
 
     fn lane(state: Option<&str>) -> String {
-        match state {
-            Some(s) => format!("{s:<LANE$}"),
-            None => format!("{:<LANE$}", "│"),
-        }
+        format!("{:<LANE$}", state.unwrap_or("│"))
     }
 
     fn line(
@@ -116,20 +113,24 @@ impl<W: Write> LadderRenderer<W> {
             rel,
             paint_lane(l, states.0.is_some()),
             paint(&Self::arrow(label, rightwards), role),
-            paint_lane(r, states.1.is_some()),
+            paint_lane(r.trim_end().to_string(), states.1.is_some()),
         )
     }
 
+    /// A line under the arrow, between the two lifelines (wrapped to the arrow's width).
     fn detail(&mut self, text: &str, role: Role) -> io::Result<()> {
-        let room = WIDTH - MARGIN - LANE - 2;
-        let text: String = text.chars().take(room).collect();
-        writeln!(
-            self.out,
-            "{:MARGIN$}{:<LANE$}  {}",
-            "",
-            paint("│", Role::Quiet),
-            paint(&text, role)
-        )
+        for chunk in wrap(text, ARROW - 2) {
+            writeln!(
+                self.out,
+                "{:MARGIN$}{:<LANE$}   {:<w$} {}",
+                "",
+                paint("│", Role::Quiet),
+                paint(&chunk, role),
+                paint("│", Role::Quiet),
+                w = ARROW - 2
+            )?;
+        }
+        Ok(())
     }
 
     fn explanations(&mut self, rec: &FrameRecord) -> io::Result<()> {
@@ -210,9 +211,6 @@ impl<W: Write> LadderRenderer<W> {
         }
         if !opts.is_empty() {
             detail.push(opts.join(" "));
-        }
-        if t.win_scale == crate::analyze::tcp::SCALE_UNKNOWN && t.flags & SYN == 0 {
-            detail.push("window scale unknown".into());
         }
         let flags: Vec<_> = t.expert.names().filter(|n| *n != "reused_ports").collect();
         let detail_text = detail.join(" · ");

@@ -3,7 +3,7 @@
 use super::Renderer;
 use crate::analyze::{Analyzer, Expert, FrameRecord, Opening, TcpStream};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
 use std::io::{self, IsTerminal, Write};
 
 /// Collects nothing per frame; prints one row per connection at the end.
@@ -63,7 +63,7 @@ pub fn expert_summary(s: &TcpStream) -> String {
     for (bit, name) in Expert::ALL {
         let n = s.stats.expert_counts[bit.trailing_zeros() as usize];
         if n > 0 && *bit != Expert::REUSED_PORTS {
-            parts.push(format!("{name}×{n}"));
+            parts.push(format!("{} ×{n}", name.replace('_', " ")));
         }
     }
     if parts.is_empty() {
@@ -88,15 +88,16 @@ impl<W: Write> Renderer for TableRenderer<W> {
         }
         table.set_header(vec![
             "#",
-            "proto",
-            "A → B",
-            "pkts A→B/B→A",
-            "bytes A→B/B→A",
+            "endpoints (A, B)",
+            "packets\nA→B / B→A",
+            "bytes\nA→B / B→A",
             "duration",
-            "opened",
-            "closed",
-            "expert",
+            "opened\nclosed",
+            "expert flags",
         ]);
+        if let Some(col) = table.column_mut(1) {
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(24)));
+        }
         for s in &analyzer.streams {
             if let Some(only) = &self.only_streams {
                 if !only.contains(&s.id) {
@@ -109,28 +110,24 @@ impl<W: Write> Renderer for TableRenderer<W> {
                 None => "",
             };
             table.add_row(vec![
-                s.id.to_string(),
-                "tcp".into(),
+                format!("tcp {}", s.id),
                 format!("{}{}\n{}{}", s.a, role(0), s.b, role(1)),
                 format!("{} / {}", s.stats.packets[0], s.stats.packets[1]),
                 format!("{} / {}", s.stats.bytes[0], s.stats.bytes[1]),
                 duration(s),
-                opening(s).into(),
-                closing(s).into(),
+                format!("{}\n{}", opening(s), closing(s)),
                 expert_summary(s),
             ]);
         }
         if self.only_streams.is_none() {
             for f in &analyzer.udp_flows {
                 table.add_row(vec![
-                    f.id.to_string(),
-                    "udp".into(),
+                    format!("udp {}", f.id),
                     format!("{}\n{}", f.a, f.b),
                     format!("{} / {}", f.packets[0], f.packets[1]),
                     format!("{} / {}", f.bytes[0], f.bytes[1]),
                     format!("{:.6} s", f.last.nanos_since(f.first) as f64 / 1e9),
-                    "-".into(),
-                    "-".into(),
+                    "datagrams".into(),
                     if f.icmp_errors > 0 {
                         format!("icmp_unreachable×{}", f.icmp_errors)
                     } else {

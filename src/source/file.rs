@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use pcap_parser::pcapng::Block;
 use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,8 @@ pub struct CaptureReader {
     inner: Box<dyn pcap_parser::traits::PcapReaderIterator + Send>,
     /// Link type and resolution of a classic pcap, set by its header.
     legacy: Option<(LinkType, u64)>,
+    /// The classic pcap is big-endian.
+    legacy_big_endian: bool,
     /// Interfaces of the current pcapng section.
     interfaces: Vec<Interface>,
     frames: u64,
@@ -60,9 +62,18 @@ impl CaptureReader {
 
     /// Reads a capture from any byte stream; `path` is only used in messages.
     pub fn from_reader(path: &Path, reader: impl Read + Send + 'static) -> Result<Self> {
+        // Look at the magic number first, to tell "not a capture" from "cut short".
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+        let head = reader
+            .fill_buf()
+            .map_err(|e| capture_error(path, 1, 0, format!("read error: {e}")))?;
+        let known = sniff_format(head);
         let inner = pcap_parser::create_reader(INITIAL_BUFFER, reader).map_err(|e| {
             let detail = match e {
                 PcapError::Eof => "empty file: not a pcap or pcapng capture".to_string(),
+                _ if known.is_none() => {
+                    "not a pcap or pcapng capture (unknown magic number)".to_string()
+                }
                 PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
                     "file ends inside the capture file header".to_string()
                 }
@@ -80,6 +91,7 @@ impl CaptureReader {
             path: path.to_owned(),
             inner,
             legacy: None,
+            legacy_big_endian: false,
             interfaces: Vec::new(),
             frames: 0,
         })
@@ -118,14 +130,12 @@ impl CaptureReader {
                                 1_000_000
                             };
                             self.legacy = Some((LinkType(header.network.0 as u32), units));
+                            self.legacy_big_endian = header.is_bigendian();
                             None
                         }
                         PcapBlockOwned::Legacy(record) => {
                             let (link, units) =
                                 self.legacy.unwrap_or((LinkType::ETHERNET, 1_000_000));
-                            if record.ts_usec as u64 >= units {
-                                // tshark accepts it too; normalise rather than fail.
-                            }
                             Some(Frame {
                                 number: self.frames + 1,
                                 ts: Timestamp::from_fraction(
@@ -235,10 +245,8 @@ impl CaptureReader {
                     ControlFlow::Continue(())
                 }
                 Err(PcapError::UnexpectedEof) => {
-                    let left = self.inner.data().len();
-                    return Err(self.fail(format!(
-                        "file is cut short: {left} byte(s) of an incomplete record at the end"
-                    )));
+                    let detail = self.describe_incomplete_record();
+                    return Err(self.fail(detail));
                 }
                 Err(e) => {
                     let detail = match e {
@@ -264,6 +272,37 @@ fn capture_error(path: &Path, frame: u64, offset: u64, detail: impl Into<String>
         frame,
         offset,
         detail: detail.into(),
+    }
+}
+
+impl CaptureReader {
+    /// Words for a record the file ends inside of.
+    fn describe_incomplete_record(&self) -> String {
+        let data = self.inner.data();
+        let left = data.len();
+        let claimed = if self.legacy.is_some() && left >= 16 {
+            let b: [u8; 4] = data[8..12].try_into().expect("4 bytes");
+            Some(
+                if self.legacy_big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                } as u64
+                    + 16,
+            )
+        } else if self.legacy.is_none() && left >= 8 {
+            // pcapng: the block length; the byte order is that of the section.
+            let b: [u8; 4] = data[4..8].try_into().expect("4 bytes");
+            Some(u32::from_le_bytes(b).min(u32::from_be_bytes(b)) as u64)
+        } else {
+            None
+        };
+        match claimed {
+            Some(n) => format!(
+                "file is cut short: the last record claims {n} bytes but only {left} remain"
+            ),
+            None => format!("file is cut short inside a record header ({left} byte(s) left)"),
+        }
     }
 }
 
