@@ -30,4 +30,25 @@ pub enum Command {
         #[arg(long = "stream")]
         streams: Vec<u32>,
     },
+    /// Show live traffic of any program (loopback by default), annotated, until Ctrl-C.
+    Sniff {
+        /// Only traffic to or from this port (repeatable); default: every IP frame.
+        #[arg(long = "port")]
+        ports: Vec<u16>,
+        /// Interface to capture on.
+        #[arg(long, short = 'i', default_value = "lo")]
+        interface: String,
+        /// Stop after this many frames.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Also save the frames to this pcap file (opens in Wireshark, tcpdump, `wirelab replay`).
+        #[arg(long)]
+        save: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Ladder)]
+        format: Format,
+    },
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod lab;
 pub mod render;
 pub mod replay;
+pub mod sniff;
 pub mod source;
 
 pub use error::{Error, Result};

@@ -27,21 +27,13 @@ impl Filter {
     pub fn matches(&self, rec: &FrameRecord) -> bool {
         let port_ok = self.ports.is_empty() || self.ports.iter().any(|p| rec.has_port(*p));
         let stream_ok = self.streams.is_empty()
-            || rec
-                .tcp
-                .map(|t| t.stream)
-                .or(rec.udp.map(|u| u.stream))
-                .is_some_and(|s| self.streams.contains(&s));
+            || rec.tcp.map(|t| t.stream).or(rec.udp.map(|u| u.stream)).is_some_and(|s| self.streams.contains(&s));
         port_ok && stream_ok
     }
 }
 
 /// Builds the renderer for a format, writing to `out`.
-pub fn renderer<'a>(
-    format: Format,
-    out: impl Write + 'a,
-    filter: &Filter,
-) -> Box<dyn Renderer + 'a> {
+pub fn renderer<'a>(format: Format, out: impl Write + 'a, filter: &Filter) -> Box<dyn Renderer + 'a> {
     match format {
         Format::Ladder => Box::new(LadderRenderer::new(out)),
         Format::Jsonl => Box::new(JsonlRenderer::new(out)),
@@ -74,11 +66,7 @@ pub fn replay(path: &Path, format: Format, filter: &Filter) -> Result<ReplaySumm
 }
 
 /// Replays `path` into any renderer.
-pub fn replay_into(
-    path: &Path,
-    render: &mut dyn Renderer,
-    filter: &Filter,
-) -> Result<ReplaySummary> {
+pub fn replay_into(path: &Path, render: &mut dyn Renderer, filter: &Filter) -> Result<ReplaySummary> {
     let mut reader = CaptureReader::open(path)?;
     let mut analyzer = Analyzer::new();
     let mut io_error: Option<io::Error> = None;
@@ -112,10 +100,6 @@ pub fn replay_into(
     read?;
     Ok(ReplaySummary {
         frames: analyzer.frames,
-        unsupported: analyzer
-            .unsupported_links
-            .iter()
-            .map(|(l, n)| (LinkType(*l), *n))
-            .collect(),
+        unsupported: analyzer.unsupported_links.iter().map(|(l, n)| (LinkType(*l), *n)).collect(),
     })
 }

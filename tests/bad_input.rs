@@ -18,11 +18,8 @@ fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
 
 fn replay(path: &PathBuf, format: &str) -> (Output, Duration) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(["replay", "--format", format])
-        .arg(path)
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["replay", "--format", format]).arg(path).output().unwrap();
     (out, start.elapsed())
 }
 
@@ -36,22 +33,12 @@ fn assert_fails(name: &str, bytes: &[u8], frame: u64, offset: Option<u64>) -> Ou
     let p = temp_file(name, bytes);
     let (out, took) = replay(&p, "jsonl");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{name}: exit status, stderr: {err}"
-    );
+    assert_eq!(out.status.code(), Some(2), "{name}: exit status, stderr: {err}");
     assert!(!err.contains("panicked"), "{name}: panic: {err}");
     assert!(err.contains(name), "{name}: message names the file: {err}");
-    assert!(
-        err.contains(&format!("frame {frame}")),
-        "{name}: message names frame {frame}: {err}"
-    );
+    assert!(err.contains(&format!("frame {frame}")), "{name}: message names frame {frame}: {err}");
     if let Some(off) = offset {
-        assert!(
-            err.contains(&format!("byte offset {off}")),
-            "{name}: offset {off}: {err}"
-        );
+        assert!(err.contains(&format!("byte offset {off}")), "{name}: offset {off}: {err}");
     }
     assert!(took < Duration::from_secs(10), "{name}: took {took:?}");
     out
@@ -60,12 +47,7 @@ fn assert_fails(name: &str, bytes: &[u8], frame: u64, offset: Option<u64>) -> Ou
 #[test]
 fn empty_and_non_capture_files() {
     assert_fails("empty.pcap", b"", 1, Some(0));
-    assert_fails(
-        "text.pcap",
-        b"this is a README, not a capture\n",
-        1,
-        Some(0),
-    );
+    assert_fails("text.pcap", b"this is a README, not a capture\n", 1, Some(0));
     assert_fails("tiny.pcap", &[0xd4, 0xc3], 1, Some(0));
     let mut magic = good();
     magic[0] = 0x00;
@@ -86,21 +68,11 @@ fn cut_inside_a_record_shows_what_was_read() {
     // Frame 1 starts at 24 (16-byte header + data). Cut frame 2 inside its header.
     let first_len = u32::from_le_bytes(g[32..36].try_into().unwrap()) as usize;
     let second = 24 + 16 + first_len;
-    let out = assert_fails(
-        "cut_record_header.pcap",
-        &g[..second + 7],
-        2,
-        Some(second as u64),
-    );
+    let out = assert_fails("cut_record_header.pcap", &g[..second + 7], 2, Some(second as u64));
     let lines = String::from_utf8_lossy(&out.stdout).lines().count();
     assert_eq!(lines, 1, "the first frame is still shown");
     // Cut frame 2 inside its data.
-    let out = assert_fails(
-        "cut_record_data.pcap",
-        &g[..second + 16 + 10],
-        2,
-        Some(second as u64),
-    );
+    let out = assert_fails("cut_record_data.pcap", &g[..second + 16 + 10], 2, Some(second as u64));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
 
@@ -131,33 +103,21 @@ fn corrupt_pcapng_block_length() {
 
 #[test]
 fn missing_file_is_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(["replay", "/nonexistent/capture.pcap"])
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["replay", "/nonexistent/capture.pcap"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("cannot open /nonexistent/capture.pcap"),
-        "{err}"
-    );
+    assert!(err.contains("cannot open /nonexistent/capture.pcap"), "{err}");
 }
 
 #[test]
 fn unsupported_link_type_is_named_and_counted() {
     let p = common::corpus_dir().join("ppp_udp_traceroute_icmp_unreach.pcap");
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(["replay", "--format", "jsonl"])
-        .arg(&p)
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["replay", "--format", "jsonl"]).arg(&p).output().unwrap();
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        err.matches("link type PPP (9)").count(),
-        1,
-        "reported once: {err}"
-    );
+    assert_eq!(err.matches("link type PPP (9)").count(), 1, "reported once: {err}");
     let frames = String::from_utf8_lossy(&out.stdout).lines().count();
     assert_eq!(frames, 18, "every frame is still listed");
 }

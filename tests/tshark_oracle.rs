@@ -6,9 +6,8 @@ mod common;
 use common::*;
 
 fn capture_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"));
     files.sort();
     files
@@ -16,16 +15,9 @@ fn capture_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn replay_matches_tshark_on_every_capture() {
-    assert!(
-        tshark_available(),
-        "tshark is required for the oracle test (apt-get install tshark)"
-    );
+    assert!(tshark_available(), "tshark is required for the oracle test (apt-get install tshark)");
     let mut files = capture_files(&corpus_dir());
-    assert!(
-        files.len() >= 20,
-        "public corpus not found at {}",
-        corpus_dir().display()
-    );
+    assert!(files.len() >= 20, "public corpus not found at {}", corpus_dir().display());
     files.extend(capture_files(&captures_dir()));
     let (mut frames, mut tcp, mut values, mut diffs) = (0, 0, 0, Vec::new());
     for f in &files {
@@ -43,9 +35,5 @@ fn replay_matches_tshark_on_every_capture() {
     for d in diffs.iter().take(200) {
         println!("  {d}");
     }
-    assert!(
-        diffs.is_empty(),
-        "{} differences from tshark (first ones printed above)",
-        diffs.len()
-    );
+    assert!(diffs.is_empty(), "{} differences from tshark (first ones printed above)", diffs.len());
 }

@@ -50,15 +50,8 @@ impl Expert {
     /// Names of the flags that are set, as tshark reports them: a fast or
     /// spurious retransmission is also a `retransmission`.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        let shown = if self.is_retransmission() {
-            self.0 | Self::RETRANSMISSION
-        } else {
-            self.0
-        };
-        Expert::ALL
-            .iter()
-            .filter(move |(bit, _)| shown & bit != 0)
-            .map(|(_, name)| *name)
+        let shown = if self.is_retransmission() { self.0 | Self::RETRANSMISSION } else { self.0 };
+        Expert::ALL.iter().filter(move |(bit, _)| shown & bit != 0).map(|(_, name)| *name)
     }
 
     /// Any kind of retransmission.

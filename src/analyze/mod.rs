@@ -296,40 +296,24 @@ impl Analyzer {
                 rec.proto = Proto::Tcp;
                 rec.sport = Some(seg.sport);
                 rec.dport = Some(seg.dport);
-                self.on_tcp(
-                    &mut rec,
-                    SocketAddr::new(s, seg.sport),
-                    SocketAddr::new(d, seg.dport),
-                    seg,
-                );
+                self.on_tcp(&mut rec, SocketAddr::new(s, seg.sport), SocketAddr::new(d, seg.dport), seg);
             }
             (Transport::Udp(dgram), Some((s, d))) => {
                 rec.proto = Proto::Udp;
                 rec.sport = Some(dgram.sport);
                 rec.dport = Some(dgram.dport);
-                let (src, dst) = (
-                    SocketAddr::new(s, dgram.sport),
-                    SocketAddr::new(d, dgram.dport),
-                );
+                let (src, dst) = (SocketAddr::new(s, dgram.sport), SocketAddr::new(d, dgram.dport));
                 let (id, dir) = self.udp_flow(src, dst, frame.ts);
                 let flow = &mut self.udp_flows[id as usize];
                 flow.packets[dir as usize] += 1;
                 flow.bytes[dir as usize] += dgram.payload_len as u64;
                 flow.last = frame.ts;
-                rec.udp = Some(UdpRecord {
-                    stream: id,
-                    dir,
-                    len: dgram.payload_len,
-                });
+                rec.udp = Some(UdpRecord { stream: id, dir, len: dgram.payload_len });
                 rec.cause = Some(Cause::SendTo);
             }
             (Transport::Icmp(msg), Some(_)) => {
                 rec.proto = if msg.v6 { Proto::Icmpv6 } else { Proto::Icmp };
-                let mut icmp = IcmpRecord {
-                    msg: *msg,
-                    udp_stream: None,
-                    tcp_stream: None,
-                };
+                let mut icmp = IcmpRecord { msg: *msg, udp_stream: None, tcp_stream: None };
                 if let Some(q) = msg.quoted {
                     if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
                         let key = flow_key(SocketAddr::new(q.src, sp), SocketAddr::new(q.dst, dp));
@@ -374,11 +358,7 @@ impl Analyzer {
                 last: ts,
             });
         }
-        let dir = if self.udp_flows[id as usize].a == src {
-            0
-        } else {
-            1
-        };
+        let dir = if self.udp_flows[id as usize].a == src { 0 } else { 1 };
         (id, dir)
     }
 
@@ -392,24 +372,9 @@ impl Analyzer {
     ) -> u32 {
         let id = self.streams.len() as u32;
         let (a_state, b_state, client, opening) = match (seg.has(SYN), seg.has(ACK)) {
-            (true, false) => (
-                TcpState::Closed,
-                TcpState::Listen,
-                Some(0),
-                Opening::SynOnly,
-            ),
-            (true, true) => (
-                TcpState::Listen,
-                TcpState::SynSent,
-                Some(1),
-                Opening::Handshake,
-            ),
-            _ => (
-                TcpState::Established,
-                TcpState::Established,
-                None,
-                Opening::MidStream,
-            ),
+            (true, false) => (TcpState::Closed, TcpState::Listen, Some(0), Opening::SynOnly),
+            (true, true) => (TcpState::Listen, TcpState::SynSent, Some(1), Opening::Handshake),
+            _ => (TcpState::Established, TcpState::Established, None, Opening::MidStream),
         };
         self.streams.push(TcpStream {
             id,
@@ -435,13 +400,7 @@ impl Analyzer {
         id
     }
 
-    fn on_tcp(
-        &mut self,
-        rec: &mut FrameRecord,
-        src: SocketAddr,
-        dst: SocketAddr,
-        seg: &decode::TcpSegment<'_>,
-    ) {
+    fn on_tcp(&mut self, rec: &mut FrameRecord, src: SocketAddr, dst: SocketAddr, seg: &decode::TcpSegment<'_>) {
         let ts = rec.ts;
         let key = flow_key(src, dst);
         let mut preset = Expert::default();
@@ -478,19 +437,11 @@ impl Analyzer {
         let numbers = stream.conv.on_segment(dir, seg, ts, preset);
 
         // Endpoint states.
-        let (before_src, before_dst) =
-            (stream.endpoints[dir].state, stream.endpoints[1 - dir].state);
+        let (before_src, before_dst) = (stream.endpoints[dir].state, stream.endpoints[1 - dir].state);
         {
             let [a, b] = &mut stream.endpoints;
             let (sender, receiver) = if dir == 0 { (a, b) } else { (b, a) };
-            state::on_segment(
-                sender,
-                receiver,
-                seg.flags,
-                seg.seq,
-                seg.ack,
-                seg.payload_len,
-            );
+            state::on_segment(sender, receiver, seg.flags, seg.seq, seg.ack, seg.payload_len);
         }
         let (state_src, state_dst) = (stream.endpoints[dir].state, stream.endpoints[1 - dir].state);
 
@@ -573,18 +524,11 @@ impl Analyzer {
             Cause::Retransmit | Cause::ConnectRetry => explain.push(Explain::Retransmission),
             _ => {}
         }
-        if seg.flags & (SYN | ACK) == ACK
-            && before_dst == TcpState::SynReceived
-            && state_dst == TcpState::Established
-        {
+        if seg.flags & (SYN | ACK) == ACK && before_dst == TcpState::SynReceived && state_dst == TcpState::Established {
             explain.push(Explain::HandshakeAck);
         }
         if seg.has(FIN) && !retrans {
-            explain.push(if first_fin {
-                Explain::FirstFin
-            } else {
-                Explain::SecondFin
-            });
+            explain.push(if first_fin { Explain::FirstFin } else { Explain::SecondFin });
         }
         if (state_src == TcpState::TimeWait && before_src != TcpState::TimeWait)
             || (state_dst == TcpState::TimeWait && before_dst != TcpState::TimeWait)

@@ -55,10 +55,7 @@ impl TcpState {
 
     /// Parses a state name (as written in lab files).
     pub fn from_name(name: &str) -> Option<TcpState> {
-        ALL_STATES
-            .iter()
-            .copied()
-            .find(|s| s.name().eq_ignore_ascii_case(name))
+        ALL_STATES.iter().copied().find(|s| s.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -89,22 +86,12 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint whose state is not known yet.
     pub fn new(state: TcpState) -> Self {
-        Endpoint {
-            state,
-            fin_end: None,
-        }
+        Endpoint { state, fin_end: None }
     }
 }
 
 /// Applies one segment, sent by `sender` to `receiver`, to both state machines.
-pub fn on_segment(
-    sender: &mut Endpoint,
-    receiver: &mut Endpoint,
-    flags: u16,
-    seq: u32,
-    ack: u32,
-    seglen: u32,
-) {
+pub fn on_segment(sender: &mut Endpoint, receiver: &mut Endpoint, flags: u16, seq: u32, ack: u32, seglen: u32) {
     use TcpState::*;
     if flags & RST != 0 {
         // RFC 9293 §3.10.7.4: a valid RST moves any synchronized state to CLOSED.

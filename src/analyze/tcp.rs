@@ -127,24 +127,14 @@ impl TcpConversation {
     }
 
     /// Runs the whole per-segment analysis for a segment in direction `dir`.
-    pub fn on_segment(
-        &mut self,
-        dir: usize,
-        seg: &TcpSegment<'_>,
-        ts: Timestamp,
-        preset: Expert,
-    ) -> SegmentNumbers {
+    pub fn on_segment(&mut self, dir: usize, seg: &TcpSegment<'_>, ts: Timestamp, preset: Expert) -> SegmentNumbers {
         let mut expert = preset;
         let dupack_num = self.analyze_sequence(dir, seg, ts, &mut expert);
         let first_rtt_known = self.ts_first_rtt_ns != 0;
         let (fwd, rev) = self.flows(dir);
 
         let rel_seq = seg.seq.wrapping_sub(fwd.base_seq);
-        let rel_ack = if seg.flags & ACK != 0 {
-            seg.ack.wrapping_sub(rev.base_seq)
-        } else {
-            seg.ack
-        };
+        let rel_ack = if seg.flags & ACK != 0 { seg.ack.wrapping_sub(rev.base_seq) } else { seg.ack };
         // "SYNs are never scaled".
         let (win, win_scale) = if seg.flags & SYN == 0 && fwd.win_scale >= 0 {
             ((seg.window as u32) << fwd.win_scale, fwd.win_scale)
@@ -183,29 +173,13 @@ impl TcpConversation {
             }
         }
 
-        SegmentNumbers {
-            seq: rel_seq,
-            ack: rel_ack,
-            win,
-            win_scale,
-            expert,
-            dupack_num,
-        }
+        SegmentNumbers { seq: rel_seq, ack: rel_ack, win, win_scale, expert, dupack_num }
     }
 
     /// `tcp_analyze_sequence_number()`; returns the duplicate-ACK number.
-    fn analyze_sequence(
-        &mut self,
-        dir: usize,
-        seg: &TcpSegment<'_>,
-        ts: Timestamp,
-        expert: &mut Expert,
-    ) -> u32 {
-        let ooo_threshold = if self.ts_first_rtt_ns == 0 {
-            DEFAULT_OOO_THRESHOLD_NS
-        } else {
-            self.ts_first_rtt_ns as i64 as u64
-        };
+    fn analyze_sequence(&mut self, dir: usize, seg: &TcpSegment<'_>, ts: Timestamp, expert: &mut Expert) -> u32 {
+        let ooo_threshold =
+            if self.ts_first_rtt_ns == 0 { DEFAULT_OOO_THRESHOLD_NS } else { self.ts_first_rtt_ns as i64 as u64 };
         let (fwd, rev) = self.flows(dir);
         let (seq, ack, seglen, flags) = (seg.seq, seg.ack, seg.payload_len, seg.flags);
         let window = seg.window as u32;
@@ -214,11 +188,7 @@ impl TcpConversation {
 
         // Relative numbering: ISN from the SYN, otherwise start at 1 (bug 1542).
         if !fwd.base_set {
-            fwd.base_seq = if flags & SYN != 0 {
-                seq
-            } else {
-                seq.wrapping_sub(1)
-            };
+            fwd.base_seq = if flags & SYN != 0 { seq } else { seq.wrapping_sub(1) };
             fwd.base_set = true;
         }
         // The peer's ISN from the first ACK (the ACK field of a SYN is not trusted).
@@ -246,40 +216,25 @@ impl TcpConversation {
             if seglen <= 1 && seq == fwd.nextseq.wrapping_sub(1) && not_syn_fin_rst {
                 set(Expert::KEEP_ALIVE);
             }
-            let same_seq_ack =
-                seglen == 0 && seq == fwd.nextseq && ack == fwd.lastack && not_syn_fin_rst;
+            let same_seq_ack = seglen == 0 && seq == fwd.nextseq && ack == fwd.lastack && not_syn_fin_rst;
             // WINDOW UPDATE: same seq/ack, no data, a new non-zero window.
             if same_seq_ack && window != 0 && window != fwd.window {
                 set(Expert::WINDOW_UPDATE);
             }
             // WINDOW FULL: data reaching exactly the edge of the peer's window.
             if seglen > 0 && rev.win_scale != SCALE_UNKNOWN && not_syn_fin_rst {
-                let shift = if rev.is_first_ack || rev.win_scale == SCALE_NONE {
-                    0
-                } else {
-                    rev.win_scale as u32
-                };
-                if seq.wrapping_add(seglen)
-                    == rev.lastack.wrapping_add(rev.window.wrapping_shl(shift))
-                {
+                let shift = if rev.is_first_ack || rev.win_scale == SCALE_NONE { 0 } else { rev.win_scale as u32 };
+                if seq.wrapping_add(seglen) == rev.lastack.wrapping_add(rev.window.wrapping_shl(shift)) {
                     set(Expert::WINDOW_FULL);
                 }
             }
             // KEEP ALIVE ACK: repeats the last ACK right after the peer's keep-alive.
-            if same_seq_ack
-                && window != 0
-                && window == fwd.window
-                && rev.lastsegmentflags & Expert::KEEP_ALIVE != 0
-            {
+            if same_seq_ack && window != 0 && window == fwd.window && rev.lastsegmentflags & Expert::KEEP_ALIVE != 0 {
                 set(Expert::KEEP_ALIVE_ACK);
                 break 'fwd;
             }
             // ZERO WINDOW PROBE ACK: repeats the zero window after the peer's probe.
-            if same_seq_ack
-                && window == 0
-                && fwd.window == 0
-                && rev.lastsegmentflags & Expert::ZERO_WINDOW_PROBE != 0
-            {
+            if same_seq_ack && window == 0 && fwd.window == 0 && rev.lastsegmentflags & Expert::ZERO_WINDOW_PROBE != 0 {
                 set(Expert::ZERO_WINDOW_PROBE_ACK);
                 break 'fwd;
             }

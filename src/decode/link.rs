@@ -77,31 +77,20 @@ pub fn classify(link: LinkType, data: &[u8]) -> LinkPayload {
                 }
             };
             match address_family_ether_type(af) {
-                Some(ether_type) => LinkPayload::EtherType {
-                    offset: NULL_LEN,
-                    ether_type,
-                },
+                Some(ether_type) => LinkPayload::EtherType { offset: NULL_LEN, ether_type },
                 None => LinkPayload::NotIp,
             }
         }
-        LinkType::RAW | LinkType::RAW_BSD | LinkType::IPV4 | LinkType::IPV6 => {
-            LinkPayload::RawIp { offset: 0 }
-        }
+        LinkType::RAW | LinkType::RAW_BSD | LinkType::IPV4 | LinkType::IPV6 => LinkPayload::RawIp { offset: 0 },
         LinkType::LINUX_SLL => match data.get(SLL_PROTOCOL..SLL_LEN) {
-            Some(p) => LinkPayload::EtherType {
-                offset: SLL_LEN,
-                ether_type: u16::from_be_bytes([p[0], p[1]]),
-            },
+            Some(p) => LinkPayload::EtherType { offset: SLL_LEN, ether_type: u16::from_be_bytes([p[0], p[1]]) },
             None => LinkPayload::Truncated,
         },
         LinkType::LINUX_SLL2 => {
             if data.len() < SLL2_LEN {
                 return LinkPayload::Truncated;
             }
-            LinkPayload::EtherType {
-                offset: SLL2_LEN,
-                ether_type: u16::from_be_bytes([data[0], data[1]]),
-            }
+            LinkPayload::EtherType { offset: SLL2_LEN, ether_type: u16::from_be_bytes([data[0], data[1]]) }
         }
         _ => LinkPayload::Unsupported,
     }
@@ -116,18 +105,12 @@ mod tests {
         // macOS lo0: AF_INET6 = 30, little-endian host.
         assert_eq!(
             classify(LinkType::NULL, &[30, 0, 0, 0, 0x60]),
-            LinkPayload::EtherType {
-                offset: 4,
-                ether_type: ETHERTYPE_IPV6
-            }
+            LinkPayload::EtherType { offset: 4, ether_type: ETHERTYPE_IPV6 }
         );
         // Big-endian host writing AF_INET = 2.
         assert_eq!(
             classify(LinkType::NULL, &[0, 0, 0, 2, 0x45]),
-            LinkPayload::EtherType {
-                offset: 4,
-                ether_type: ETHERTYPE_IPV4
-            }
+            LinkPayload::EtherType { offset: 4, ether_type: ETHERTYPE_IPV4 }
         );
         assert_eq!(classify(LinkType::NULL, &[2, 0]), LinkPayload::Truncated);
         assert_eq!(classify(LinkType::NULL, &[7, 0, 0, 0]), LinkPayload::NotIp);
@@ -139,10 +122,7 @@ mod tests {
         let sll = [0, 0, 3, 4, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0x45];
         assert_eq!(
             classify(LinkType::LINUX_SLL, &sll),
-            LinkPayload::EtherType {
-                offset: 16,
-                ether_type: ETHERTYPE_IPV4
-            }
+            LinkPayload::EtherType { offset: 16, ether_type: ETHERTYPE_IPV4 }
         );
         // SLL v2: protocol first.
         let mut sll2 = [0u8; 21];
@@ -150,15 +130,9 @@ mod tests {
         sll2[1] = 0xdd;
         assert_eq!(
             classify(LinkType::LINUX_SLL2, &sll2),
-            LinkPayload::EtherType {
-                offset: 20,
-                ether_type: ETHERTYPE_IPV6
-            }
+            LinkPayload::EtherType { offset: 20, ether_type: ETHERTYPE_IPV6 }
         );
-        assert_eq!(
-            classify(LinkType::LINUX_SLL2, &sll2[..19]),
-            LinkPayload::Truncated
-        );
+        assert_eq!(classify(LinkType::LINUX_SLL2, &sll2[..19]), LinkPayload::Truncated);
         assert_eq!(classify(LinkType::PPP, &sll2), LinkPayload::Unsupported);
     }
 }

@@ -119,10 +119,7 @@ pub struct IcmpMessage {
 impl IcmpMessage {
     /// True for "destination unreachable, port unreachable" (v4 3/3, v6 1/4).
     pub fn is_port_unreachable(&self) -> bool {
-        matches!(
-            (self.v6, self.icmp_type, self.code),
-            (false, 3, 3) | (true, 1, 4)
-        )
+        matches!((self.v6, self.icmp_type, self.code), (false, 3, 3) | (true, 1, 4))
     }
 
     /// A short English name of the message.
@@ -190,10 +187,9 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Packet<'a> {
     let cut = (data.len() as u64) < frame.orig_len as u64;
     let sliced = match link::classify(frame.link, data) {
         LinkPayload::Ethernet => LaxSlicedPacket::from_ethernet(data).ok(),
-        LinkPayload::EtherType { offset, ether_type } => Some(LaxSlicedPacket::from_ether_type(
-            ether_type.into(),
-            &data[offset..],
-        )),
+        LinkPayload::EtherType { offset, ether_type } => {
+            Some(LaxSlicedPacket::from_ether_type(ether_type.into(), &data[offset..]))
+        }
         LinkPayload::RawIp { offset } => LaxSlicedPacket::from_ip(&data[offset..]).ok(),
         LinkPayload::Truncated => None,
         LinkPayload::NotIp => return non_ip(NonIp::NotIp, cut),
@@ -237,27 +233,17 @@ fn declared_payload_len(net: &LaxNetSlice<'_>) -> Option<usize> {
 
 fn decode_sliced<'a>(sliced: &LaxSlicedPacket<'a>, cut: bool) -> Packet<'a> {
     let Some(net) = &sliced.net else {
-        let why = if sliced.stop_err.is_some() {
-            NonIp::Truncated
-        } else {
-            NonIp::NotIp
-        };
+        let why = if sliced.stop_err.is_some() { NonIp::Truncated } else { NonIp::NotIp };
         return non_ip(why, cut);
     };
     let addrs = match net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
-            (
-                IpAddr::V4(h.source_addr()),
-                IpAddr::V4(h.destination_addr()),
-            )
+            (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()))
         }
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
-            (
-                IpAddr::V6(h.source_addr()),
-                IpAddr::V6(h.destination_addr()),
-            )
+            (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()))
         }
         LaxNetSlice::Arp(_) => return non_ip(NonIp::NotIp, cut),
     };
@@ -275,9 +261,7 @@ fn decode_sliced<'a>(sliced: &LaxSlicedPacket<'a>, cut: bool) -> Packet<'a> {
                 flags: u16::from_be_bytes([tcp.header_slice()[12], tcp.header_slice()[13]]) & 0x0ff,
                 window: tcp.window_size(),
                 header_len: header_len as u8,
-                payload_len: payload_len
-                    .map(|l| l.saturating_sub(header_len))
-                    .unwrap_or(tcp.payload().len()) as u32,
+                payload_len: payload_len.map(|l| l.saturating_sub(header_len)).unwrap_or(tcp.payload().len()) as u32,
                 options: TcpOptions::parse(tcp.options()),
                 payload: tcp.payload(),
             })
@@ -292,30 +276,17 @@ fn decode_sliced<'a>(sliced: &LaxSlicedPacket<'a>, cut: bool) -> Packet<'a> {
             v6: false,
             icmp_type: icmp.type_u8(),
             code: icmp.code_u8(),
-            quoted: if matches!(icmp.type_u8(), 3 | 4 | 5 | 11 | 12) {
-                quoted_datagram(icmp.payload())
-            } else {
-                None
-            },
+            quoted: if matches!(icmp.type_u8(), 3 | 4 | 5 | 11 | 12) { quoted_datagram(icmp.payload()) } else { None },
         }),
         Some(TransportSlice::Icmpv6(icmp)) => Transport::Icmp(IcmpMessage {
             v6: true,
             icmp_type: icmp.type_u8(),
             code: icmp.code_u8(),
-            quoted: if icmp.type_u8() < 128 {
-                quoted_datagram(icmp.payload())
-            } else {
-                None
-            },
+            quoted: if icmp.type_u8() < 128 { quoted_datagram(icmp.payload()) } else { None },
         }),
         _ => Transport::Other(ip_payload.map(|p| p.ip_number.0).unwrap_or(0)),
     };
-    Packet {
-        addrs: Some(addrs),
-        transport,
-        truncated,
-        non_ip: None,
-    }
+    Packet { addrs: Some(addrs), transport, truncated, non_ip: None }
 }
 
 /// Reads the IP header and the first 8 bytes (ports) quoted in an ICMP error.
@@ -323,14 +294,8 @@ fn quoted_datagram(bytes: &[u8]) -> Option<Quoted> {
     let inner = LaxSlicedPacket::from_ip(bytes).ok()?;
     let net = inner.net.as_ref()?;
     let (src, dst) = match net {
-        LaxNetSlice::Ipv4(v4) => (
-            IpAddr::V4(v4.header().source_addr()),
-            IpAddr::V4(v4.header().destination_addr()),
-        ),
-        LaxNetSlice::Ipv6(v6) => (
-            IpAddr::V6(v6.header().source_addr()),
-            IpAddr::V6(v6.header().destination_addr()),
-        ),
+        LaxNetSlice::Ipv4(v4) => (IpAddr::V4(v4.header().source_addr()), IpAddr::V4(v4.header().destination_addr())),
+        LaxNetSlice::Ipv6(v6) => (IpAddr::V6(v6.header().source_addr()), IpAddr::V6(v6.header().destination_addr())),
         LaxNetSlice::Arp(_) => return None,
     };
     let payload = net.ip_payload_ref()?;
@@ -338,20 +303,11 @@ fn quoted_datagram(bytes: &[u8]) -> Option<Quoted> {
     let ports = match protocol {
         6 | 17 | 132 if payload.payload.len() >= 4 => {
             let p = payload.payload;
-            Some((
-                u16::from_be_bytes([p[0], p[1]]),
-                u16::from_be_bytes([p[2], p[3]]),
-            ))
+            Some((u16::from_be_bytes([p[0], p[1]]), u16::from_be_bytes([p[2], p[3]])))
         }
         _ => None,
     };
-    Some(Quoted {
-        src,
-        dst,
-        protocol,
-        sport: ports.map(|p| p.0),
-        dport: ports.map(|p| p.1),
-    })
+    Some(Quoted { src, dst, protocol, sport: ports.map(|p| p.0), dport: ports.map(|p| p.1) })
 }
 
 #[cfg(test)]
@@ -362,20 +318,11 @@ mod tests {
     use crate::source::{LinkType, Timestamp};
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     fn frame(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
-        decode(&Frame {
-            number: 1,
-            ts: Timestamp::default(),
-            link,
-            data,
-            orig_len,
-        })
+        decode(&Frame { number: 1, ts: Timestamp::default(), link, data, orig_len })
     }
 
     fn tcp<'a>(p: &Packet<'a>) -> TcpSegment<'a> {
@@ -418,10 +365,7 @@ mod tests {
         let p = frame(LinkType::NULL, &b, 88);
         assert_eq!(p.addrs.unwrap().1.to_string(), "::1");
         let t = tcp(&p);
-        assert_eq!(
-            (t.dport, t.options.mss, t.options.window_scale),
-            (80, Some(16324), Some(6))
-        );
+        assert_eq!((t.dport, t.options.mss, t.options.window_scale), (80, Some(16324), Some(6)));
     }
 
     #[test]
@@ -443,9 +387,7 @@ mod tests {
     fn icmp_port_unreachable_quotes_the_udp_datagram() {
         let b = hex("000000000000000000000000080045c0003fc5a700004001b6547f0000017f0000010303de720000000045000023283f4000401114897f0000017f000001980b0009000ffe22616e796f6e653f");
         let p = frame(LinkType::ETHERNET, &b, 77);
-        let Transport::Icmp(m) = p.transport else {
-            panic!("not ICMP")
-        };
+        let Transport::Icmp(m) = p.transport else { panic!("not ICMP") };
         assert!(m.is_port_unreachable());
         let q = m.quoted.unwrap();
         assert_eq!((q.protocol, q.sport, q.dport), (17, Some(0x980b), Some(9)));
@@ -469,17 +411,11 @@ mod tests {
         // IPv4 IHL < 5, TCP data offset < 5 and beyond the frame.
         let mut ihl = good.clone();
         ihl[14] = 0x44;
-        assert!(!matches!(
-            frame(LinkType::ETHERNET, &ihl, 74).transport,
-            Transport::Tcp(_)
-        ));
+        assert!(!matches!(frame(LinkType::ETHERNET, &ihl, 74).transport, Transport::Tcp(_)));
         for off in [0x40u8, 0xf0] {
             let mut b = good.clone();
             b[14 + 20 + 12] = off;
-            assert!(!matches!(
-                frame(LinkType::ETHERNET, &b, 74).transport,
-                Transport::Tcp(_)
-            ));
+            assert!(!matches!(frame(LinkType::ETHERNET, &b, 74).transport, Transport::Tcp(_)));
         }
         for link in [0, 1, 101, 108, 113, 228, 229, 276, 9, 12345] {
             let _ = frame(LinkType(link), &good, 74);

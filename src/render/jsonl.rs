@@ -73,11 +73,7 @@ fn is_not_tcp<T>(v: &Option<T>) -> bool {
 
 /// Upper-case names of the flags that are set.
 pub fn flag_names(bits: u16) -> Vec<&'static str> {
-    flags::NAMES
-        .iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, n)| *n)
-        .collect()
+    flags::NAMES.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| *n).collect()
 }
 
 impl JsonFrame {
@@ -105,10 +101,7 @@ impl JsonFrame {
             wscale: tcp.map(|t| t.wscale),
             analysis: tcp.map(|t| t.expert.names().collect()),
             dupack_num: tcp.filter(|t| t.dupack_num > 0).map(|t| t.dupack_num),
-            state: tcp.map(|t| States {
-                src: t.state_src.name(),
-                dst: t.state_dst.name(),
-            }),
+            state: tcp.map(|t| States { src: t.state_src.name(), dst: t.state_dst.name() }),
             icmp_type: rec.icmp.map(|i| i.msg.icmp_type),
             icmp_code: rec.icmp.map(|i| i.msg.code),
             icmp_udp_stream: rec.icmp.and_then(|i| i.udp_stream),

@@ -40,21 +40,10 @@ pub struct LadderRenderer<W: Write> {
 impl<W: Write> LadderRenderer<W> {
     /// A ladder writing to `out`.
     pub fn new(out: W) -> Self {
-        LadderRenderer {
-            out,
-            first_ts: None,
-            lanes: None,
-            explain: true,
-        }
+        LadderRenderer { out, first_ts: None, lanes: None, explain: true }
     }
 
-    fn header(
-        &mut self,
-        title: &str,
-        a: SocketAddr,
-        b: SocketAddr,
-        roles: (&str, &str),
-    ) -> io::Result<()> {
+    fn header(&mut self, title: &str, a: SocketAddr, b: SocketAddr, roles: (&str, &str)) -> io::Result<()> {
         writeln!(self.out)?;
         writeln!(self.out, "{}", paint(title, Role::Heading))?;
         let left = format!("{a} {}", roles.0);
@@ -140,13 +129,7 @@ impl<W: Write> LadderRenderer<W> {
         for e in rec.explain.iter().flatten() {
             for (i, chunk) in wrap(e.text(), WIDTH - MARGIN - 2).into_iter().enumerate() {
                 let mark = if i == 0 { "ℹ " } else { "  " };
-                writeln!(
-                    self.out,
-                    "{:MARGIN$}{}{}",
-                    "",
-                    mark,
-                    paint(&chunk, Role::Explain)
-                )?;
+                writeln!(self.out, "{:MARGIN$}{}{}", "", mark, paint(&chunk, Role::Explain))?;
             }
         }
         Ok(())
@@ -161,12 +144,7 @@ impl<W: Write> LadderRenderer<W> {
                 Some(_) => ("(server)", "(client)"),
                 None => ("", ""),
             };
-            self.header(
-                &format!("TCP stream {}", t.stream),
-                stream.a,
-                stream.b,
-                roles,
-            )?;
+            self.header(&format!("TCP stream {}", t.stream), stream.a, stream.b, roles)?;
         }
         let label = tcp_label(t);
         let role = if t.flags & RST != 0 {
@@ -185,11 +163,7 @@ impl<W: Write> LadderRenderer<W> {
         let rightwards = t.dir == 0;
         let src_changed = (t.state_src != t.before_src).then(|| t.state_src.name());
         let dst_changed = (t.state_dst != t.before_dst).then(|| t.state_dst.name());
-        let states = if rightwards {
-            (src_changed, dst_changed)
-        } else {
-            (dst_changed, src_changed)
-        };
+        let states = if rightwards { (src_changed, dst_changed) } else { (dst_changed, src_changed) };
         self.line(rec, &label, role, rightwards, states)?;
 
         let mut detail = Vec::new();
@@ -232,13 +206,7 @@ impl<W: Write> LadderRenderer<W> {
 /// The text on a TCP arrow: flags, relative numbers, length, window.
 pub fn tcp_label(t: &TcpRecord) -> String {
     let mut names = Vec::new();
-    for (bit, name) in [
-        (SYN, "SYN"),
-        (FIN, "FIN"),
-        (RST, "RST"),
-        (PSH, "PSH"),
-        (ACK, "ACK"),
-    ] {
+    for (bit, name) in [(SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (ACK, "ACK")] {
         if t.flags & bit != 0 {
             names.push(name);
         }
@@ -285,13 +253,7 @@ impl<W: Write> Renderer for LadderRenderer<W> {
                 self.lanes = Some(Lanes::Udp(u.stream));
                 self.header(&format!("UDP flow {}", u.stream), flow.a, flow.b, ("", ""))?;
             }
-            self.line(
-                rec,
-                &format!("UDP len={}", u.len),
-                Role::Data,
-                u.dir == 0,
-                (None, None),
-            )?;
+            self.line(rec, &format!("UDP len={}", u.len), Role::Data, u.dir == 0, (None, None))?;
             if let Some(c) = rec.cause {
                 self.detail(c.text(), Role::Call)?;
             }
@@ -305,11 +267,7 @@ impl<W: Write> Renderer for LadderRenderer<W> {
                 i.msg.icmp_type,
                 i.msg.code
             );
-            let role = if i.msg.quoted.is_some() {
-                Role::Abort
-            } else {
-                Role::Data
-            };
+            let role = if i.msg.quoted.is_some() { Role::Abort } else { Role::Data };
             match i.udp_stream {
                 Some(id) => {
                     let flow = &analyzer.udp_flows[id as usize];
@@ -337,18 +295,10 @@ impl<W: Write> Renderer for LadderRenderer<W> {
         self.lanes = Some(Lanes::Other);
         let text = match (rec.non_ip, rec.proto) {
             (Some(crate::decode::NonIp::UnsupportedLink), _) => {
-                format!(
-                    "(link type {} ({}) not decoded)",
-                    rec.link.name(),
-                    rec.link.0
-                )
+                format!("(link type {} ({}) not decoded)", rec.link.name(), rec.link.0)
             }
-            (Some(crate::decode::NonIp::Truncated), _) => {
-                "(frame too short for its headers)".to_string()
-            }
-            (Some(crate::decode::NonIp::NotIp), _) => {
-                "(not IP: ARP or other link-layer traffic)".to_string()
-            }
+            (Some(crate::decode::NonIp::Truncated), _) => "(frame too short for its headers)".to_string(),
+            (Some(crate::decode::NonIp::NotIp), _) => "(not IP: ARP or other link-layer traffic)".to_string(),
             (None, Proto::Other) => format!(
                 "IP {} → {} (not TCP/UDP/ICMP)",
                 rec.src.map(|a| a.to_string()).unwrap_or_default(),
@@ -368,12 +318,6 @@ impl<W: Write> LadderRenderer<W> {
     fn single(&mut self, rec: &FrameRecord, text: &str, role: Role) -> io::Result<()> {
         let first = *self.first_ts.get_or_insert(rec.ts);
         let rel = rec.ts.nanos_since(first) as f64 / 1e9;
-        writeln!(
-            self.out,
-            "{:>5} {:>10.6}  {}",
-            rec.frame,
-            rel,
-            paint(text, role)
-        )
+        writeln!(self.out, "{:>5} {:>10.6}  {}", rec.frame, rel, paint(text, role))
     }
 }

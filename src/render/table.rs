@@ -16,18 +16,12 @@ pub struct TableRenderer<W: Write> {
 impl<W: Write> TableRenderer<W> {
     /// A table writing to `out`.
     pub fn new(out: W) -> Self {
-        TableRenderer {
-            out,
-            only_streams: None,
-        }
+        TableRenderer { out, only_streams: None }
     }
 }
 
 fn duration(s: &TcpStream) -> String {
-    format!(
-        "{:.6} s",
-        s.stats.last.nanos_since(s.stats.first) as f64 / 1e9
-    )
+    format!("{:.6} s", s.stats.last.nanos_since(s.stats.first) as f64 / 1e9)
 }
 
 /// How a connection opened, in words.
@@ -80,9 +74,7 @@ impl<W: Write> Renderer for TableRenderer<W> {
 
     fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
         let mut table = Table::new();
-        table
-            .load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
+        table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
         if !io::stdout().is_terminal() {
             table.set_width(100);
         }
@@ -128,11 +120,7 @@ impl<W: Write> Renderer for TableRenderer<W> {
                     format!("{} / {}", f.bytes[0], f.bytes[1]),
                     format!("{:.6} s", f.last.nanos_since(f.first) as f64 / 1e9),
                     "datagrams".into(),
-                    if f.icmp_errors > 0 {
-                        format!("icmp_unreachable×{}", f.icmp_errors)
-                    } else {
-                        "-".into()
-                    },
+                    if f.icmp_errors > 0 { format!("icmp_unreachable×{}", f.icmp_errors) } else { "-".into() },
                 ]);
             }
         }
@@ -143,11 +131,7 @@ impl<W: Write> Renderer for TableRenderer<W> {
             analyzer.frames,
             analyzer.streams.len(),
             analyzer.udp_flows.len(),
-            if analyzer.truncated > 0 {
-                format!(", {} truncated frame(s)", analyzer.truncated)
-            } else {
-                String::new()
-            }
+            if analyzer.truncated > 0 { format!(", {} truncated frame(s)", analyzer.truncated) } else { String::new() }
         )?;
         self.out.flush()
     }

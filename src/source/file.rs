@@ -53,10 +53,7 @@ pub enum Format {
 impl CaptureReader {
     /// Opens a capture file; fails with a clear message when it is not one.
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|source| Error::Open {
-            path: path.to_owned(),
-            source,
-        })?;
+        let file = File::open(path).map_err(|source| Error::Open { path: path.to_owned(), source })?;
         Self::from_reader(path, file)
     }
 
@@ -64,28 +61,19 @@ impl CaptureReader {
     pub fn from_reader(path: &Path, reader: impl Read + Send + 'static) -> Result<Self> {
         // Look at the magic number first, to tell "not a capture" from "cut short".
         let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
-        let head = reader
-            .fill_buf()
-            .map_err(|e| capture_error(path, 1, 0, format!("read error: {e}")))?;
+        let head = reader.fill_buf().map_err(|e| capture_error(path, 1, 0, format!("read error: {e}")))?;
         let known = sniff_format(head);
         let inner = pcap_parser::create_reader(INITIAL_BUFFER, reader).map_err(|e| {
             let detail = match e {
                 PcapError::Eof => "empty file: not a pcap or pcapng capture".to_string(),
-                _ if known.is_none() => {
-                    "not a pcap or pcapng capture (unknown magic number)".to_string()
-                }
+                _ if known.is_none() => "not a pcap or pcapng capture (unknown magic number)".to_string(),
                 PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
                     "file ends inside the capture file header".to_string()
                 }
                 PcapError::ReadError => "read error".to_string(),
                 _ => "not a pcap or pcapng capture (unknown magic number)".to_string(),
             };
-            Error::Capture {
-                path: path.to_owned(),
-                frame: 1,
-                offset: 0,
-                detail,
-            }
+            Error::Capture { path: path.to_owned(), frame: 1, offset: 0, detail }
         })?;
         Ok(CaptureReader {
             path: path.to_owned(),
@@ -103,12 +91,7 @@ impl CaptureReader {
     }
 
     fn fail(&self, detail: impl Into<String>) -> Error {
-        capture_error(
-            &self.path,
-            self.frames + 1,
-            self.inner.consumed() as u64,
-            detail,
-        )
+        capture_error(&self.path, self.frames + 1, self.inner.consumed() as u64, detail)
     }
 
     /// Calls `on_frame` for every frame in file order, until the end of the file,
@@ -124,25 +107,16 @@ impl CaptureReader {
                 Ok((len, block)) => {
                     let frame = match block {
                         PcapBlockOwned::LegacyHeader(header) => {
-                            let units = if header.is_nanosecond_precision() {
-                                1_000_000_000
-                            } else {
-                                1_000_000
-                            };
+                            let units = if header.is_nanosecond_precision() { 1_000_000_000 } else { 1_000_000 };
                             self.legacy = Some((LinkType(header.network.0 as u32), units));
                             self.legacy_big_endian = header.is_bigendian();
                             None
                         }
                         PcapBlockOwned::Legacy(record) => {
-                            let (link, units) =
-                                self.legacy.unwrap_or((LinkType::ETHERNET, 1_000_000));
+                            let (link, units) = self.legacy.unwrap_or((LinkType::ETHERNET, 1_000_000));
                             Some(Frame {
                                 number: self.frames + 1,
-                                ts: Timestamp::from_fraction(
-                                    record.ts_sec as i64,
-                                    record.ts_usec as u64,
-                                    units,
-                                ),
+                                ts: Timestamp::from_fraction(record.ts_sec as i64, record.ts_usec as u64, units),
                                 link,
                                 data: record.data,
                                 orig_len: record.origlen,
@@ -161,13 +135,17 @@ impl CaptureReader {
                             None
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                            let Some(iface) = self.interfaces.get(epb.if_id as usize).copied()
-                            else {
-                                return Err(capture_error(&self.path, self.frames + 1, offset, format!(
-                                    "packet block names interface {} but the section describes only {}",
-                                    epb.if_id,
-                                    self.interfaces.len()
-                                )));
+                            let Some(iface) = self.interfaces.get(epb.if_id as usize).copied() else {
+                                return Err(capture_error(
+                                    &self.path,
+                                    self.frames + 1,
+                                    offset,
+                                    format!(
+                                        "packet block names interface {} but the section describes only {}",
+                                        epb.if_id,
+                                        self.interfaces.len()
+                                    ),
+                                ));
                             };
                             let raw = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
                             let units = iface.units_per_sec.max(1);
@@ -217,11 +195,7 @@ impl CaptureReader {
                 }
                 Err(PcapError::Eof) => return Ok(()),
                 Err(PcapError::Incomplete(_)) => {
-                    if let Err(e) = self
-                        .inner
-                        .refill()
-                        .map_err(|e| format!("read error: {e:?}"))
-                    {
+                    if let Err(e) = self.inner.refill().map_err(|e| format!("read error: {e:?}")) {
                         return Err(self.fail(e));
                     }
                     ControlFlow::Continue(())
@@ -235,11 +209,7 @@ impl CaptureReader {
                     }
                     buffer_size *= 4;
                     self.inner.grow(buffer_size);
-                    if let Err(e) = self
-                        .inner
-                        .refill()
-                        .map_err(|e| format!("read error: {e:?}"))
-                    {
+                    if let Err(e) = self.inner.refill().map_err(|e| format!("read error: {e:?}")) {
                         return Err(self.fail(e));
                     }
                     ControlFlow::Continue(())
@@ -267,12 +237,7 @@ impl CaptureReader {
 }
 
 fn capture_error(path: &Path, frame: u64, offset: u64, detail: impl Into<String>) -> Error {
-    Error::Capture {
-        path: path.to_owned(),
-        frame,
-        offset,
-        detail: detail.into(),
-    }
+    Error::Capture { path: path.to_owned(), frame, offset, detail: detail.into() }
 }
 
 impl CaptureReader {
@@ -282,14 +247,7 @@ impl CaptureReader {
         let left = data.len();
         let claimed = if self.legacy.is_some() && left >= 16 {
             let b: [u8; 4] = data[8..12].try_into().expect("4 bytes");
-            Some(
-                if self.legacy_big_endian {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                } as u64
-                    + 16,
-            )
+            Some(if self.legacy_big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) } as u64 + 16)
         } else if self.legacy.is_none() && left >= 8 {
             // pcapng: the block length; the byte order is that of the section.
             let b: [u8; 4] = data[4..8].try_into().expect("4 bytes");
@@ -298,9 +256,7 @@ impl CaptureReader {
             None
         };
         match claimed {
-            Some(n) => format!(
-                "file is cut short: the last record claims {n} bytes but only {left} remain"
-            ),
+            Some(n) => format!("file is cut short: the last record claims {n} bytes but only {left} remain"),
             None => format!("file is cut short inside a record header ({left} byte(s) left)"),
         }
     }
@@ -310,10 +266,9 @@ impl CaptureReader {
 pub fn sniff_format(first: &[u8]) -> Option<Format> {
     match first.get(..4)? {
         [0x0a, 0x0d, 0x0d, 0x0a] => Some(Format::PcapNg),
-        [0xd4, 0xc3, 0xb2, 0xa1]
-        | [0xa1, 0xb2, 0xc3, 0xd4]
-        | [0x4d, 0x3c, 0xb2, 0xa1]
-        | [0xa1, 0xb2, 0x3c, 0x4d] => Some(Format::Pcap),
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+            Some(Format::Pcap)
+        }
         _ => None,
     }
 }

@@ -1,1 +1,240 @@
-//! Live loopback capture (filled in by the lab engine work).
+//! Live capture on an interface (loopback by default) with pnet, set up as
+//! measured in NOTES.md:
+//!
+//! * our own AF_PACKET socket with `PACKET_IGNORE_OUTGOING`, so each loopback
+//!   frame is seen once (a plain socket sees it twice: out and in);
+//! * a 256 KiB read buffer (loopback frames reach 65,549 bytes; pnet's default
+//!   4096 cuts them silently) and a 32 MiB receive buffer (`SO_RCVBUFFORCE`);
+//! * the kernel's receive timestamp of each frame (`SIOCGSTAMPNS`);
+//! * the kernel's drop counter (`PACKET_STATISTICS`), read before pnet closes
+//!   the socket.
+//!
+//! Frames are read on a thread and handed over through a channel.
+
+use super::{LinkType, Timestamp};
+use crate::error::{Error, Result};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// `SOL_PACKET` socket level.
+const SOL_PACKET: libc::c_int = 263;
+/// `PACKET_STATISTICS`: packets received and dropped since the last read.
+const PACKET_STATISTICS: libc::c_int = 6;
+/// `PACKET_IGNORE_OUTGOING` (Linux ≥ 4.20): skip the outgoing copy of each frame.
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+/// `SIOCGSTAMPNS`: the receive time of the last frame read, in ns.
+const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
+/// Largest loopback frame is 65,549 bytes; leave room.
+const READ_BUFFER: usize = 256 * 1024;
+/// Kernel receive buffer: no drops on a 1 GiB loopback transfer (NOTES.md).
+const RECEIVE_BUFFER: libc::c_int = 32 << 20;
+/// How often the reader thread checks whether it should stop.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// One captured frame, owned.
+#[derive(Clone, Debug)]
+pub struct LiveFrame {
+    /// Kernel receive time.
+    pub ts: Timestamp,
+    /// The frame (Ethernet framing on `lo`).
+    pub data: Vec<u8>,
+}
+
+/// Counters at the end of a capture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Frames the kernel delivered to the socket.
+    pub received: u64,
+    /// Frames the kernel dropped because the socket's buffer was full.
+    pub dropped: u64,
+}
+
+/// A running capture.
+pub struct LiveCapture {
+    /// Frames as they arrive.
+    pub frames: Receiver<LiveFrame>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<io::Result<CaptureStats>>>,
+    /// Link type of the frames.
+    pub link: LinkType,
+}
+
+/// Why live capture could not start: the advice a person needs.
+pub fn privilege_advice(interface: &str, err: &io::Error) -> Error {
+    let detail = if err.raw_os_error() == Some(libc::EPERM) || err.raw_os_error() == Some(libc::EACCES) {
+        format!(
+            "{err}. Capturing needs the CAP_NET_RAW capability: run as root (sudo), or give the binary the \
+             capability once with `sudo setcap cap_net_raw,cap_net_admin+ep {}`",
+            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wirelab".into())
+        )
+    } else {
+        err.to_string()
+    };
+    Error::LiveCapture { interface: interface.to_string(), detail }
+}
+
+fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: a valid fd and a pointer to a live c_int of the given size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            &value as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Reads and resets the kernel's counters of the packet socket.
+fn packet_statistics(fd: libc::c_int) -> io::Result<CaptureStats> {
+    #[repr(C)]
+    #[derive(Default)]
+    struct TpacketStats {
+        tp_packets: u32,
+        tp_drops: u32,
+    }
+    let mut stats = TpacketStats::default();
+    let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
+    // SAFETY: `stats` is a properly sized, writable tpacket_stats.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            SOL_PACKET,
+            PACKET_STATISTICS,
+            &mut stats as *mut TpacketStats as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(CaptureStats { received: stats.tp_packets as u64, dropped: stats.tp_drops as u64 })
+}
+
+/// The kernel's receive time of the last frame read from `fd`.
+fn receive_time(fd: libc::c_int) -> Option<Timestamp> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: SIOCGSTAMPNS writes one timespec.
+    let rc = unsafe { libc::ioctl(fd, SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
+    (rc == 0).then(|| Timestamp { secs: ts.tv_sec, nanos: ts.tv_nsec as u32 })
+}
+
+fn wall_clock() -> Timestamp {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Timestamp { secs: d.as_secs() as i64, nanos: d.subsec_nanos() }
+}
+
+/// Opens the packet socket as NOTES.md prescribes.
+fn open_socket() -> io::Result<libc::c_int> {
+    // Protocol 0: nothing is queued until pnet binds it to the interface.
+    // SAFETY: plain socket(2) call.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let configure = || -> io::Result<()> {
+        setsockopt_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)?;
+        // SO_RCVBUFFORCE needs CAP_NET_ADMIN; fall back to SO_RCVBUF (capped by rmem_max).
+        if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RECEIVE_BUFFER).is_err() {
+            setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, RECEIVE_BUFFER)?;
+        }
+        Ok(())
+    };
+    if let Err(e) = configure() {
+        // SAFETY: closing the fd we opened.
+        unsafe { libc::close(fd) };
+        return Err(e);
+    }
+    Ok(fd)
+}
+
+impl LiveCapture {
+    /// Starts capturing on `interface` (e.g. "lo"). Capture is live when this returns.
+    pub fn start(interface: &str) -> Result<LiveCapture> {
+        if std::env::var_os("WIRELAB_SIMULATE_NO_CAPTURE").is_some() {
+            return Err(privilege_advice(interface, &io::Error::from_raw_os_error(libc::EPERM)));
+        }
+        let iface = pnet_datalink::interfaces().into_iter().find(|i| i.name == interface).ok_or_else(|| {
+            Error::LiveCapture { interface: interface.to_string(), detail: "no such network interface".into() }
+        })?;
+        let fd = open_socket().map_err(|e| privilege_advice(interface, &e))?;
+        let config = pnet_datalink::Config {
+            read_buffer_size: READ_BUFFER,
+            read_timeout: Some(POLL_INTERVAL),
+            promiscuous: false,
+            socket_fd: Some(fd),
+            ..Default::default()
+        };
+        let mut rx = match pnet_datalink::channel(&iface, config) {
+            Ok(pnet_datalink::Channel::Ethernet(_tx, rx)) => rx,
+            Ok(_) => {
+                return Err(Error::LiveCapture {
+                    interface: interface.into(),
+                    detail: "unexpected channel type".into(),
+                })
+            }
+            Err(e) => return Err(privilege_advice(interface, &e)),
+        };
+        // Discard what the kernel counted before we were ready.
+        let _ = packet_statistics(fd);
+        let (tx, frames) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("wirelab-capture".into())
+            .spawn(move || -> io::Result<CaptureStats> {
+                let mut stats = CaptureStats::default();
+                loop {
+                    match rx.next() {
+                        Ok(bytes) => {
+                            let ts = receive_time(fd).unwrap_or_else(wall_clock);
+                            if tx.send(LiveFrame { ts, data: bytes.to_vec() }).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                    if stop_flag.load(Ordering::Relaxed) {
+                        // Drain what is already queued, then stop.
+                        let s = packet_statistics(fd)?;
+                        stats.received += s.received;
+                        stats.dropped += s.dropped;
+                        break;
+                    }
+                }
+                drop(rx);
+                Ok(stats)
+            })
+            .map_err(|e| Error::io("starting the capture thread", e))?;
+        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET })
+    }
+
+    /// Stops capturing and returns the kernel's counters.
+    pub fn stop(&mut self) -> Result<CaptureStats> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| Error::io("capture thread", io::Error::other("panicked")))?
+                .map_err(|e| Error::io("capturing", e)),
+            None => Ok(CaptureStats::default()),
+        }
+    }
+}
+
+impl Drop for LiveCapture {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

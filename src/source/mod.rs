@@ -21,10 +21,7 @@ impl Timestamp {
         } else {
             (frac as u128 * 1_000_000_000 / units_per_sec.max(1) as u128) as u64
         };
-        Timestamp {
-            secs: secs + (nanos / 1_000_000_000) as i64,
-            nanos: (nanos % 1_000_000_000) as u32,
-        }
+        Timestamp { secs: secs + (nanos / 1_000_000_000) as i64, nanos: (nanos % 1_000_000_000) as u32 }
     }
 
     /// Seconds since the epoch as a float (what tshark calls `frame.time_epoch`).

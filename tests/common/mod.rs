@@ -24,12 +24,7 @@ pub fn wirelab_jsonl(path: &Path) -> Vec<Value> {
         .arg(path)
         .output()
         .expect("run wirelab");
-    assert!(
-        out.status.success(),
-        "wirelab failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "wirelab failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout)
         .expect("utf-8")
         .lines()
@@ -86,36 +81,19 @@ const FIRST_FLAG: usize = 25;
 
 /// Is tshark installed? CI installs it; a developer machine may not have it.
 pub fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 /// Runs tshark with default TCP preferences and returns one row of fields per frame.
 pub fn tshark_rows(path: &Path) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
-    cmd.arg("-n").arg("-r").arg(path).args([
-        "-T",
-        "fields",
-        "-E",
-        "occurrence=f",
-        "-E",
-        "separator=/t",
-    ]);
+    cmd.arg("-n").arg("-r").arg(path).args(["-T", "fields", "-E", "occurrence=f", "-E", "separator=/t"]);
     for f in FIELDS {
         cmd.args(["-e", f]);
     }
     let out = cmd.output().expect("run tshark");
-    assert!(
-        out.status.success() || !out.stdout.is_empty(),
-        "tshark failed on {}",
-        path.display()
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    assert!(out.status.success() || !out.stdout.is_empty(), "tshark failed on {}", path.display());
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
 
 fn field<'a>(row: &'a [String], name: &str) -> &'a str {
@@ -163,11 +141,7 @@ pub fn compare(path: &Path) -> Comparison {
     let mut cmp = Comparison::default();
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     if ours.len() != theirs.len() {
-        cmp.diffs.push(format!(
-            "{name}: {} frames from wirelab, {} from tshark",
-            ours.len(),
-            theirs.len()
-        ));
+        cmp.diffs.push(format!("{name}: {} frames from wirelab, {} from tshark", ours.len(), theirs.len()));
     }
     for (o, t) in ours.iter().zip(theirs.iter()) {
         cmp.frames += 1;
@@ -175,9 +149,7 @@ pub fn compare(path: &Path) -> Comparison {
         let mut check = |what: &str, ours: String, theirs: &str| {
             cmp.values += 1;
             if ours != theirs {
-                cmp.diffs.push(format!(
-                    "{name} frame {frame}: {what}: wirelab {ours:?}, tshark {theirs:?}"
-                ));
+                cmp.diffs.push(format!("{name} frame {frame}: {what}: wirelab {ours:?}, tshark {theirs:?}"));
             }
         };
         check("frame", frame.clone(), field(t, "frame.number"));
@@ -190,16 +162,8 @@ pub fn compare(path: &Path) -> Comparison {
         }
         let proto = o["proto"].as_str().unwrap_or("");
         if proto != "other" {
-            let src = if field(t, "ip.src").is_empty() {
-                field(t, "ipv6.src")
-            } else {
-                field(t, "ip.src")
-            };
-            let dst = if field(t, "ip.dst").is_empty() {
-                field(t, "ipv6.dst")
-            } else {
-                field(t, "ip.dst")
-            };
+            let src = if field(t, "ip.src").is_empty() { field(t, "ipv6.src") } else { field(t, "ip.src") };
+            let dst = if field(t, "ip.dst").is_empty() { field(t, "ipv6.dst") } else { field(t, "ip.dst") };
             check("src", num(&o["src"]), src);
             check("dst", num(&o["dst"]), dst);
         }
@@ -213,18 +177,10 @@ pub fn compare(path: &Path) -> Comparison {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|f| {
-                        FLAG_BITS
-                            .iter()
-                            .find(|(n, _)| Some(*n) == f.as_str())
-                            .unwrap()
-                            .1
-                    })
+                    .map(|f| FLAG_BITS.iter().find(|(n, _)| Some(*n) == f.as_str()).unwrap().1)
                     .sum();
                 let tflags =
-                    u16::from_str_radix(field(t, "tcp.flags").trim_start_matches("0x"), 16)
-                        .unwrap_or(0)
-                        & 0xff;
+                    u16::from_str_radix(field(t, "tcp.flags").trim_start_matches("0x"), 16).unwrap_or(0) & 0xff;
                 check("flags", format!("{bits:#x}"), &format!("{tflags:#x}"));
                 for (k, f) in [
                     ("seq", "tcp.seq"),
@@ -250,25 +206,14 @@ pub fn compare(path: &Path) -> Comparison {
                     .filter(|f| !field(t, f).is_empty())
                     .map(|f| f.trim_start_matches("tcp.analysis.").to_string())
                     .collect();
-                check(
-                    "analysis",
-                    format!("{ours_flags:?}"),
-                    &format!("{theirs_flags:?}"),
-                );
+                check("analysis", format!("{ours_flags:?}"), &format!("{theirs_flags:?}"));
                 let dup = o.get("dupack_num").map(num).unwrap_or_default();
-                check(
-                    "dupack_num",
-                    dup,
-                    field(t, "tcp.analysis.duplicate_ack_num"),
-                );
+                check("dupack_num", dup, field(t, "tcp.analysis.duplicate_ack_num"));
             }
             "udp" => {
                 check("sport", num(&o["sport"]), field(t, "udp.srcport"));
                 check("dport", num(&o["dport"]), field(t, "udp.dstport"));
-                let len = field(t, "udp.length")
-                    .parse::<i64>()
-                    .map(|l| (l - 8).to_string())
-                    .unwrap_or_default();
+                let len = field(t, "udp.length").parse::<i64>().map(|l| (l - 8).to_string()).unwrap_or_default();
                 check("len", num(&o["len"]), &len);
             }
             "icmp" => {
@@ -281,11 +226,7 @@ pub fn compare(path: &Path) -> Comparison {
             }
             _ => {
                 // wirelab does not decode it: tshark must not have found TCP in it either.
-                check(
-                    "tcp.stream (undecoded frame)",
-                    String::new(),
-                    field(t, "tcp.stream"),
-                );
+                check("tcp.stream (undecoded frame)", String::new(), field(t, "tcp.stream"));
             }
         }
     }

@@ -1,0 +1,167 @@
+//! `wirelab sniff`: the annotated ladder, live, for traffic of programs
+//! wirelab did not start (a student's own server and client).
+
+use crate::analyze::Analyzer;
+use crate::decode::{Packet, Transport};
+use crate::error::Result;
+use crate::render::table::TableRenderer;
+use crate::render::{Format, Renderer};
+use crate::replay::{renderer, Filter};
+use crate::source::live::{CaptureStats, LiveCapture};
+use crate::source::writer::PcapWriter;
+use crate::source::Frame;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What to sniff and how to show it.
+#[derive(Clone, Debug)]
+pub struct SniffOptions {
+    /// Interface (loopback unless the user names another one).
+    pub interface: String,
+    /// Keep frames to or from these ports (empty = every TCP/UDP/ICMP frame).
+    pub ports: Vec<u16>,
+    /// Stop after this many frames.
+    pub count: Option<u64>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Also write the frames shown to this pcap file.
+    pub save: Option<PathBuf>,
+    /// Output format.
+    pub format: Format,
+}
+
+/// What a sniff saw.
+#[derive(Debug)]
+pub struct SniffSummary {
+    /// Frames shown (and saved).
+    pub frames: u64,
+    /// Kernel counters.
+    pub stats: CaptureStats,
+}
+
+/// Sets a flag on SIGINT/SIGTERM, so the capture ends cleanly and the saved
+/// file is complete.
+pub fn stop_on_signals() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    }
+    flag
+}
+
+/// Keeps IP frames that belong to one of `ports` (ICMP errors by the ports of
+/// the datagram they quote). No ports: every IP frame.
+pub fn port_match(packet: &Packet<'_>, ports: &[u16]) -> bool {
+    if packet.addrs.is_none() {
+        return false;
+    }
+    if ports.is_empty() {
+        return true;
+    }
+    let has = |p: Option<u16>| p.is_some_and(|p| ports.contains(&p));
+    match packet.transport {
+        Transport::Tcp(t) => has(Some(t.sport)) || has(Some(t.dport)),
+        Transport::Udp(u) => has(Some(u.sport)) || has(Some(u.dport)),
+        Transport::Icmp(i) => i.quoted.is_some_and(|q| has(q.sport) || has(q.dport)),
+        _ => false,
+    }
+}
+
+/// Runs a sniff to stdout until a limit or a signal.
+pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
+    let stop = stop_on_signals();
+    let mut capture = LiveCapture::start(&opts.interface)?;
+    let mut writer = match &opts.save {
+        Some(p) => Some(PcapWriter::create(p, capture.link)?),
+        None => None,
+    };
+    let stdout = io::stdout();
+    let mut render = renderer(opts.format, io::LineWriter::new(stdout.lock()), &Filter::default());
+    if opts.format == Format::Ladder {
+        eprintln!(
+            "wirelab: sniffing on {}{} — Ctrl-C to stop",
+            opts.interface,
+            if opts.ports.is_empty() {
+                String::new()
+            } else {
+                format!(" (ports {})", opts.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))
+            }
+        );
+    }
+    let mut analyzer = Analyzer::new();
+    let started = Instant::now();
+    let mut shown = 0u64;
+    let mut last_flush = Instant::now();
+    let result: Result<()> = (|| {
+        loop {
+            if stop.load(Ordering::Relaxed)
+                || opts.count.is_some_and(|c| shown >= c)
+                || opts.duration.is_some_and(|d| started.elapsed() >= d)
+            {
+                return Ok(());
+            }
+            let frame = match capture.frames.recv_timeout(Duration::from_millis(50)) {
+                Ok(f) => f,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(w) = writer.as_mut() {
+                        w.flush()?;
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            };
+            // Only matching frames get a number, as in the saved file.
+            let probe = Frame {
+                number: shown + 1,
+                ts: frame.ts,
+                link: capture.link,
+                data: &frame.data,
+                orig_len: frame.data.len() as u32,
+            };
+            let packet = crate::decode::decode(&probe);
+            if !port_match(&packet, &opts.ports) {
+                continue;
+            }
+            shown += 1;
+            let rec = analyzer.on_packet(&probe, &packet);
+            if let Some(w) = writer.as_mut() {
+                w.write(frame.ts, &frame.data)?;
+                if last_flush.elapsed() > Duration::from_millis(200) {
+                    w.flush()?;
+                    last_flush = Instant::now();
+                }
+            }
+            if let Err(e) = render.frame(&rec, &analyzer) {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return Ok(());
+                }
+                return Err(crate::Error::io("writing output", e));
+            }
+        }
+    })();
+    let stats = capture.stop()?;
+    if let Some(w) = writer.as_mut() {
+        w.flush()?;
+    }
+    let _ = render.finish(&analyzer);
+    drop(render);
+    if opts.format == Format::Ladder {
+        let mut table = TableRenderer::new(io::stdout());
+        let _ = table.finish(&analyzer);
+    }
+    let mut err = io::stderr();
+    let _ = writeln!(
+        err,
+        "wirelab: {shown} frame(s) shown{}; kernel: {} received, {} dropped{}",
+        opts.save.as_ref().map(|p| format!(", saved to {}", p.display())).unwrap_or_default(),
+        stats.received,
+        stats.dropped,
+        if stats.dropped > 0 { " — the capture missed frames; the analysis may show phantom losses" } else { "" }
+    );
+    result?;
+    Ok(SniffSummary { frames: shown, stats })
+}
