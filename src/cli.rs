@@ -1,6 +1,6 @@
 //! Command-line flags.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use wirelab::render::Format;
 
@@ -51,4 +51,76 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Ladder)]
         format: Format,
     },
+    /// Labs: wirelab performs real socket calls and shows the packets each one causes.
+    Lab {
+        /// What to do with labs.
+        #[command(subcommand)]
+        action: LabCommand,
+    },
+}
+
+/// `wirelab lab …`
+#[derive(Subcommand, Debug)]
+pub enum LabCommand {
+    /// List the labs.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show a lab's steps and texts without running it.
+    Show {
+        /// Lab id (or path to a .toml file).
+        name: String,
+    },
+    /// Run a lab: real sockets, live capture on loopback, expectations checked.
+    Run(RunArgs),
+    /// Validate a lab file and report errors with their line numbers.
+    Check {
+        /// Lab files.
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Output of `lab list`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// A table.
+    Table,
+    /// One JSON object per lab.
+    Jsonl,
+}
+
+/// Output of `lab run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    /// Calls, packets on the ladder, kernel states, expectations.
+    Ladder,
+    /// One JSON object per event.
+    Jsonl,
+}
+
+/// `wirelab lab run` flags.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Lab id (see `wirelab lab list`) or path to a .toml file.
+    pub name: String,
+    /// Pause before each call until Enter is pressed (for students).
+    #[arg(long)]
+    pub step: bool,
+    /// Pause this many seconds before each call (for instructors demoing live).
+    #[arg(long)]
+    pub pace: Option<f64>,
+    /// Save the lab's packets to this pcap file.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RunFormat::Ladder)]
+    pub format: RunFormat,
+    /// Do not capture packets (calls and kernel states only).
+    #[arg(long)]
+    pub no_capture: bool,
+    /// Interface to capture on.
+    #[arg(long, short = 'i', default_value = "lo")]
+    pub interface: String,
 }

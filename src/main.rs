@@ -3,11 +3,64 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{Cli, Command, LabCommand, ListFormat, RunArgs, RunFormat};
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
+use wirelab::lab::{self, engine, render as lab_render};
 use wirelab::replay::{self, Filter};
 use wirelab::sniff::{self, SniffOptions};
+use wirelab::Error;
+
+fn run_lab(args: RunArgs) -> Result<ExitCode, Error> {
+    let loaded = lab::find(&args.name)?;
+    let opts = engine::RunOptions {
+        step_mode: args.step,
+        pace: args.pace.map(Duration::from_secs_f64),
+        save: args.save,
+        interface: args.interface,
+        no_capture: args.no_capture,
+    };
+    let stdout = io::stdout();
+    let out = io::LineWriter::new(stdout.lock());
+    let result = match args.format {
+        RunFormat::Ladder => engine::run(&loaded, &opts, &mut lab_render::TerminalSink::new(out))?,
+        RunFormat::Jsonl => engine::run(&loaded, &opts, &mut lab_render::JsonlSink::new(out))?,
+    };
+    Ok(if result.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn lab_command(action: LabCommand) -> Result<ExitCode, Error> {
+    let mut out = io::stdout().lock();
+    let io_err = |e| Error::io("writing output", e);
+    match action {
+        LabCommand::List { format } => {
+            lab_render::list(&lab::catalogue()?, format == ListFormat::Jsonl, &mut out).map_err(io_err)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Show { name } => {
+            lab_render::show(&lab::find(&name)?, &mut out).map_err(io_err)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Run(args) => {
+            drop(out);
+            run_lab(args)
+        }
+        LabCommand::Check { files } => {
+            let mut bad = 0;
+            for f in &files {
+                match lab::load_file(f) {
+                    Ok(l) => writeln!(out, "{}: ok ({} steps)", f.display(), l.lab.steps.len()).map_err(io_err)?,
+                    Err(e) => {
+                        bad += 1;
+                        eprintln!("{e}");
+                    }
+                }
+            }
+            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,13 +70,22 @@ fn main() -> ExitCode {
             replay::replay(&file, format, &Filter { ports, streams }).map(|_| ExitCode::SUCCESS)
         }
         Command::Sniff { ports, interface, count, duration, save, format } => {
-            let opts =
-                SniffOptions { interface, ports, count, duration: duration.map(Duration::from_secs_f64), save, format };
+            let opts = SniffOptions {
+                interface,
+                ports,
+                count,
+                duration: duration.map(Duration::from_secs_f64),
+                save,
+                format,
+            };
             sniff::sniff(&opts).map(|_| ExitCode::SUCCESS)
         }
+        Command::Lab { action } => lab_command(action),
     };
     match result {
         Ok(code) => code,
+        // `wirelab … | head`: the reader left; nothing to report.
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wirelab: {e}");
             ExitCode::from(2)

@@ -81,7 +81,8 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     };
     let stdout = io::stdout();
     let mut render = renderer(opts.format, io::LineWriter::new(stdout.lock()), &Filter::default());
-    if opts.format == Format::Ladder {
+    {
+        // Always said (on stderr): scripts wait for it before sending traffic.
         eprintln!(
             "wirelab: sniffing on {}{} — Ctrl-C to stop",
             opts.interface,

@@ -43,6 +43,11 @@ impl<W: Write> LadderRenderer<W> {
         LadderRenderer { out, first_ts: None, lanes: None, explain: true }
     }
 
+    /// The output the ladder writes to (for views that interleave other lines).
+    pub fn writer(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     fn header(&mut self, title: &str, a: SocketAddr, b: SocketAddr, roles: (&str, &str)) -> io::Result<()> {
         writeln!(self.out)?;
         writeln!(self.out, "{}", paint(title, Role::Heading))?;

@@ -1,0 +1,787 @@
+//! Runs a lab: one socket call at a time, then waits until the wire is quiet,
+//! attributes the captured packets to that call, reads the kernel's socket
+//! table and checks the step's expectations.
+
+use super::procnet::{self, KernelSocket};
+use super::spec::{Expect, Lab, Step};
+use super::{errno, LoadedLab};
+use crate::analyze::{Analyzer, FrameRecord};
+use crate::decode::flags;
+use crate::error::{Error, Result};
+use crate::sniff::port_match;
+use crate::source::live::{CaptureStats, LiveCapture};
+use crate::source::writer::PcapWriter;
+use crate::source::Frame;
+use socket2::{Domain, SockAddr, Socket, Type};
+use std::collections::BTreeSet;
+use std::io::{self, Read};
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The wire counts as quiet after this long without a lab packet. Longer than
+/// Linux's minimum delayed-ACK timer (40 ms), so a delayed ACK is attributed
+/// to the call that caused it.
+const QUIET: Duration = Duration::from_millis(80);
+/// Longest wait for quiet after a call.
+const MAX_SETTLE: Duration = Duration::from_millis(1500);
+/// Default timeout of blocking calls.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How to run a lab.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Pause before each call until Enter (students).
+    pub step_mode: bool,
+    /// Pause this long between steps (instructors).
+    pub pace: Option<Duration>,
+    /// Save the captured frames to this pcap.
+    pub save: Option<PathBuf>,
+    /// Interface to capture on.
+    pub interface: String,
+    /// Do not capture (or capture failed).
+    pub no_capture: bool,
+}
+
+/// What a call returned, as the program sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallOutcome {
+    /// The call succeeded.
+    pub ok: bool,
+    /// Return value: fd, bytes, or 0.
+    pub ret: Option<i64>,
+    /// errno on failure.
+    pub errno: Option<i32>,
+    /// Bytes received.
+    pub data: Option<Vec<u8>>,
+    /// Extra facts ("port 41234 chosen by the kernel", "from 127.0.0.1:5555").
+    pub detail: Option<String>,
+    /// `ret` is a file descriptor (socket(), accept()).
+    pub returns_fd: bool,
+}
+
+/// A socket as the kernel lists it, tied to the lab's actor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateRow {
+    /// The actor (or "(accept queue)" for connections not accepted yet).
+    pub actor: String,
+    /// The kernel's row.
+    pub socket: KernelSocket,
+}
+
+/// Everything the engine reports, in order.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The lab starts.
+    Start {
+        /// The lab.
+        lab: &'a Lab,
+        /// Whether packets are captured.
+        capturing: bool,
+    },
+    /// A step is about to run.
+    Step {
+        /// 1-based step number.
+        n: usize,
+        /// Number of steps.
+        of: usize,
+        /// The step.
+        step: &'a Step,
+        /// The call written out as a program would ("connect(127.0.0.1:41234)").
+        signature: &'a str,
+    },
+    /// The call returned.
+    Call {
+        /// Step number.
+        n: usize,
+        /// The step.
+        step: &'a Step,
+        /// The call as written in a program.
+        signature: &'a str,
+        /// The result.
+        outcome: &'a CallOutcome,
+    },
+    /// A packet captured during the step.
+    Packet {
+        /// Step number.
+        n: usize,
+        /// The analysed frame.
+        rec: &'a FrameRecord,
+    },
+    /// The kernel's sockets after the step (or during a watch).
+    States {
+        /// Step number.
+        n: usize,
+        /// The rows.
+        rows: &'a [StateRow],
+        /// Something differs from the last report (the terminal shows only changes).
+        changed: bool,
+    },
+    /// An expectation was checked.
+    Expect {
+        /// Step number.
+        n: usize,
+        /// Passed?
+        pass: bool,
+        /// What was checked ("packets", "errno" …).
+        what: &'a str,
+        /// Wanted.
+        want: String,
+        /// Seen.
+        got: String,
+    },
+    /// The lab ended.
+    End {
+        /// Expectations passed.
+        passed: usize,
+        /// Expectations failed.
+        failed: usize,
+        /// Expectations that needed the capture and were skipped.
+        skipped: usize,
+        /// Kernel capture counters.
+        stats: Option<CaptureStats>,
+        /// The lab's closing text.
+        summary: Option<&'a str>,
+    },
+}
+
+/// Receives the engine's events (terminal or JSON lines).
+pub trait LabSink {
+    /// One event; `analyzer` holds the connections seen so far.
+    fn event(&mut self, ev: &Event<'_>, analyzer: &Analyzer) -> io::Result<()>;
+}
+
+/// A socket of the lab and what the kernel said about it.
+struct Actor {
+    name: String,
+    sock: Option<Socket>,
+    stream: bool,
+    v6: bool,
+    local: Option<SocketAddr>,
+    peer: Option<SocketAddr>,
+    listening: bool,
+}
+
+/// Result of a whole run.
+#[derive(Debug)]
+pub struct LabResult {
+    /// Expectations passed.
+    pub passed: usize,
+    /// Expectations failed.
+    pub failed: usize,
+    /// Expectations skipped (no capture).
+    pub skipped: usize,
+}
+
+struct Engine<'s> {
+    actors: Vec<Actor>,
+    ports: BTreeSet<u16>,
+    capture: Option<LiveCapture>,
+    writer: Option<PcapWriter>,
+    analyzer: Analyzer,
+    frame_no: u64,
+    sink: &'s mut dyn LabSink,
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+    stop: Arc<AtomicBool>,
+    last_states: Vec<StateRow>,
+}
+
+fn loopback(v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::LOCALHOST)
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    }
+}
+
+fn outcome_of(r: io::Result<i64>) -> CallOutcome {
+    match r {
+        Ok(ret) => CallOutcome { ok: true, ret: Some(ret), ..Default::default() },
+        Err(e) => CallOutcome { ok: false, errno: Some(e.raw_os_error().unwrap_or(libc::EIO)), ..Default::default() },
+    }
+}
+
+fn to_std(addr: &SockAddr) -> Option<SocketAddr> {
+    addr.as_socket()
+}
+
+/// Text of a payload as Python shows bytes: b'GET / HTTP/1.1\r\n'.
+pub fn py_bytes(data: &[u8], limit: usize) -> String {
+    let mut s = String::from("b'");
+    for &b in data.iter().take(limit) {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'\'' => s.push_str("\\'"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('\'');
+    if data.len() > limit {
+        s.push_str(&format!("… ({} bytes)", data.len()));
+    }
+    s
+}
+
+/// A packet as a lab expectation names it: "SYN,ACK", "PSH,ACK", "UDP", "ICMP".
+pub fn packet_label(rec: &FrameRecord) -> String {
+    if let Some(t) = &rec.tcp {
+        return flags::NAMES
+            .iter()
+            .filter(|(bit, _)| t.flags & bit != 0)
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+    if rec.udp.is_some() {
+        return "UDP".into();
+    }
+    if rec.icmp.is_some() {
+        return "ICMP".into();
+    }
+    "OTHER".into()
+}
+
+/// Canonical form of an expected packet label (flag order does not matter).
+fn canonical(label: &str) -> String {
+    let mut parts: Vec<String> = label.split([',', '+', ' ']).filter(|p| !p.is_empty()).map(|p| p.to_ascii_uppercase()).collect();
+    let order = |p: &String| flags::NAMES.iter().position(|(_, n)| n == p).unwrap_or(99);
+    parts.sort_by_key(order);
+    parts.join(",")
+}
+
+fn filler(n: usize) -> Vec<u8> {
+    b"0123456789abcdefghijklmnopqrstuvwxyz".iter().cycle().take(n).copied().collect()
+}
+
+impl Engine<'_> {
+    fn actor(&self, name: &str) -> Option<&Actor> {
+        self.actors.iter().find(|a| a.name == name)
+    }
+
+    fn actor_mut(&mut self, name: &str) -> Option<&mut Actor> {
+        self.actors.iter_mut().find(|a| a.name == name)
+    }
+
+    /// Resolves `to`/`addr`: an actor's address, "unused", or a literal address.
+    fn resolve(&self, target: &str, v6: bool, stream: bool) -> io::Result<SocketAddr> {
+        if let Some(a) = self.actor(target) {
+            let mut addr = a.local.ok_or_else(|| io::Error::other(format!("{target} is not bound yet")))?;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(loopback(a.v6));
+            }
+            return Ok(addr);
+        }
+        if target == "unused" {
+            // A port nobody uses: bind one, note it, close it.
+            let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+            let ty = if stream { Type::STREAM } else { Type::DGRAM };
+            let probe = Socket::new(domain, ty, None)?;
+            probe.bind(&SocketAddr::new(loopback(v6), 0).into())?;
+            return probe.local_addr()?.as_socket().ok_or_else(|| io::Error::other("no address"));
+        }
+        target.parse().map_err(|_| io::Error::other(format!("{target:?} is neither an actor nor an address")))
+    }
+
+    fn signature(&self, step: &Step, resolved: Option<SocketAddr>) -> String {
+        let a = resolved.map(|a| a.to_string()).unwrap_or_default();
+        match step.call.as_str() {
+            "socket" => format!(
+                "socket({}, {})",
+                if step.family.as_deref() == Some("inet6") { "AF_INET6" } else { "AF_INET" },
+                if step.kind.as_deref() == Some("dgram") { "SOCK_DGRAM" } else { "SOCK_STREAM" }
+            ),
+            "bind" => format!("bind({})", step.addr.as_deref().unwrap_or("")),
+            "listen" => format!("listen({})", step.backlog.unwrap_or(128)),
+            "connect" => format!("connect({a})"),
+            "accept" => format!("{} = accept()", step.new_actor.as_deref().unwrap_or("conn")),
+            "send" | "sendall" | "sendto" => {
+                let data = match (&step.data, step.bytes) {
+                    (Some(d), _) => py_bytes(d.as_bytes(), 40),
+                    (None, Some(n)) => format!("<{n} bytes>"),
+                    _ => String::new(),
+                };
+                if step.call == "sendto" {
+                    format!("sendto({data}, {a})")
+                } else {
+                    format!("{}({data})", step.call)
+                }
+            }
+            "recv" | "recvfrom" => format!("{}({})", step.call, step.size.unwrap_or(1024)),
+            "shutdown" => format!(
+                "shutdown({})",
+                match step.how.as_deref().unwrap_or("wr") {
+                    "rd" => "SHUT_RD",
+                    "rdwr" => "SHUT_RDWR",
+                    _ => "SHUT_WR",
+                }
+            ),
+            "close" => "close()".into(),
+            "setsockopt" => {
+                let opt = step.option.as_deref().unwrap_or("");
+                let level = if opt == "TCP_NODELAY" { "IPPROTO_TCP" } else { "SOL_SOCKET" };
+                match (opt, step.value) {
+                    ("SO_LINGER", Some(v)) if v >= 0 => format!("setsockopt({level}, SO_LINGER, {{on, {v}s}})"),
+                    ("SO_LINGER", _) => format!("setsockopt({level}, SO_LINGER, {{off}})"),
+                    (o, v) => format!("setsockopt({level}, {o}, {})", v.unwrap_or(1)),
+                }
+            }
+            "sleep" => format!("sleep({})", step.seconds.unwrap_or(0.0)),
+            "watch" => format!("watch the kernel for {} s", step.seconds.unwrap_or(0.0)),
+            other => other.to_string(),
+        }
+    }
+
+    /// Performs one call with a real socket.
+    fn perform(&mut self, step: &Step, target: Option<SocketAddr>) -> CallOutcome {
+        let timeout = step.timeout.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT);
+        let name = step.actor.clone();
+        if step.call == "socket" {
+            let v6 = step.family.as_deref() == Some("inet6");
+            let stream = step.kind.as_deref() != Some("dgram");
+            let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+            let ty = if stream { Type::STREAM } else { Type::DGRAM };
+            return match Socket::new(domain, ty, None) {
+                Ok(sock) => {
+                    use std::os::fd::AsRawFd;
+                    let fd = sock.as_raw_fd() as i64;
+                    self.actors.retain(|a| a.name != name);
+                    self.actors.push(Actor { name, sock: Some(sock), stream, v6, local: None, peer: None, listening: false });
+                    CallOutcome { ok: true, ret: Some(fd), returns_fd: true, ..Default::default() }
+                }
+                Err(e) => outcome_of(Err(e)),
+            };
+        }
+        if step.call == "sleep" || step.call == "watch" {
+            return CallOutcome { ok: true, ..Default::default() };
+        }
+        let Some(actor) = self.actor_mut(&name) else {
+            return CallOutcome { ok: false, errno: Some(libc::EBADF), detail: Some(format!("no socket named {name}")), ..Default::default() };
+        };
+        let Some(sock) = actor.sock.as_ref() else {
+            return CallOutcome { ok: false, errno: Some(libc::EBADF), detail: Some(format!("{name} is closed")), ..Default::default() };
+        };
+        if let Some(nb) = step.nonblocking {
+            let _ = sock.set_nonblocking(nb);
+        }
+        let mut outcome = match step.call.as_str() {
+            "bind" => outcome_of(target.ok_or_else(|| io::Error::other("no address")).and_then(|a| sock.bind(&a.into()).map(|_| 0))),
+            "listen" => outcome_of(sock.listen(step.backlog.unwrap_or(128)).map(|_| 0)),
+            "connect" => {
+                let r = match target {
+                    Some(a) if actor.stream && step.nonblocking != Some(true) => sock.connect_timeout(&a.into(), timeout),
+                    Some(a) => sock.connect(&a.into()),
+                    None => Err(io::Error::other("no address")),
+                };
+                outcome_of(r.map(|_| 0))
+            }
+            "accept" => {
+                let _ = sock.set_read_timeout(Some(timeout));
+                match sock.accept() {
+                    Ok((conn, from)) => {
+                        use std::os::fd::AsRawFd;
+                        let fd = conn.as_raw_fd() as i64;
+                        let new_name = step.new_actor.clone().unwrap_or_else(|| "conn".into());
+                        let (stream, v6) = (actor.stream, actor.v6);
+                        let local = conn.local_addr().ok().and_then(|a| to_std(&a));
+                        let peer = to_std(&from);
+                        self.actors.retain(|a| a.name != new_name);
+                        self.actors.push(Actor { name: new_name, sock: Some(conn), stream, v6, local, peer, listening: false });
+                        CallOutcome {
+                            ok: true,
+                            ret: Some(fd),
+                            returns_fd: true,
+                            detail: peer.map(|p| format!("connection from {p}")),
+                            ..Default::default()
+                        }
+                    }
+                    Err(e) => outcome_of(Err(e)),
+                }
+            }
+            "send" | "sendall" => {
+                let data = step.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_else(|| filler(step.bytes.unwrap_or(0)));
+                if step.call == "send" {
+                    outcome_of(sock.send(&data).map(|n| n as i64))
+                } else {
+                    let mut sent = 0;
+                    let mut result = Ok(0);
+                    while sent < data.len() {
+                        match sock.send(&data[sent..]) {
+                            Ok(n) => sent += n,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(1)),
+                            Err(e) => {
+                                result = Err(e);
+                                break;
+                            }
+                        }
+                    }
+                    // sendall() returns None in Python; report the bytes it sent.
+                    outcome_of(result.map(|_: i64| sent as i64))
+                }
+            }
+            "sendto" => {
+                let data = step.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_else(|| filler(step.bytes.unwrap_or(0)));
+                let r = match target {
+                    Some(a) => sock.send_to(&data, &a.into()),
+                    None => Err(io::Error::other("no address")),
+                };
+                outcome_of(r.map(|n| n as i64))
+            }
+            "recv" => {
+                let _ = sock.set_read_timeout(Some(timeout));
+                let mut buf = vec![0u8; step.size.unwrap_or(1024)];
+                let mut reader: &Socket = sock;
+                match reader.read(&mut buf) {
+                    Ok(n) => {
+                        buf.truncate(n);
+                        CallOutcome { ok: true, ret: Some(n as i64), data: Some(buf), ..Default::default() }
+                    }
+                    Err(e) => outcome_of(Err(e)),
+                }
+            }
+            "recvfrom" => {
+                let _ = sock.set_read_timeout(Some(timeout));
+                let mut buf = vec![MaybeUninit::<u8>::uninit(); step.size.unwrap_or(1024)];
+                match sock.recv_from(&mut buf) {
+                    Ok((n, from)) => {
+                        // SAFETY: recv_from initialised the first n bytes.
+                        let data: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+                        CallOutcome {
+                            ok: true,
+                            ret: Some(n as i64),
+                            data: Some(data),
+                            detail: to_std(&from).map(|f| format!("from {f}")),
+                            ..Default::default()
+                        }
+                    }
+                    Err(e) => outcome_of(Err(e)),
+                }
+            }
+            "shutdown" => {
+                let how = match step.how.as_deref().unwrap_or("wr") {
+                    "rd" => std::net::Shutdown::Read,
+                    "rdwr" => std::net::Shutdown::Both,
+                    _ => std::net::Shutdown::Write,
+                };
+                outcome_of(sock.shutdown(how).map(|_| 0))
+            }
+            "close" => {
+                actor.sock = None;
+                CallOutcome { ok: true, ret: Some(0), ..Default::default() }
+            }
+            "setsockopt" => {
+                let v = step.value.unwrap_or(1);
+                let r = match step.option.as_deref().unwrap_or("") {
+                    "SO_REUSEADDR" => sock.set_reuse_address(v != 0),
+                    "SO_LINGER" => sock.set_linger((v >= 0).then(|| Duration::from_secs(v as u64))),
+                    "SO_RCVBUF" => sock.set_recv_buffer_size(v as usize),
+                    "SO_SNDBUF" => sock.set_send_buffer_size(v as usize),
+                    "TCP_NODELAY" => sock.set_tcp_nodelay(v != 0),
+                    "SO_KEEPALIVE" => sock.set_keepalive(v != 0),
+                    other => Err(io::Error::other(format!("unknown option {other}"))),
+                };
+                outcome_of(r.map(|_| 0))
+            }
+            other => CallOutcome { ok: false, detail: Some(format!("unknown call {other}")), ..Default::default() },
+        };
+        // Learn the addresses the kernel chose.
+        if let Some(actor) = self.actor_mut(&name) {
+            if let Some(sock) = actor.sock.as_ref() {
+                let before = actor.local;
+                actor.local = sock.local_addr().ok().and_then(|a| to_std(&a)).filter(|a| a.port() != 0).or(actor.local);
+                if let Some(p) = sock.peer_addr().ok().and_then(|a| to_std(&a)) {
+                    actor.peer = Some(p);
+                }
+                if step.call == "listen" && outcome.ok {
+                    actor.listening = true;
+                }
+                if step.call == "bind" && outcome.ok && before.is_none() {
+                    if let Some(l) = actor.local {
+                        if step.addr.as_deref().is_some_and(|a| a.ends_with(":0")) {
+                            outcome.detail = Some(format!("the kernel chose port {}", l.port()));
+                        }
+                    }
+                }
+            }
+            if step.call == "connect" && outcome.ok {
+                if let Some(l) = actor.local {
+                    outcome.detail = Some(format!("local address {l} (ephemeral port)"));
+                }
+            }
+        }
+        self.refresh_ports();
+        outcome
+    }
+
+    fn refresh_ports(&mut self) {
+        for a in &self.actors {
+            if let Some(l) = a.local {
+                self.ports.insert(l.port());
+            }
+        }
+    }
+
+    fn handle_frame(&mut self, n: usize, ts: crate::source::Timestamp, data: &[u8]) -> Result<Option<FrameRecord>> {
+        let link = self.capture.as_ref().map(|c| c.link).unwrap_or(crate::source::LinkType::ETHERNET);
+        let probe = Frame { number: self.frame_no + 1, ts, link, data, orig_len: data.len() as u32 };
+        let packet = crate::decode::decode(&probe);
+        let ports: Vec<u16> = self.ports.iter().copied().collect();
+        if ports.is_empty() || !port_match(&packet, &ports) {
+            return Ok(None);
+        }
+        self.frame_no += 1;
+        if let Some(w) = self.writer.as_mut() {
+            w.write(ts, data)?;
+            w.flush()?;
+        }
+        let rec = self.analyzer.on_packet(&probe, &packet);
+        self.sink.event(&Event::Packet { n, rec: &rec }, &self.analyzer).map_err(|e| Error::io("writing output", e))?;
+        Ok(Some(rec))
+    }
+
+    /// Collects the packets of step `n`: at least `min` long, then until the
+    /// wire has been quiet for [`QUIET`] (at most `max` in all).
+    fn settle(&mut self, n: usize, min: Duration, max: Duration) -> Result<Vec<FrameRecord>> {
+        let mut seen = Vec::new();
+        if self.capture.is_none() {
+            // Without capture the wire cannot be watched: wait as long as a
+            // delayed ACK may take, twice over.
+            std::thread::sleep(min.max(2 * QUIET));
+            return Ok(seen);
+        }
+        let start = Instant::now();
+        let mut last = Instant::now();
+        loop {
+            let now = Instant::now();
+            let elapsed = now - start;
+            if (elapsed >= min && now - last >= QUIET) || elapsed >= max.max(min) || self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let wait = if elapsed < min { (min - elapsed).min(QUIET) } else { QUIET.saturating_sub(now - last) };
+            let got = self.capture.as_ref().expect("capturing").frames.recv_timeout(wait.max(Duration::from_millis(1)));
+            match got {
+                Ok(f) => {
+                    if let Some(rec) = self.handle_frame(n, f.ts, &f.data)? {
+                        seen.push(rec);
+                        last = Instant::now();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        Ok(seen)
+    }
+
+    /// The kernel's rows for the lab's sockets.
+    fn kernel_states(&self) -> Vec<StateRow> {
+        let rows = procnet::snapshot();
+        let mut out = Vec::new();
+        for a in &self.actors {
+            let Some(local) = a.local else { continue };
+            for r in &rows {
+                let same_local = r.local.port() == local.port()
+                    && (r.local.ip() == local.ip() || r.local.ip().is_unspecified() || local.ip().is_unspecified());
+                let proto_ok = (r.proto == procnet::Proto::Tcp) == a.stream;
+                let peer_ok = match a.peer {
+                    Some(p) => r.remote == p,
+                    None => r.remote.port() == 0,
+                };
+                if same_local && proto_ok && peer_ok {
+                    out.push(StateRow { actor: a.name.clone(), socket: r.clone() });
+                }
+            }
+        }
+        // Connections waiting in a listener's accept queue (not accepted yet).
+        for a in self.actors.iter().filter(|a| a.listening) {
+            let Some(local) = a.local else { continue };
+            for r in &rows {
+                let queued = r.proto == procnet::Proto::Tcp
+                    && r.local.port() == local.port()
+                    && r.remote.port() != 0
+                    && self.ports.contains(&r.remote.port())
+                    && !out.iter().any(|s| s.socket.local == r.local && s.socket.remote == r.remote);
+                if queued {
+                    out.push(StateRow { actor: format!("({}'s accept queue)", a.name), socket: r.clone() });
+                }
+            }
+        }
+        out
+    }
+
+    fn expect(&mut self, n: usize, what: &str, pass: bool, want: String, got: String) -> Result<()> {
+        if pass {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.sink
+            .event(&Event::Expect { n, pass, what, want, got }, &self.analyzer)
+            .map_err(|e| Error::io("writing output", e))
+    }
+
+    fn check(&mut self, n: usize, step: &Step, exp: &Expect, outcome: &CallOutcome, packets: &[FrameRecord], states: &[StateRow]) -> Result<()> {
+        let got_labels: Vec<String> = packets.iter().map(packet_label).collect();
+        for (what, list, exact) in [("packets", &exp.packets, true), ("packets_include", &exp.packets_include, false)] {
+            let Some(want) = list else { continue };
+            let want: Vec<String> = want.iter().map(|w| canonical(w)).collect();
+            if self.capture.is_none() {
+                self.skipped += 1;
+                continue;
+            }
+            let pass = if exact {
+                want == got_labels
+            } else {
+                let mut it = got_labels.iter();
+                want.iter().all(|w| it.any(|g| g == w))
+            };
+            let show = |l: &[String]| if l.is_empty() { "(none)".to_string() } else { l.join(" ") };
+            self.expect(n, what, pass, show(&want), show(&got_labels))?;
+        }
+        if let Some(want) = &exp.errno {
+            let got = outcome.errno.map(|e| errno::name(e).to_string()).unwrap_or_else(|| "none".into());
+            let want_name = if want == "none" { "none".to_string() } else { errno::from_name(want).map(errno::name).unwrap_or("?").to_string() };
+            let pass = got == want_name;
+            let show = |name: &str| match errno::from_name(name) {
+                Some(num) if name != "none" => format!("{name} ({num})"),
+                _ => name.to_string(),
+            };
+            self.expect(n, "errno", pass, show(&want_name), show(&got))?;
+        }
+        if let Some(want) = exp.ret {
+            let got = outcome.ret;
+            self.expect(n, "ret", got == Some(want), want.to_string(), got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()))?;
+        }
+        if let Some(want) = &exp.data {
+            let got = outcome.data.clone().unwrap_or_default();
+            self.expect(n, "data", got == want.as_bytes(), py_bytes(want.as_bytes(), 60), py_bytes(&got, 60))?;
+        }
+        if let Some(want) = &exp.state {
+            let whose = exp.of.as_deref().unwrap_or(&step.actor);
+            let got = states.iter().find(|r| r.actor == whose).map(|r| r.socket.state).unwrap_or("NONE");
+            self.expect(n, "state", got == want, format!("{whose} {want}"), format!("{whose} {got}"))?;
+        }
+        Ok(())
+    }
+
+    fn emit_states(&mut self, n: usize, force: bool) -> Result<Vec<StateRow>> {
+        let states = self.kernel_states();
+        let key = |rows: &[StateRow]| rows.iter().map(|r| (r.actor.clone(), r.socket.local, r.socket.remote, r.socket.state, r.socket.rx_queue)).collect::<Vec<_>>();
+        let changed = force || key(&states) != key(&self.last_states);
+        self.sink.event(&Event::States { n, rows: &states, changed }, &self.analyzer).map_err(|e| Error::io("writing output", e))?;
+        self.last_states = states.clone();
+        Ok(states)
+    }
+}
+
+/// Runs a lab, reporting to `sink`.
+pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Result<LabResult> {
+    let lab = &loaded.lab;
+    let stop = crate::sniff::stop_on_signals();
+    let capture = if opts.no_capture {
+        None
+    } else {
+        match LiveCapture::start(if opts.interface.is_empty() { "lo" } else { &opts.interface }) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("wirelab: {e}");
+                eprintln!("wirelab: the lab runs anyway: its socket calls and the kernel's socket states are real; packets are not shown.");
+                let recorded = super::captures_dir().join(format!("{}.pcap", lab.id));
+                if recorded.exists() {
+                    eprintln!("wirelab: a recorded capture of this lab is bundled: wirelab replay {}", recorded.display());
+                }
+                None
+            }
+        }
+    };
+    let writer = match (&opts.save, &capture) {
+        (Some(p), Some(c)) => Some(PcapWriter::create(p, c.link)?),
+        _ => None,
+    };
+    let mut engine = Engine {
+        actors: Vec::new(),
+        ports: BTreeSet::new(),
+        capture,
+        writer,
+        analyzer: Analyzer::new(),
+        frame_no: 0,
+        sink,
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+        stop,
+        last_states: Vec::new(),
+    };
+    let io_err = |e| Error::io("writing output", e);
+    engine.sink.event(&Event::Start { lab, capturing: engine.capture.is_some() }, &engine.analyzer).map_err(io_err)?;
+    let total = lab.steps.len();
+    for (i, spanned) in lab.steps.iter().enumerate() {
+        if engine.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let step = spanned.get_ref();
+        let n = i + 1;
+        let (v6, stream) = engine.actor(&step.actor).map(|a| (a.v6, a.stream)).unwrap_or((false, true));
+        let target = match step.call.as_str() {
+            "connect" | "sendto" => step.to.as_deref().map(|t| engine.resolve(t, v6, stream)),
+            "bind" => step.addr.as_deref().map(|t| engine.resolve(t, v6, stream)),
+            _ => None,
+        };
+        let resolved = target.as_ref().and_then(|r| r.as_ref().ok().copied());
+        let signature = engine.signature(step, resolved);
+        engine.sink.event(&Event::Step { n, of: total, step, signature: &signature }, &engine.analyzer).map_err(io_err)?;
+        if let Some(pace) = opts.pace {
+            std::thread::sleep(pace);
+        }
+        if opts.step_mode {
+            eprint!("   ⏎  press Enter to run this step ");
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+        }
+        // Pausing cannot move packets between steps: the previous step ended on a
+        // quiet wire, and nothing new is sent until this call runs.
+        let outcome = match target {
+            Some(Err(e)) => CallOutcome { ok: false, errno: e.raw_os_error(), detail: Some(e.to_string()), ..Default::default() },
+            _ => engine.perform(step, resolved),
+        };
+        engine.sink.event(&Event::Call { n, step, signature: &signature, outcome: &outcome }, &engine.analyzer).map_err(io_err)?;
+        let seconds = step.seconds.map(Duration::from_secs_f64).unwrap_or_default();
+        let settle_max = step.settle.map(Duration::from_secs_f64).unwrap_or(MAX_SETTLE);
+        let mut packets = Vec::new();
+        let states = if step.call == "watch" {
+            let every = step.every.map(Duration::from_secs_f64).unwrap_or(Duration::from_secs(1));
+            let start = Instant::now();
+            let mut states = engine.emit_states(n, true)?;
+            while start.elapsed() + every <= seconds + Duration::from_millis(1) && !engine.stop.load(Ordering::Relaxed) {
+                packets.extend(engine.settle(n, every, every)?);
+                states = engine.emit_states(n, true)?;
+            }
+            states
+        } else {
+            packets = engine.settle(n, seconds, seconds + settle_max)?;
+            engine.emit_states(n, false)?
+        };
+        if let Some(exp) = &step.expect {
+            engine.check(n, step, exp, &outcome, &packets, &states)?;
+        }
+    }
+    let stats = match engine.capture.as_mut() {
+        Some(c) => Some(c.stop()?),
+        None => None,
+    };
+    let (passed, failed, skipped) = (engine.passed, engine.failed, engine.skipped);
+    engine
+        .sink
+        .event(&Event::End { passed, failed, skipped, stats, summary: lab.summary.as_deref() }, &engine.analyzer)
+        .map_err(io_err)?;
+    Ok(LabResult { passed, failed, skipped })
+}

@@ -1,0 +1,347 @@
+//! Showing a lab: the terminal view (calls, their packets on the ladder, the
+//! kernel's sockets, ✓/✗ expectations) and JSON lines for graders.
+
+use super::engine::{py_bytes, CallOutcome, Event, LabSink, StateRow};
+use super::errno;
+use crate::analyze::Analyzer;
+use crate::render::jsonl::JsonFrame;
+use crate::render::ladder::{wrap, LadderRenderer, WIDTH};
+use crate::render::style::{paint, Role};
+use crate::render::Renderer;
+use colored::Colorize;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// The terminal view.
+pub struct TerminalSink<W: Write> {
+    ladder: LadderRenderer<W>,
+}
+
+impl<W: Write> TerminalSink<W> {
+    /// A terminal view writing to `out`.
+    pub fn new(out: W) -> Self {
+        TerminalSink { ladder: LadderRenderer::new(out) }
+    }
+
+    fn out(&mut self) -> &mut W {
+        self.ladder.writer()
+    }
+}
+
+fn step_returns_fd(o: &CallOutcome) -> bool {
+    o.returns_fd
+}
+
+/// "0", "5 bytes: b'hello'", "ECONNREFUSED (111)".
+pub fn describe_outcome(o: &CallOutcome) -> String {
+    let mut s = if o.ok {
+        match (&o.data, o.ret) {
+            (Some(d), _) if d.is_empty() => "b'' (0 bytes: the peer closed its side)".to_string(),
+            (Some(d), _) => format!("{} bytes: {}", d.len(), py_bytes(d, 60)),
+            (None, Some(r)) if step_returns_fd(o) => format!("fd {r}"),
+            (None, Some(r)) => r.to_string(),
+            (None, None) => "done".to_string(),
+        }
+    } else {
+        match o.errno {
+            Some(e) => format!("error {} ({e})", errno::name(e)),
+            None => "error".to_string(),
+        }
+    };
+    if let Some(d) = &o.detail {
+        s.push_str(&format!("  — {d}"));
+    }
+    s
+}
+
+fn state_line(r: &StateRow) -> String {
+    let remote = if r.socket.remote.port() == 0 { "*".to_string() } else { r.socket.remote.to_string() };
+    let mut s = format!("{:<24} {:<21} {:<21} {}", r.actor, r.socket.local, remote, r.socket.state);
+    // For a connection rx_queue counts a received FIN as one byte.
+    let fin_received = matches!(r.socket.state, "CLOSE_WAIT" | "LAST_ACK" | "CLOSING" | "TIME_WAIT");
+    let unread = r.socket.rx_queue.saturating_sub(fin_received as u64);
+    match (r.socket.state, r.socket.timer_s) {
+        ("TIME_WAIT", Some(t)) => s.push_str(&format!("  {t:.1} s left of 60 s")),
+        ("LISTEN", _) if r.socket.rx_queue > 0 => {
+            s.push_str(&format!("  {} connection(s) waiting for accept()", r.socket.rx_queue))
+        }
+        ("LISTEN", _) => {}
+        _ if unread > 0 => s.push_str(&format!("  {unread} byte(s) not yet recv()'d")),
+        _ => {}
+    }
+    s
+}
+
+impl<W: Write> LabSink for TerminalSink<W> {
+    fn event(&mut self, ev: &Event<'_>, analyzer: &Analyzer) -> io::Result<()> {
+        match ev {
+            Event::Start { lab, capturing } => {
+                let out = self.out();
+                writeln!(out, "{}", paint(&format!("wirelab lab {} — {}", lab.id, lab.title), Role::Heading))?;
+                for line in wrap(&format!("Goal: {}", lab.goal), WIDTH) {
+                    writeln!(out, "{line}")?;
+                }
+                if !capturing {
+                    writeln!(out, "{}", paint("(no capture: calls and kernel states only)", Role::Warning))?;
+                }
+            }
+            Event::Step { n, of, step, signature } => {
+                let out = self.out();
+                writeln!(out)?;
+                let who = if step.actor.is_empty() { "lab".to_string() } else { step.actor.clone() };
+                writeln!(out, "{}", format!("━━ step {n}/{of} · {who}: {signature}").bold())?;
+                if let Some(say) = &step.say {
+                    for line in wrap(say, WIDTH - 3) {
+                        writeln!(out, "   {}", paint(&line, Role::Explain))?;
+                    }
+                }
+            }
+            Event::Call { outcome, step, .. } => {
+                if step.call == "sleep" || step.call == "watch" {
+                    return Ok(());
+                }
+                let text = format!("   → {}", describe_outcome(outcome));
+                let role = if outcome.ok { Role::Call } else { Role::Abort };
+                writeln!(self.out(), "{}", paint(&text, role))?;
+            }
+            Event::Packet { rec, .. } => self.ladder.frame(rec, analyzer)?,
+            Event::States { changed: false, .. } => {}
+            Event::States { rows, .. } => {
+                let out = self.out();
+                if rows.is_empty() {
+                    writeln!(out, "   {}", paint("kernel: no sockets of this lab left", Role::State))?;
+                }
+                for (i, r) in rows.iter().enumerate() {
+                    let lead = if i == 0 { "kernel:" } else { "       " };
+                    writeln!(out, "   {} {}", paint(lead, Role::State), paint(&state_line(r), Role::State))?;
+                }
+            }
+            Event::Expect { pass, what, want, got, .. } => {
+                let text = if *pass {
+                    format!("   ✓ {what}: {want}")
+                } else {
+                    format!("   ✗ {what}: wanted {want}, saw {got}")
+                };
+                writeln!(self.out(), "{}", paint(&text, if *pass { Role::Open } else { Role::Abort }))?;
+            }
+            Event::End { passed, failed, skipped, stats, summary } => {
+                let out = self.out();
+                writeln!(out)?;
+                if let Some(s) = summary {
+                    for line in wrap(s, WIDTH) {
+                        writeln!(out, "{}", paint(&line, Role::Explain))?;
+                    }
+                }
+                let mut line = format!("expectations: {passed} passed, {failed} failed");
+                if *skipped > 0 {
+                    line.push_str(&format!(", {skipped} skipped (no capture)"));
+                }
+                if let Some(st) = stats {
+                    line.push_str(&format!(" · capture: {} frames, {} dropped by the kernel", st.received, st.dropped));
+                }
+                writeln!(out, "{}", paint(&line, if *failed == 0 { Role::Open } else { Role::Abort }))?;
+                if stats.is_some_and(|s| s.dropped > 0) {
+                    writeln!(out, "{}", paint("warning: the kernel dropped frames; the ladder is incomplete", Role::Warning))?;
+                }
+                out.flush()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// JSON lines: one object per event, each with `kind` and `step`.
+pub struct JsonlSink<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonlSink<W> {
+    /// JSON lines to `out`.
+    pub fn new(out: W) -> Self {
+        JsonlSink { out }
+    }
+}
+
+#[derive(Serialize)]
+struct CallJson<'a> {
+    kind: &'static str,
+    step: usize,
+    actor: &'a str,
+    call: &'a str,
+    signature: &'a str,
+    ok: bool,
+    ret: Option<i64>,
+    errno: Option<&'static str>,
+    errno_num: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PacketJson {
+    kind: &'static str,
+    step: usize,
+    #[serde(flatten)]
+    frame: JsonFrame,
+}
+
+#[derive(Serialize)]
+struct StateJson<'a> {
+    kind: &'static str,
+    step: usize,
+    actor: &'a str,
+    local: String,
+    remote: Option<String>,
+    state: &'a str,
+    timer_s: Option<f64>,
+    rx_queue: u64,
+    tx_queue: u64,
+}
+
+#[derive(Serialize)]
+struct ExpectJson<'a> {
+    kind: &'static str,
+    step: usize,
+    what: &'a str,
+    pass: bool,
+    want: &'a str,
+    got: &'a str,
+}
+
+impl<W: Write> JsonlSink<W> {
+    fn line(&mut self, v: &impl Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, v)?;
+        self.out.write_all(b"\n")
+    }
+}
+
+impl<W: Write> LabSink for JsonlSink<W> {
+    fn event(&mut self, ev: &Event<'_>, _: &Analyzer) -> io::Result<()> {
+        match ev {
+            Event::Start { .. } => Ok(()),
+            Event::Step { .. } => Ok(()),
+            Event::Call { n, step, signature, outcome } => {
+                self.line(&CallJson {
+                    kind: "call",
+                    step: *n,
+                    actor: &step.actor,
+                    call: &step.call,
+                    signature,
+                    ok: outcome.ok,
+                    ret: outcome.ret,
+                    errno: outcome.errno.map(errno::name),
+                    errno_num: outcome.errno,
+                    data: outcome.data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned()),
+                    detail: outcome.detail.as_deref(),
+                })
+            }
+            Event::Packet { n, rec } => self.line(&PacketJson { kind: "packet", step: *n, frame: JsonFrame::new(rec) }),
+            Event::States { n, rows, .. } => {
+                for r in rows.iter() {
+                    self.line(&StateJson {
+                        kind: "state",
+                        step: *n,
+                        actor: &r.actor,
+                        local: r.socket.local.to_string(),
+                        remote: (r.socket.remote.port() != 0).then(|| r.socket.remote.to_string()),
+                        state: r.socket.state,
+                        timer_s: r.socket.timer_s,
+                        rx_queue: r.socket.rx_queue,
+                        tx_queue: r.socket.tx_queue,
+                    })?;
+                }
+                Ok(())
+            }
+            Event::Expect { n, pass, what, want, got } => {
+                self.line(&ExpectJson { kind: "expect", step: *n, what, pass: *pass, want, got })
+            }
+            Event::End { .. } => self.out.flush(),
+        }
+    }
+}
+
+/// `wirelab lab list`: a table of the labs, or one JSON object per lab.
+pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::Result<()> {
+    if jsonl {
+        for l in labs {
+            let v = serde_json::json!({"id": l.lab.id, "title": l.lab.title, "topics": l.lab.topics});
+            writeln!(out, "{v}")?;
+        }
+        return Ok(());
+    }
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(vec!["id", "title", "topics"]);
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        table.set_width(WIDTH as u16);
+    }
+    for l in labs {
+        table.add_row(vec![l.lab.id.clone(), l.lab.title.clone(), l.lab.topics.join(", ")]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(out, "run one with: wirelab lab run <id>   (see its steps first: wirelab lab show <id>)")
+}
+
+/// `wirelab lab show NAME`: the steps and texts, without running anything.
+pub fn show(l: &super::LoadedLab, out: &mut dyn Write) -> io::Result<()> {
+    let lab = &l.lab;
+    writeln!(out, "{}", paint(&format!("wirelab lab {} — {}", lab.id, lab.title), Role::Heading))?;
+    for line in wrap(&format!("Goal: {}", lab.goal), WIDTH) {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out, "Topics: {}", lab.topics.join(", "))?;
+    writeln!(out, "File: {}", l.path.display())?;
+    for (i, s) in lab.steps.iter().enumerate() {
+        let s = s.get_ref();
+        let mut call = format!("{}.{}", if s.actor.is_empty() { "lab" } else { &s.actor }, s.call);
+        for (k, v) in [
+            ("to", s.to.clone()),
+            ("addr", s.addr.clone()),
+            ("backlog", s.backlog.map(|b| b.to_string())),
+            ("as", s.new_actor.clone()),
+            ("data", s.data.as_ref().map(|d| py_bytes(d.as_bytes(), 30))),
+            ("bytes", s.bytes.map(|b| b.to_string())),
+            ("size", s.size.map(|b| b.to_string())),
+            ("option", s.option.clone()),
+            ("value", s.value.map(|b| b.to_string())),
+            ("seconds", s.seconds.map(|b| b.to_string())),
+        ] {
+            if let Some(v) = v {
+                call.push_str(&format!(" {k}={v}"));
+            }
+        }
+        writeln!(out, "\n{}", format!("{:>2}. {call}", i + 1).bold())?;
+        if let Some(say) = &s.say {
+            for line in wrap(say, WIDTH - 4) {
+                writeln!(out, "    {}", paint(&line, Role::Explain))?;
+            }
+        }
+        if let Some(e) = &s.expect {
+            let mut parts = Vec::new();
+            if let Some(p) = &e.packets {
+                parts.push(format!("packets {}", p.join(" ")));
+            }
+            if let Some(p) = &e.packets_include {
+                parts.push(format!("packets include {}", p.join(" ")));
+            }
+            if let Some(x) = &e.errno {
+                parts.push(format!("errno {x}"));
+            }
+            if let Some(x) = e.ret {
+                parts.push(format!("returns {x}"));
+            }
+            if let Some(x) = &e.data {
+                parts.push(format!("data {}", py_bytes(x.as_bytes(), 30)));
+            }
+            if let Some(x) = &e.state {
+                parts.push(format!("kernel state {x}"));
+            }
+            writeln!(out, "    expect: {}", parts.join("; "))?;
+        }
+    }
+    Ok(())
+}
