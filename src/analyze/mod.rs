@@ -466,7 +466,7 @@ impl Analyzer {
         }
         let first_fin = seg.has(FIN) && st.fins == [0, 0];
         if seg.has(FIN) {
-            if st.fins[1 - dir] > 0 && st.fins[dir] == 0 && state_dst == TcpState::TimeWait {
+            if st.fins[dir] == 0 && before_dst == TcpState::FinWait1 && state_dst == TcpState::TimeWait {
                 st.fin_ack_combined = true;
             }
             st.fins[dir] += 1;
