@@ -4,6 +4,7 @@
 
 use super::procnet::{self, KernelSocket};
 use super::spec::{Expect, Lab, Step};
+use super::transfer::{self, Transfer};
 use super::{errno, LoadedLab};
 use crate::analyze::{Analyzer, FrameRecord};
 use crate::decode::flags;
@@ -13,7 +14,7 @@ use crate::source::live::{CaptureStats, LiveCapture};
 use crate::source::writer::PcapWriter;
 use crate::source::Frame;
 use socket2::{Domain, SockAddr, Socket, Type};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read};
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The wire counts as quiet after this long without a lab packet. Longer than
@@ -62,6 +64,29 @@ pub struct CallOutcome {
     pub detail: Option<String>,
     /// `ret` is a file descriptor (socket(), accept()).
     pub returns_fd: bool,
+    /// MD5 of the bytes a transfer moved.
+    pub md5: Option<String>,
+}
+
+impl CallOutcome {
+    fn of_transfer(r: io::Result<Transfer>, what: &str) -> CallOutcome {
+        match r {
+            Ok(t) => CallOutcome {
+                ok: true,
+                ret: Some(t.bytes as i64),
+                detail: Some(format!("{what} {} bytes in {} call(s), MD5 {}", t.bytes, t.calls, t.md5)),
+                md5: Some(t.md5),
+                ..Default::default()
+            },
+            Err(e) => outcome_of(Err(e)),
+        }
+    }
+}
+
+/// A call running in a thread (`background = true`), collected by `join`.
+struct Background {
+    handle: JoinHandle<CallOutcome>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 /// A socket as the kernel lists it, tied to the lab's actor.
@@ -190,6 +215,9 @@ struct Engine<'s> {
     skipped: usize,
     stop: Arc<AtomicBool>,
     last_states: Vec<StateRow>,
+    background: HashMap<String, Background>,
+    unused: HashMap<(bool, bool), SocketAddr>,
+    md5s: HashMap<String, String>,
 }
 
 fn loopback(v6: bool) -> IpAddr {
@@ -200,10 +228,20 @@ fn loopback(v6: bool) -> IpAddr {
     }
 }
 
+/// The errno a C program would see for this error.
+fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(match e.kind() {
+        io::ErrorKind::TimedOut => libc::ETIMEDOUT,
+        io::ErrorKind::WouldBlock => libc::EAGAIN,
+        io::ErrorKind::UnexpectedEof => libc::ECONNRESET,
+        _ => libc::EIO,
+    })
+}
+
 fn outcome_of(r: io::Result<i64>) -> CallOutcome {
     match r {
         Ok(ret) => CallOutcome { ok: true, ret: Some(ret), ..Default::default() },
-        Err(e) => CallOutcome { ok: false, errno: Some(e.raw_os_error().unwrap_or(libc::EIO)), ..Default::default() },
+        Err(e) => CallOutcome { ok: false, errno: Some(errno_of(&e)), ..Default::default() },
     }
 }
 
@@ -263,6 +301,48 @@ fn filler(n: usize) -> Vec<u8> {
     b"0123456789abcdefghijklmnopqrstuvwxyz".iter().cycle().take(n).copied().collect()
 }
 
+/// The bytes a send step sends: its text, or `bytes` of filler.
+fn step_data(step: &Step) -> Vec<u8> {
+    step.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_else(|| filler(step.bytes.unwrap_or(0)))
+}
+
+/// sendall / sendfile / recv_all on `sock` (in the foreground or a thread).
+fn transfer_call(sock: &Socket, step: &Step, timeout: Duration) -> CallOutcome {
+    let chunk = step.chunk.unwrap_or(transfer::DEFAULT_CHUNK);
+    match step.call.as_str() {
+        "sendfile" => CallOutcome::of_transfer(transfer::send_file(sock, step.bytes.unwrap_or(0) as u64, chunk), "sent"),
+        "recv_all" => CallOutcome::of_transfer(
+            transfer::recv_all(sock, step.bytes.map(|b| b as u64), step.to_file == Some(true), timeout),
+            "received",
+        ),
+        _ => {
+            let data = step_data(step);
+            let mut calls = 0u64;
+            let mut result = Ok(());
+            for piece in data.chunks(chunk.max(1)) {
+                match transfer::send_all(sock, piece) {
+                    Ok(c) => calls += c,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            match result {
+                // sendall() returns None in Python; report the bytes it sent.
+                Ok(()) => CallOutcome {
+                    ok: true,
+                    ret: Some(data.len() as i64),
+                    detail: Some(format!("{} send() call(s) to get all {} bytes out", calls, data.len())),
+                    md5: Some(transfer::md5_hex(&data)),
+                    ..Default::default()
+                },
+                Err(e) => outcome_of(Err(e)),
+            }
+        }
+    }
+}
+
 impl Engine<'_> {
     fn actor(&self, name: &str) -> Option<&Actor> {
         self.actors.iter().find(|a| a.name == name)
@@ -273,7 +353,7 @@ impl Engine<'_> {
     }
 
     /// Resolves `to`/`addr`: an actor's address, "unused", or a literal address.
-    fn resolve(&self, target: &str, v6: bool, stream: bool) -> io::Result<SocketAddr> {
+    fn resolve(&mut self, target: &str, v6: bool, stream: bool) -> io::Result<SocketAddr> {
         if let Some(a) = self.actor(target) {
             let mut addr = a.local.ok_or_else(|| io::Error::other(format!("{target} is not bound yet")))?;
             if addr.ip().is_unspecified() {
@@ -282,12 +362,17 @@ impl Engine<'_> {
             return Ok(addr);
         }
         if target == "unused" {
-            // A port nobody uses: bind one, note it, close it.
+            // A port nobody uses: bind one, note it, close it. The same for the whole lab.
+            if let Some(a) = self.unused.get(&(v6, stream)) {
+                return Ok(*a);
+            }
             let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
             let ty = if stream { Type::STREAM } else { Type::DGRAM };
             let probe = Socket::new(domain, ty, None)?;
             probe.bind(&SocketAddr::new(loopback(v6), 0).into())?;
-            return probe.local_addr()?.as_socket().ok_or_else(|| io::Error::other("no address"));
+            let addr = probe.local_addr()?.as_socket().ok_or_else(|| io::Error::other("no address"))?;
+            self.unused.insert((v6, stream), addr);
+            return Ok(addr);
         }
         target.parse().map_err(|_| io::Error::other(format!("{target:?} is neither an actor nor an address")))
     }
@@ -304,6 +389,15 @@ impl Engine<'_> {
             "listen" => format!("listen({})", step.backlog.unwrap_or(128)),
             "connect" => format!("connect({a})"),
             "accept" => format!("{} = accept()", step.new_actor.as_deref().unwrap_or("conn")),
+            "send" if step.messages.is_some() => {
+                let framed = step.framing.as_deref() == Some("length");
+                step.messages
+                    .iter()
+                    .flatten()
+                    .map(|m| if framed { format!("send(len + {})", py_bytes(m.as_bytes(), 20)) } else { format!("send({})", py_bytes(m.as_bytes(), 20)) })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
             "send" | "sendall" | "sendto" => {
                 let data = match (&step.data, step.bytes) {
                     (Some(d), _) => py_bytes(d.as_bytes(), 40),
@@ -336,6 +430,14 @@ impl Engine<'_> {
                 }
             }
             "sleep" => format!("sleep({})", step.seconds.unwrap_or(0.0)),
+            "recv_framed" => "recv_message()  # 4-byte length, then the message".into(),
+            "recv_all" => match step.bytes {
+                Some(b) => format!("recv() until {b} bytes{}", if step.to_file == Some(true) { ", writing to a file" } else { "" }),
+                None => format!("recv() until b''{}", if step.to_file == Some(true) { ", writing to a file" } else { "" }),
+            },
+            "sendfile" => format!("send a {}-byte file in {}-byte sendall()s", step.bytes.unwrap_or(0), step.chunk.unwrap_or(transfer::DEFAULT_CHUNK)),
+            "serve" => format!("serve clients ({})", step.mode.as_deref().unwrap_or("iterative")),
+            "join" => "join the background thread".into(),
             "watch" => format!("watch the kernel for {} s", step.seconds.unwrap_or(0.0)),
             other => other.to_string(),
         }
@@ -363,6 +465,23 @@ impl Engine<'_> {
         }
         if step.call == "sleep" || step.call == "watch" {
             return CallOutcome { ok: true, ..Default::default() };
+        }
+        if step.call == "join" || step.call == "close" {
+            // A background call on this actor ends first (an accept loop is told to stop).
+            if let Some(bg) = self.background.remove(&name) {
+                if let Some(stop) = &bg.stop {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                let result = bg.handle.join().unwrap_or_else(|_| CallOutcome { detail: Some("thread panicked".into()), ..Default::default() });
+                if let Some(m) = &result.md5 {
+                    self.md5s.insert(name.clone(), m.clone());
+                }
+                if step.call == "join" {
+                    return result;
+                }
+            } else if step.call == "join" {
+                return CallOutcome { ok: false, errno: Some(libc::EINVAL), detail: Some(format!("{name} runs nothing in the background")), ..Default::default() };
+            }
         }
         let Some(actor) = self.actor_mut(&name) else {
             return CallOutcome { ok: false, errno: Some(libc::EBADF), detail: Some(format!("no socket named {name}")), ..Default::default() };
@@ -407,29 +526,66 @@ impl Engine<'_> {
                     Err(e) => outcome_of(Err(e)),
                 }
             }
-            "send" | "sendall" => {
-                let data = step.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_else(|| filler(step.bytes.unwrap_or(0)));
-                if step.call == "send" {
-                    outcome_of(sock.send(&data).map(|n| n as i64))
-                } else {
-                    let mut sent = 0;
-                    let mut result = Ok(0);
-                    while sent < data.len() {
-                        match sock.send(&data[sent..]) {
-                            Ok(n) => sent += n,
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(1)),
-                            Err(e) => {
-                                result = Err(e);
-                                break;
-                            }
+            "send" if step.messages.is_some() => {
+                // Several send() calls back to back, like a loop in the student's program.
+                let framed = step.framing.as_deref() == Some("length");
+                let mut total = 0i64;
+                let mut result = Ok(0);
+                for m in step.messages.as_deref().unwrap_or_default() {
+                    let bytes = if framed { transfer::frame(m.as_bytes()) } else { m.as_bytes().to_vec() };
+                    match sock.send(&bytes) {
+                        Ok(n) => total += n as i64,
+                        Err(e) => {
+                            result = Err(e);
+                            break;
                         }
                     }
-                    // sendall() returns None in Python; report the bytes it sent.
-                    outcome_of(result.map(|_: i64| sent as i64))
+                }
+                let mut o = outcome_of(result.map(|_: i64| total));
+                o.detail = Some(format!("{} send() calls", step.messages.as_ref().map_or(0, |m| m.len())));
+                o
+            }
+            "send" => {
+                let data = step_data(step);
+                let mut o = outcome_of(sock.send(&data).map(|n| n as i64));
+                if o.ret.is_some_and(|r| (r as usize) < data.len()) {
+                    o.detail = Some(format!("only {} of {} bytes: a short send", o.ret.unwrap_or(0), data.len()));
+                }
+                o
+            }
+            "sendall" | "sendfile" | "recv_all" if step.background == Some(true) => {
+                match sock.try_clone() {
+                    Ok(dup) => {
+                        let step_copy = step.clone();
+                        let handle = std::thread::spawn(move || transfer_call(&dup, &step_copy, timeout));
+                        self.background.insert(name.clone(), Background { handle, stop: None });
+                        CallOutcome { ok: true, detail: Some("running in a thread; `join` collects its result".into()), ..Default::default() }
+                    }
+                    Err(e) => outcome_of(Err(e)),
                 }
             }
+            "sendall" | "sendfile" | "recv_all" => transfer_call(sock, step, timeout),
+            "recv_framed" => match transfer::recv_framed(sock, timeout) {
+                Ok(msg) => CallOutcome { ok: true, ret: Some(msg.len() as i64), data: Some(msg), ..Default::default() },
+                Err(e) => outcome_of(Err(e)),
+            },
+            "serve" => match sock.try_clone() {
+                Ok(dup) => {
+                    let threaded = step.mode.as_deref() == Some("threaded");
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let flag = Arc::clone(&stop);
+                    let handle = std::thread::spawn(move || match transfer::serve(dup, threaded, flag) {
+                        Ok(n) => CallOutcome { ok: true, ret: Some(n as i64), detail: Some(format!("served {n} client(s)")), ..Default::default() },
+                        Err(e) => outcome_of(Err(e)),
+                    });
+                    self.background.insert(name.clone(), Background { handle, stop: Some(stop) });
+                    let how = if threaded { "a thread per connection" } else { "one client at a time" };
+                    CallOutcome { ok: true, detail: Some(format!("accept loop running ({how})")), ..Default::default() }
+                }
+                Err(e) => outcome_of(Err(e)),
+            },
             "sendto" => {
-                let data = step.data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_else(|| filler(step.bytes.unwrap_or(0)));
+                let data = step_data(step);
                 let r = match target {
                     Some(a) => sock.send_to(&data, &a.into()),
                     None => Err(io::Error::other("no address")),
@@ -517,6 +673,9 @@ impl Engine<'_> {
                     outcome.detail = Some(format!("local address {l} (ephemeral port)"));
                 }
             }
+        }
+        if let Some(m) = &outcome.md5 {
+            self.md5s.insert(name, m.clone());
         }
         self.refresh_ports();
         outcome
@@ -661,6 +820,19 @@ impl Engine<'_> {
             let got = outcome.ret;
             self.expect(n, "ret", got == Some(want), want.to_string(), got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()))?;
         }
+        if let Some(min) = exp.ret_min {
+            let got = outcome.ret;
+            self.expect(n, "ret", got.is_some_and(|g| g >= min), format!("≥ {min}"), got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()))?;
+        }
+        if let Some(below) = exp.ret_below {
+            let got = outcome.ret;
+            self.expect(n, "ret", got.is_some_and(|g| g < below), format!("< {below}"), got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()))?;
+        }
+        if let Some(other) = &exp.same_md5_as {
+            let want = self.md5s.get(other).cloned().unwrap_or_else(|| format!("(no transfer by {other})"));
+            let got = outcome.md5.clone().unwrap_or_else(|| "(none)".into());
+            self.expect(n, "md5", want == got, format!("MD5 of {other}: {want}"), got)?;
+        }
         if let Some(want) = &exp.data {
             let got = outcome.data.clone().unwrap_or_default();
             self.expect(n, "data", got == want.as_bytes(), py_bytes(want.as_bytes(), 60), py_bytes(&got, 60))?;
@@ -720,6 +892,9 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
         skipped: 0,
         stop,
         last_states: Vec::new(),
+        background: HashMap::new(),
+        unused: HashMap::new(),
+        md5s: HashMap::new(),
     };
     let io_err = |e| Error::io("writing output", e);
     engine.sink.event(&Event::Start { lab, capturing: engine.capture.is_some() }, &engine.analyzer).map_err(io_err)?;
@@ -737,6 +912,11 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
             _ => None,
         };
         let resolved = target.as_ref().and_then(|r| r.as_ref().ok().copied());
+        if let Some(a) = resolved {
+            // Traffic to a port nobody uses is the lab's too (SYN → RST, ICMP unreachable).
+            engine.ports.insert(a.port());
+        }
+        let overflows_before = (step.call == "connect").then(procnet::listen_overflows).flatten();
         let signature = engine.signature(step, resolved);
         engine.sink.event(&Event::Step { n, of: total, step, signature: &signature }, &engine.analyzer).map_err(io_err)?;
         if let Some(pace) = opts.pace {
@@ -749,10 +929,19 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
         }
         // Pausing cannot move packets between steps: the previous step ended on a
         // quiet wire, and nothing new is sent until this call runs.
-        let outcome = match target {
+        let mut outcome = match target {
             Some(Err(e)) => CallOutcome { ok: false, errno: e.raw_os_error(), detail: Some(e.to_string()), ..Default::default() },
             _ => engine.perform(step, resolved),
         };
+        if let (Some(before), Some(after)) = (overflows_before, procnet::listen_overflows()) {
+            if after > before {
+                let note = format!("the kernel counted {} ListenOverflows (accept queue full: SYN dropped)", after - before);
+                outcome.detail = Some(match outcome.detail.take() {
+                    Some(d) => format!("{d}; {note}"),
+                    None => note,
+                });
+            }
+        }
         engine.sink.event(&Event::Call { n, step, signature: &signature, outcome: &outcome }, &engine.analyzer).map_err(io_err)?;
         let seconds = step.seconds.map(Duration::from_secs_f64).unwrap_or_default();
         let settle_max = step.settle.map(Duration::from_secs_f64).unwrap_or(MAX_SETTLE);

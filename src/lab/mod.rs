@@ -10,6 +10,7 @@ pub mod errno;
 pub mod procnet;
 pub mod render;
 pub mod spec;
+pub mod transfer;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

@@ -134,6 +134,21 @@ pub fn snapshot() -> Vec<KernelSocket> {
     all
 }
 
+/// The kernel's `TcpExt: ListenOverflows` counter (SYNs or ACKs dropped
+/// because an accept queue was full), from `/proc/net/netstat`.
+pub fn listen_overflows() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines();
+    while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
+        if !names.starts_with("TcpExt:") {
+            continue;
+        }
+        let idx = names.split_whitespace().position(|n| n == "ListenOverflows")?;
+        return values.split_whitespace().nth(idx)?.parse().ok();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,12 @@ pub struct Expect {
     pub data: Option<String>,
     /// The kernel state of the actor's socket after the step ("TIME_WAIT").
     pub state: Option<String>,
+    /// The return value is at least this.
+    pub ret_min: Option<i64>,
+    /// The return value is below this (e.g. a short send()).
+    pub ret_below: Option<i64>,
+    /// The MD5 digest of what this call moved equals the one of that actor's last transfer.
+    pub same_md5_as: Option<String>,
     /// Check `state` on this socket instead of the step's actor (e.g. the one accept() made).
     pub of: Option<String>,
 }
@@ -76,8 +82,21 @@ pub struct Step {
     pub new_actor: Option<String>,
     /// send/sendall/sendto: the bytes to send (text; `\n` etc. are escapes).
     pub data: Option<String>,
-    /// send/sendall: send this many bytes of filler instead of `data`.
+    /// send/sendall/sendfile: send this many bytes of filler instead of `data`;
+    /// recv_all: stop after this many bytes (default: until the peer closes).
     pub bytes: Option<usize>,
+    /// send: several messages, each with its own send() call, back to back.
+    pub messages: Option<Vec<String>>,
+    /// send: "length" prefixes each message with its length (4 bytes, big-endian).
+    pub framing: Option<String>,
+    /// sendfile/sendall: chunk size of each send() (default 65536).
+    pub chunk: Option<usize>,
+    /// recv_all/sendall/sendfile/serve: run in a thread; `join` collects the result.
+    pub background: Option<bool>,
+    /// recv_all: write what arrives to a temporary file (memory stays flat).
+    pub to_file: Option<bool>,
+    /// serve: "iterative" (one client at a time) or "threaded" (a thread per connection).
+    pub mode: Option<String>,
     /// recv/recvfrom: the buffer size.
     pub size: Option<usize>,
     /// shutdown: "wr" (SHUT_WR, default), "rd" or "rdwr".
@@ -105,6 +124,11 @@ pub struct Step {
 
 /// Every call a step may make.
 pub const CALLS: &[&str] = &[
+    "recv_framed",
+    "recv_all",
+    "sendfile",
+    "serve",
+    "join",
     "socket",
     "bind",
     "listen",
@@ -188,8 +212,14 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
                 _ => return fail(format!("needs option = one of {}", OPTIONS.join(", "))),
             },
             "sleep" | "watch" if step.seconds.is_none() => return fail("needs seconds = N".into()),
-            "send" | "sendall" | "sendto" if step.data.is_none() && step.bytes.is_none() => {
-                return fail("needs data = \"...\" or bytes = N".into())
+            "send" | "sendall" | "sendto" if step.data.is_none() && step.bytes.is_none() && step.messages.is_none() => {
+                return fail("needs data = \"...\", messages = [...] or bytes = N".into())
+            }
+            "sendfile" if step.bytes.is_none() => return fail("needs bytes = N (the file's size)".into()),
+            "serve" => {
+                if !matches!(step.mode.as_deref(), None | Some("iterative") | Some("threaded")) {
+                    return fail("mode: \"iterative\" or \"threaded\"".into());
+                }
             }
             "shutdown" => {
                 if let Some(h) = &step.how {

@@ -208,6 +208,50 @@ impl<W: Write> LadderRenderer<W> {
     }
 }
 
+impl<W: Write> LadderRenderer<W> {
+    /// One line standing for a run of bulk segments (data and their ACKs).
+    pub fn summary(&mut self, run: &[FrameRecord], analyzer: &Analyzer) -> io::Result<()> {
+        let (Some(first), Some(last)) = (run.first(), run.last()) else { return Ok(()) };
+        let mut packets = [0u64; 2];
+        let mut bytes = [0u64; 2];
+        let (mut wmin, mut wmax) = (u32::MAX, 0u32);
+        for r in run {
+            if let Some(t) = &r.tcp {
+                packets[t.dir as usize] += 1;
+                bytes[t.dir as usize] += t.len as u64;
+                if t.len == 0 {
+                    wmin = wmin.min(t.win);
+                    wmax = wmax.max(t.win);
+                }
+            }
+        }
+        let secs = last.ts.nanos_since(first.ts) as f64 / 1e9;
+        let total: u64 = bytes.iter().sum();
+        let rate = if secs > 0.0 { format!(" · {:.1} MB/s", total as f64 / secs / 1e6) } else { String::new() };
+        let window = if wmax > 0 { format!(" · receive window {wmin}–{wmax}") } else { String::new() };
+        let names = first.tcp.map(|t| {
+            let s = &analyzer.streams[t.stream as usize];
+            (s.a.port(), s.b.port())
+        });
+        let dir = |d: usize| match names {
+            Some((a, b)) if d == 0 => format!(":{a}→:{b}"),
+            Some((a, b)) => format!(":{b}→:{a}"),
+            None => String::new(),
+        };
+        let side = |d: usize| match (packets[d], bytes[d]) {
+            (0, _) => None,
+            (n, 0) => Some(format!("{n} ACKs {}", dir(d))),
+            (n, b) => Some(format!("{n} segments {} carrying {b} bytes", dir(d))),
+        };
+        let sides: Vec<String> = [side(0), side(1)].into_iter().flatten().collect();
+        let text = format!("⋯ frames {}–{}: {}, in {secs:.3} s{rate}{window}", first.frame, last.frame, sides.join(" and "));
+        for line in wrap(&text, WIDTH - MARGIN) {
+            writeln!(self.out, "{:MARGIN$}{}", "", paint(&line, Role::Data))?;
+        }
+        Ok(())
+    }
+}
+
 /// The text on a TCP arrow: flags, relative numbers, length, window.
 pub fn tcp_label(t: &TcpRecord) -> String {
     let mut names = Vec::new();
