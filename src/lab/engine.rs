@@ -806,6 +806,16 @@ impl Engine<'_> {
             let show = |l: &[String]| if l.is_empty() { "(none)".to_string() } else { l.join(" ") };
             self.expect(n, what, pass, show(&want), show(&got_labels))?;
         }
+        if let Some(want) = &exp.analysis {
+            if self.capture.is_none() {
+                self.skipped += 1;
+            } else {
+                let seen: BTreeSet<&str> = packets.iter().filter_map(|p| p.tcp).flat_map(|t| t.expert.names()).collect();
+                let missing: Vec<&String> = want.iter().filter(|w| !seen.contains(w.as_str())).collect();
+                let got = if seen.is_empty() { "(none)".to_string() } else { seen.iter().copied().collect::<Vec<_>>().join(" ") };
+                self.expect(n, "analysis", missing.is_empty(), want.join(" "), got)?;
+            }
+        }
         if let Some(want) = &exp.errno {
             let got = outcome.errno.map(|e| errno::name(e).to_string()).unwrap_or_else(|| "none".into());
             let want_name = if want == "none" { "none".to_string() } else { errno::from_name(want).map(errno::name).unwrap_or("?").to_string() };

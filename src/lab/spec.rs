@@ -37,6 +37,8 @@ pub struct Expect {
     pub packets: Option<Vec<String>>,
     /// These packets appear among the step's packets, in this order (others may be between).
     pub packets_include: Option<Vec<String>>,
+    /// These expert flags (tshark names: "zero_window", "retransmission" …) appear among the step's packets.
+    pub analysis: Option<Vec<String>>,
     /// The call fails with this errno ("ECONNREFUSED") — or "none" for success.
     pub errno: Option<String>,
     /// The return value (bytes sent/received, or 0).
