@@ -47,6 +47,9 @@ pub enum Command {
         /// Also save the frames to this pcap file (opens in Wireshark, tcpdump, `wirelab replay`).
         #[arg(long)]
         save: Option<PathBuf>,
+        /// With --save: keep at most this many bytes of each frame (e.g. 128 for headers only).
+        #[arg(long)]
+        snaplen: Option<u32>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Ladder)]
         format: Format,
@@ -114,6 +117,9 @@ pub struct RunArgs {
     /// Save the lab's packets to this pcap file.
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// With --save: keep at most this many bytes of each frame (e.g. 128 for headers only).
+    #[arg(long)]
+    pub snaplen: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = RunFormat::Ladder)]
     pub format: RunFormat,

@@ -18,6 +18,7 @@ fn run_lab(args: RunArgs) -> Result<ExitCode, Error> {
         step_mode: args.step,
         pace: args.pace.map(Duration::from_secs_f64),
         save: args.save,
+        snaplen: args.snaplen,
         interface: args.interface,
         no_capture: args.no_capture,
     };
@@ -69,13 +70,14 @@ fn main() -> ExitCode {
         Command::Replay { file, format, ports, streams } => {
             replay::replay(&file, format, &Filter { ports, streams }).map(|_| ExitCode::SUCCESS)
         }
-        Command::Sniff { ports, interface, count, duration, save, format } => {
+        Command::Sniff { ports, interface, count, duration, save, snaplen, format } => {
             let opts = SniffOptions {
                 interface,
                 ports,
                 count,
                 duration: duration.map(Duration::from_secs_f64),
                 save,
+                snaplen,
                 format,
             };
             sniff::sniff(&opts).map(|_| ExitCode::SUCCESS)

@@ -30,6 +30,8 @@ pub struct SniffOptions {
     pub duration: Option<Duration>,
     /// Also write the frames shown to this pcap file.
     pub save: Option<PathBuf>,
+    /// Keep at most this many bytes of each saved frame (headers only: 128).
+    pub snaplen: Option<u32>,
     /// Output format.
     pub format: Format,
 }
@@ -76,7 +78,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let stop = stop_on_signals();
     let mut capture = LiveCapture::start(&opts.interface)?;
     let mut writer = match &opts.save {
-        Some(p) => Some(PcapWriter::create(p, capture.link)?),
+        Some(p) => Some(PcapWriter::create(p, capture.link, opts.snaplen)?),
         None => None,
     };
     let stdout = io::stdout();

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub pace: Option<Duration>,
     /// Save the captured frames to this pcap.
     pub save: Option<PathBuf>,
+    /// Keep at most this many bytes of each saved frame.
+    pub snaplen: Option<u32>,
     /// Interface to capture on.
     pub interface: String,
     /// Do not capture (or capture failed).
@@ -886,7 +888,7 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
         }
     };
     let writer = match (&opts.save, &capture) {
-        (Some(p), Some(c)) => Some(PcapWriter::create(p, c.link)?),
+        (Some(p), Some(c)) => Some(PcapWriter::create(p, c.link, opts.snaplen)?),
         _ => None,
     };
     let mut engine = Engine {

@@ -3,7 +3,7 @@
 
 use super::engine::{py_bytes, CallOutcome, Event, LabSink, StateRow};
 use super::errno;
-use crate::analyze::{Analyzer, FrameRecord};
+use crate::analyze::Analyzer;
 use crate::render::jsonl::JsonFrame;
 use crate::render::ladder::{wrap, LadderRenderer, WIDTH};
 use crate::render::style::{paint, Role};
@@ -12,78 +12,20 @@ use colored::Colorize;
 use serde::Serialize;
 use std::io::{self, Write};
 
-/// A step with more packets than this shows its bulk as summary lines.
-const BULK_THRESHOLD: usize = 16;
-/// Plain segments shown before and after a summarised run.
-const EDGE: usize = 3;
-
 /// The terminal view.
 pub struct TerminalSink<W: Write> {
     ladder: LadderRenderer<W>,
-    /// Packets of the current step, shown when the step's next event comes.
-    pending: Vec<FrameRecord>,
 }
 
 impl<W: Write> TerminalSink<W> {
     /// A terminal view writing to `out`.
     pub fn new(out: W) -> Self {
-        TerminalSink { ladder: LadderRenderer::new(out), pending: Vec::new() }
+        TerminalSink { ladder: LadderRenderer::new(out) }
     }
 
     fn out(&mut self) -> &mut W {
         self.ladder.writer()
     }
-
-    /// Shows the pending packets; long bulk runs become one summary line each.
-    fn flush_packets(&mut self, analyzer: &Analyzer) -> io::Result<()> {
-        let recs = std::mem::take(&mut self.pending);
-        if recs.len() <= BULK_THRESHOLD {
-            for r in &recs {
-                self.ladder.frame(r, analyzer)?;
-            }
-            return Ok(());
-        }
-        let mut run: Vec<FrameRecord> = Vec::new();
-        for r in recs {
-            if is_bulk(&r) {
-                run.push(r);
-                continue;
-            }
-            self.show_run(&mut run, analyzer)?;
-            self.ladder.frame(&r, analyzer)?;
-        }
-        self.show_run(&mut run, analyzer)
-    }
-
-    fn show_run(&mut self, run: &mut Vec<FrameRecord>, analyzer: &Analyzer) -> io::Result<()> {
-        if run.len() <= 2 * EDGE + 1 {
-            for r in run.iter() {
-                self.ladder.frame(r, analyzer)?;
-            }
-        } else {
-            for r in &run[..EDGE] {
-                self.ladder.frame(r, analyzer)?;
-            }
-            self.ladder.summary(&run[EDGE..run.len() - EDGE], analyzer)?;
-            for r in &run[run.len() - EDGE..] {
-                self.ladder.frame(r, analyzer)?;
-            }
-        }
-        run.clear();
-        Ok(())
-    }
-}
-
-/// Data segments and plain ACKs of a bulk transfer: nothing a student must see one by one.
-fn is_bulk(r: &FrameRecord) -> bool {
-    use crate::analyze::Expert;
-    use crate::decode::flags::{FIN, RST, SYN};
-    r.tcp.is_some_and(|t| {
-        t.flags & (SYN | FIN | RST) == 0
-            && t.expert.0 & !(Expert::WINDOW_FULL | Expert::WINDOW_UPDATE) == 0
-            && t.state_src == t.before_src
-            && t.state_dst == t.before_dst
-    })
 }
 
 fn step_returns_fd(o: &CallOutcome) -> bool {
@@ -133,10 +75,10 @@ fn state_line(r: &StateRow) -> String {
 impl<W: Write> LabSink for TerminalSink<W> {
     fn event(&mut self, ev: &Event<'_>, analyzer: &Analyzer) -> io::Result<()> {
         if let Event::Packet { rec, .. } = ev {
-            self.pending.push(**rec);
-            return Ok(());
+            return self.ladder.frame(rec, analyzer);
         }
-        self.flush_packets(analyzer)?;
+        // A bulk run never spans a step: show it before the step's next line.
+        self.ladder.flush_run(analyzer)?;
         match ev {
             Event::Start { lab, capturing } => {
                 let out = self.out();

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 /// Width of a lane (state names are up to 12 characters).
 const LANE: usize = 12;
 /// Width of the arrow between the lanes.
-const ARROW: usize = 52;
+const ARROW: usize = 54;
 /// Total width the ladder is laid out for.
 pub const WIDTH: usize = 100;
 /// Left margin: frame number and time.
@@ -35,12 +35,145 @@ pub struct LadderRenderer<W: Write> {
     lanes: Option<Lanes>,
     /// Show the explanation sentences.
     pub explain: bool,
+    /// Summarise long runs of bulk segments (data and plain ACKs) in one line.
+    pub group_bulk: bool,
+    run: BulkRun,
+    /// Per stream: the expert flags already drawn in full (bit [`TRUNCATED_SHOWN`] for the snaplen note).
+    shown: std::collections::HashMap<u32, u32>,
+}
+
+/// Bit in `shown`: the snaplen note was given for this stream.
+const TRUNCATED_SHOWN: u32 = 1 << 31;
+/// Flags that stop being news after their first appearance in a stream.
+const REPEATABLE: u32 = crate::analyze::Expert::WINDOW_FULL
+    | crate::analyze::Expert::WINDOW_UPDATE
+    | crate::analyze::Expert::ZERO_WINDOW
+    | crate::analyze::Expert::KEEP_ALIVE
+    | crate::analyze::Expert::ZERO_WINDOW_PROBE
+    | crate::analyze::Expert::ZERO_WINDOW_PROBE_ACK;
+
+/// Segments shown in full at each end of a summarised bulk run.
+const EDGE: usize = 3;
+
+/// A run of bulk segments of one stream: its first and last few frames in
+/// full, the middle as counters (memory does not grow with the run).
+#[derive(Default)]
+struct BulkRun {
+    stream: Option<u32>,
+    head: Vec<FrameRecord>,
+    tail: std::collections::VecDeque<FrameRecord>,
+    middle: Option<MiddleStats>,
+}
+
+/// Totals of the summarised middle of a bulk run.
+#[derive(Clone)]
+struct MiddleStats {
+    first: FrameRecord,
+    last: FrameRecord,
+    packets: [u64; 2],
+    bytes: [u64; 2],
+    wmin: u32,
+    wmax: u32,
+    expert: [u32; 16],
+    /// The frames themselves while the middle is short (it is drawn in full then).
+    few: Vec<FrameRecord>,
+}
+
+/// A middle this short is drawn frame by frame rather than summarised.
+const FEW: usize = 4;
+
+impl MiddleStats {
+    fn new(r: FrameRecord) -> Self {
+        let mut m =
+            MiddleStats {
+            first: r,
+            last: r,
+            packets: [0; 2],
+            bytes: [0; 2],
+            wmin: u32::MAX,
+            wmax: 0,
+            expert: [0; 16],
+            few: Vec::new(),
+        };
+        m.add(r);
+        m
+    }
+
+    fn add(&mut self, r: FrameRecord) {
+        self.last = r;
+        if self.few.len() <= FEW {
+            self.few.push(r);
+        }
+        if let Some(t) = &r.tcp {
+            self.packets[t.dir as usize] += 1;
+            self.bytes[t.dir as usize] += t.len as u64;
+            if t.len == 0 {
+                self.wmin = self.wmin.min(t.win);
+                self.wmax = self.wmax.max(t.win);
+            }
+            for (bit, _) in crate::analyze::Expert::ALL {
+                if t.expert.has(*bit) {
+                    self.expert[bit.trailing_zeros() as usize] += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Data segments and plain ACKs of a bulk transfer — nothing a student must
+/// see one by one — including window events already shown once in the stream.
+fn is_bulk(r: &FrameRecord, shown: u32) -> bool {
+    r.tcp.is_some_and(|t| {
+        t.flags & (SYN | FIN | RST) == 0
+            && t.expert.0 & !(REPEATABLE & shown) == 0
+            && t.state_src == t.before_src
+            && t.state_dst == t.before_dst
+    })
 }
 
 impl<W: Write> LadderRenderer<W> {
     /// A ladder writing to `out`.
     pub fn new(out: W) -> Self {
-        LadderRenderer { out, first_ts: None, lanes: None, explain: true }
+        LadderRenderer {
+            out,
+            first_ts: None,
+            lanes: None,
+            explain: true,
+            group_bulk: true,
+            run: BulkRun::default(),
+            shown: Default::default(),
+        }
+    }
+
+    /// Shows what a bulk run holds back (call before writing anything else).
+    pub fn flush_run(&mut self, analyzer: &Analyzer) -> io::Result<()> {
+        let run = std::mem::take(&mut self.run);
+        for r in &run.head {
+            self.draw(r, analyzer)?;
+        }
+        if let Some(m) = run.middle {
+            self.summary(&m, analyzer)?;
+        }
+        for r in &run.tail {
+            self.draw(r, analyzer)?;
+        }
+        Ok(())
+    }
+
+    fn push_bulk(&mut self, rec: &FrameRecord) {
+        let run = &mut self.run;
+        if run.head.len() < EDGE {
+            run.head.push(*rec);
+            return;
+        }
+        run.tail.push_back(*rec);
+        if run.tail.len() > EDGE {
+            let out = run.tail.pop_front().expect("non-empty");
+            match run.middle.as_mut() {
+                Some(m) => m.add(out),
+                None => run.middle = Some(MiddleStats::new(out)),
+            }
+        }
     }
 
     /// The output the ladder writes to (for views that interleave other lines).
@@ -67,9 +200,9 @@ impl<W: Write> LadderRenderer<W> {
     }
 
     fn arrow(label: &str, rightwards: bool) -> String {
-        let label_len = label.chars().count().min(ARROW - 6);
+        let label_len = label.chars().count().min(ARROW - 5);
         let label: String = label.chars().take(label_len).collect();
-        let fill = ARROW - label_len - 4;
+        let fill = ARROW - label_len - 3;
         let (lead, tail) = (2, fill - 2);
         if rightwards {
             format!("{} {label} {}▶", "─".repeat(lead), "─".repeat(tail))
@@ -201,50 +334,57 @@ impl<W: Write> LadderRenderer<W> {
             }
             self.detail(&s, Role::Warning)?;
         }
-        if rec.truncated {
-            self.detail("(frame cut by the capture's snaplen)", Role::Quiet)?;
+        let shown = self.shown.entry(t.stream).or_default();
+        let note_cut = rec.truncated && *shown & TRUNCATED_SHOWN == 0;
+        *shown |= t.expert.0 | if rec.truncated { TRUNCATED_SHOWN } else { 0 };
+        if note_cut {
+            self.detail("(frames of this connection were cut by the capture's snaplen: payload not captured)", Role::Quiet)?;
         }
         self.explanations(rec)
     }
 }
 
 impl<W: Write> LadderRenderer<W> {
-    /// One line standing for a run of bulk segments (data and their ACKs).
-    pub fn summary(&mut self, run: &[FrameRecord], analyzer: &Analyzer) -> io::Result<()> {
-        let (Some(first), Some(last)) = (run.first(), run.last()) else { return Ok(()) };
-        let mut packets = [0u64; 2];
-        let mut bytes = [0u64; 2];
-        let (mut wmin, mut wmax) = (u32::MAX, 0u32);
-        for r in run {
-            if let Some(t) = &r.tcp {
-                packets[t.dir as usize] += 1;
-                bytes[t.dir as usize] += t.len as u64;
-                if t.len == 0 {
-                    wmin = wmin.min(t.win);
-                    wmax = wmax.max(t.win);
-                }
+    /// One line standing for the middle of a bulk run.
+    fn summary(&mut self, m: &MiddleStats, analyzer: &Analyzer) -> io::Result<()> {
+        if m.packets.iter().sum::<u64>() as usize <= FEW {
+            for r in &m.few {
+                self.draw(r, analyzer)?;
             }
+            return Ok(());
         }
-        let secs = last.ts.nanos_since(first.ts) as f64 / 1e9;
-        let total: u64 = bytes.iter().sum();
+        let secs = m.last.ts.nanos_since(m.first.ts) as f64 / 1e9;
+        let total: u64 = m.bytes.iter().sum();
         let rate = if secs > 0.0 { format!(" · {:.1} MB/s", total as f64 / secs / 1e6) } else { String::new() };
-        let window = if wmax > 0 { format!(" · receive window {wmin}–{wmax}") } else { String::new() };
-        let names = first.tcp.map(|t| {
+        let window = if m.wmax > 0 { format!(" · receive window {}–{}", m.wmin, m.wmax) } else { String::new() };
+        let ports = m.first.tcp.map(|t| {
             let s = &analyzer.streams[t.stream as usize];
             (s.a.port(), s.b.port())
         });
-        let dir = |d: usize| match names {
+        let dir = |d: usize| match ports {
             Some((a, b)) if d == 0 => format!(":{a}→:{b}"),
             Some((a, b)) => format!(":{b}→:{a}"),
             None => String::new(),
         };
-        let side = |d: usize| match (packets[d], bytes[d]) {
+        let side = |d: usize| match (m.packets[d], m.bytes[d]) {
             (0, _) => None,
+            (1, 0) => Some(format!("1 ACK {}", dir(d))),
             (n, 0) => Some(format!("{n} ACKs {}", dir(d))),
             (n, b) => Some(format!("{n} segments {} carrying {b} bytes", dir(d))),
         };
         let sides: Vec<String> = [side(0), side(1)].into_iter().flatten().collect();
-        let text = format!("⋯ frames {}–{}: {}, in {secs:.3} s{rate}{window}", first.frame, last.frame, sides.join(" and "));
+        let flags: Vec<String> = crate::analyze::Expert::ALL
+            .iter()
+            .filter(|(bit, _)| m.expert[bit.trailing_zeros() as usize] > 0)
+            .map(|(bit, name)| format!("{} ×{}", name.replace('_', " "), m.expert[bit.trailing_zeros() as usize]))
+            .collect();
+        let flags = if flags.is_empty() { String::new() } else { format!(" · {}", flags.join(", ")) };
+        let text = format!(
+            "⋯ frames {}–{}: {}, in {secs:.3} s{rate}{window}{flags}",
+            m.first.frame,
+            m.last.frame,
+            sides.join(" and ")
+        );
         for line in wrap(&text, WIDTH - MARGIN) {
             writeln!(self.out, "{:MARGIN$}{}", "", paint(&line, Role::Data))?;
         }
@@ -293,6 +433,32 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 impl<W: Write> Renderer for LadderRenderer<W> {
     fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        let stream = rec.tcp.map(|t| t.stream);
+        let shown = stream.and_then(|s| self.shown.get(&s).copied()).unwrap_or(0);
+        let bulk = self.group_bulk && is_bulk(rec, shown);
+        if bulk && (self.run.stream.is_none() || self.run.stream == stream) {
+            self.run.stream = stream;
+            self.push_bulk(rec);
+            return Ok(());
+        }
+        self.flush_run(analyzer)?;
+        if bulk {
+            self.run.stream = stream;
+            self.push_bulk(rec);
+            return Ok(());
+        }
+        self.draw(rec, analyzer)
+    }
+
+    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
+        self.flush_run(analyzer)?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> LadderRenderer<W> {
+    /// Draws one frame in full.
+    pub fn draw(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
         if let Some(t) = &rec.tcp {
             return self.tcp(rec, t, analyzer);
         }
@@ -358,9 +524,6 @@ impl<W: Write> Renderer for LadderRenderer<W> {
         self.single(rec, &text, Role::Quiet)
     }
 
-    fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
-        self.out.flush()
-    }
 }
 
 impl<W: Write> LadderRenderer<W> {

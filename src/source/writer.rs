@@ -19,22 +19,25 @@ const MAGIC_NANOSECONDS: u32 = 0xa1b2_3c4d;
 pub struct PcapWriter {
     path: PathBuf,
     out: BufWriter<File>,
+    snaplen: u32,
     /// Frames written.
     pub frames: u64,
 }
 
 impl PcapWriter {
-    /// Creates (or truncates) `path` and writes the file header.
-    pub fn create(path: &Path, link: LinkType) -> Result<PcapWriter> {
+    /// Creates (or truncates) `path` and writes the file header. Frames are
+    /// kept whole up to `snaplen` bytes (None: [`SNAPLEN`]).
+    pub fn create(path: &Path, link: LinkType, snaplen: Option<u32>) -> Result<PcapWriter> {
+        let snaplen = snaplen.unwrap_or(SNAPLEN).clamp(64, SNAPLEN);
         let file = File::create(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        let mut w = PcapWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), frames: 0 };
+        let mut w = PcapWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), snaplen, frames: 0 };
         let header = PcapHeader {
             magic_number: MAGIC_NANOSECONDS,
             version_major: 2,
             version_minor: 4,
             thiszone: 0,
             sigfigs: 0,
-            snaplen: SNAPLEN,
+            snaplen,
             network: Linktype(link.0 as i32),
         };
         let bytes = header
@@ -51,7 +54,7 @@ impl PcapWriter {
 
     /// Appends one frame.
     pub fn write(&mut self, ts: Timestamp, data: &[u8]) -> Result<()> {
-        let len = data.len().min(SNAPLEN as usize);
+        let len = data.len().min(self.snaplen as usize);
         let block = LegacyPcapBlock {
             ts_sec: ts.secs as u32,
             ts_usec: ts.nanos,
