@@ -132,3 +132,55 @@ fn without_capture_privilege_the_lab_still_runs() {
     assert!(stdout.contains("TIME_WAIT"), "kernel states are still shown:\n{stdout}");
     assert!(stdout.contains("skipped (no capture)"), "{stdout}");
 }
+
+#[test]
+fn every_lab_in_the_catalogue_runs_green() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "list", "--format", "jsonl"]).output().unwrap();
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.len() >= 16, "labs found: {ids:?}");
+    // Two at a time, as a class of students would.
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let chunks: Vec<Vec<String>> = vec![ids.iter().step_by(2).cloned().collect(), ids.iter().skip(1).step_by(2).cloned().collect()];
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    let mut bad = Vec::new();
+                    for id in chunk {
+                        let (code, events, stderr) = run_lab(&id, &[]);
+                        let (_, failed) = expectations(&events);
+                        if code != 0 || !failed.is_empty() {
+                            bad.push(format!("{id}: exit {code}, {failed:?}, {stderr}"));
+                        }
+                    }
+                    bad
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn lab_check_reports_the_line_of_an_error() {
+    let dir = std::env::temp_dir().join(format!("wirelab-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("broken.toml");
+    std::fs::write(&bad, "id = \"broken\"\ntitle = \"t\"\ngoal = \"g\"\n\n[[step]]\nactor = \"c\"\ncall = \"socket\"\n\n[[step]]\nactor = \"c\"\ncall = \"connect\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "check"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.toml") && err.contains("line 9") && err.contains("needs to ="), "{err}");
+    // Every shipped lab validates.
+    let labs: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/labs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "check"]).args(&labs).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
