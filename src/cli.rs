@@ -2,12 +2,16 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use wirelab::i18n::Lang;
 use wirelab::render::Format;
 
 /// wirelab — see what your socket calls put on the wire.
 #[derive(Parser, Debug)]
 #[command(name = "wirelab", version, about, long_about = None)]
 pub struct Cli {
+    /// Language of the texts: en or zh (default: from LANG).
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<Lang>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -111,6 +115,9 @@ pub struct RunArgs {
     /// Pause before each call until Enter is pressed (for students).
     #[arg(long)]
     pub step: bool,
+    /// Ask each step's question before it runs, check the answer against the capture, keep score.
+    #[arg(long)]
+    pub quiz: bool,
     /// Pause this many seconds before each call (for instructors demoing live).
     #[arg(long)]
     pub pace: Option<f64>,

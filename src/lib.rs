@@ -14,6 +14,7 @@
 pub mod analyze;
 pub mod decode;
 pub mod error;
+pub mod i18n;
 pub mod lab;
 pub mod render;
 pub mod replay;

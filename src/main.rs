@@ -21,6 +21,7 @@ fn run_lab(args: RunArgs) -> Result<ExitCode, Error> {
         snaplen: args.snaplen,
         interface: args.interface,
         no_capture: args.no_capture,
+        quiz: args.quiz,
     };
     let stdout = io::stdout();
     let out = io::LineWriter::new(stdout.lock());
@@ -65,6 +66,7 @@ fn lab_command(action: LabCommand) -> Result<ExitCode, Error> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    wirelab::i18n::set(cli.lang.unwrap_or_else(wirelab::i18n::from_env));
     wirelab::render::style::init_colors();
     let result = match cli.command {
         Command::Replay { file, format, ports, streams } => {

@@ -100,7 +100,8 @@ fn saved_lab_capture_replays_with_the_same_packets() {
     let (code, ev, stderr) = run_lab("handshake", &["--save", file.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let live: Vec<&Value> = ev.iter().filter(|e| e["kind"] == "packet").collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["replay", "--format", "jsonl"]).arg(&file).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["replay", "--format", "jsonl"]).arg(&file).output().unwrap();
     let replayed: Vec<Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(live.len(), replayed.len());
@@ -143,7 +144,8 @@ fn every_lab_in_the_catalogue_runs_green() {
     assert!(ids.len() >= 16, "labs found: {ids:?}");
     // Two at a time, as a class of students would.
     let failures: Vec<String> = std::thread::scope(|s| {
-        let chunks: Vec<Vec<String>> = vec![ids.iter().step_by(2).cloned().collect(), ids.iter().skip(1).step_by(2).cloned().collect()];
+        let chunks: Vec<Vec<String>> =
+            vec![ids.iter().step_by(2).cloned().collect(), ids.iter().skip(1).step_by(2).cloned().collect()];
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {

@@ -49,8 +49,42 @@ pub enum Cause {
 }
 
 impl Cause {
-    /// Short text for the ladder and JSON.
+    /// Short text in the current language (the ladder).
     pub fn text(self) -> &'static str {
+        match crate::i18n::current() {
+            crate::i18n::Lang::En => self.en(),
+            crate::i18n::Lang::Zh => self.zh(),
+        }
+    }
+
+    /// Short text in Chinese.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Cause::Connect => "connect()",
+            Cause::ConnectRetry => "内核：重发 SYN（connect() 仍在等待）",
+            Cause::ListenSynAck => "listen() 套接字的内核（在 accept() 之前）",
+            Cause::Send => "send()/sendall()",
+            Cause::Close => "close() 或 shutdown(SHUT_WR)",
+            Cause::SendClose => "send() 后 close()",
+            Cause::Abort => "带未读数据的 close()，或 SO_LINGER 0",
+            Cause::Refused => "内核：该端口无人监听",
+            Cause::ResetClosed => "内核：套接字已不存在",
+            Cause::HandshakeAck => "内核：ACK，connect() 返回",
+            Cause::KernelAck => "内核：ACK",
+            Cause::Retransmit => "内核：重传",
+            Cause::WindowUpdate => "recv() 腾出空间：窗口更新",
+            Cause::ZeroWindow => "接收方没有调用 recv()：缓冲区已满",
+            Cause::ZeroWindowProbe => "内核：零窗口探测",
+            Cause::KeepAlive => "内核：保活 / 窗口探测",
+            Cause::DuplicateAck => "内核：重复 ACK（有报文段丢失）",
+            Cause::SendTo => "sendto()/send()",
+            Cause::PortUnreachable => "内核：该 UDP 端口没有套接字",
+            Cause::Ping => "ping",
+        }
+    }
+
+    /// Short text in English (also what JSON carries).
+    pub fn en(self) -> &'static str {
         match self {
             Cause::Connect => "connect()",
             Cause::ConnectRetry => "kernel: SYN again (connect() still waiting)",
@@ -106,8 +140,34 @@ pub enum Explain {
 }
 
 impl Explain {
-    /// The English sentence.
+    /// The sentence in the current language.
     pub fn text(self) -> &'static str {
+        match crate::i18n::current() {
+            crate::i18n::Lang::En => self.en(),
+            crate::i18n::Lang::Zh => self.zh(),
+        }
+    }
+
+    /// The sentence in Chinese.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Explain::HandshakeSyn => "三次握手 1/3：connect() 发出 SYN，带着客户端的初始序列号（ISN）；相对序号从 0 开始。",
+            Explain::HandshakeSynAck => "三次握手 2/3：服务器的内核自己回复 SYN-ACK（ack = ISN+1）；此时 accept() 还没有运行。",
+            Explain::HandshakeAck => "三次握手 3/3：客户端的 ACK 完成握手；双方都进入 ESTABLISHED，accept() 可以返回了。",
+            Explain::FirstFin => "四次挥手：这一方调用了 close()/shutdown(SHUT_WR)；对方的 recv() 将返回 b\"\"（0 字节）。",
+            Explain::SecondFin => "四次挥手：另一方也关闭了；它的 FIN 被 ACK 之后才完全进入 CLOSED。",
+            Explain::TimeWait => "TIME_WAIT：先关闭的一方要等待 2×MSL（Linux 上固定 60 秒），让迟到的报文段消失，并能重发最后的 ACK。",
+            Explain::Refused => "连接被拒绝：该端口没有程序监听，内核回复 RST,ACK，connect() 失败并返回 ECONNREFUSED (111)。",
+            Explain::Reset => "连接重置：RST 立即中止连接——没有 FIN 交换，没有 TIME_WAIT；对方会得到 ECONNRESET (104)。",
+            Explain::ZeroWindow => "零窗口：接收方的缓冲区满了（应用程序没有调用 recv()）；发送方必须停下来。",
+            Explain::WindowReopened => "窗口更新：接收方的应用程序调用了 recv()，腾出了空间；发送方可以继续发送。",
+            Explain::Retransmission => "重传：没有及时收到 ACK，内核把同样的数据再发一次。",
+            Explain::PortUnreachable => "端口不可达：没有套接字绑定这个 UDP 端口；已 connect 的 UDP 套接字下一次 send()/recv() 会失败并返回 ECONNREFUSED。",
+        }
+    }
+
+    /// The sentence in English (also what JSON carries).
+    pub fn en(self) -> &'static str {
         match self {
             Explain::HandshakeSyn => "Handshake 1/3: connect() sends SYN with the client's initial sequence number (ISN); relative seq starts at 0.",
             Explain::HandshakeSynAck => "Handshake 2/3: the server's kernel answers SYN-ACK by itself (ack = ISN+1); accept() has not run yet.",

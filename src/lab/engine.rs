@@ -9,6 +9,7 @@ use super::{errno, LoadedLab};
 use crate::analyze::{Analyzer, FrameRecord};
 use crate::decode::flags;
 use crate::error::{Error, Result};
+use crate::i18n::{either, tr};
 use crate::sniff::port_match;
 use crate::source::live::{CaptureStats, LiveCapture};
 use crate::source::writer::PcapWriter;
@@ -49,6 +50,8 @@ pub struct RunOptions {
     pub interface: String,
     /// Do not capture (or capture failed).
     pub no_capture: bool,
+    /// Ask the steps' quiz questions before running them.
+    pub quiz: bool,
 }
 
 /// What a call returned, as the program sees it.
@@ -148,6 +151,26 @@ pub enum Event<'a> {
         /// Something differs from the last report (the terminal shows only changes).
         changed: bool,
     },
+    /// A quiz question, before its step runs.
+    Ask {
+        /// Step number.
+        n: usize,
+        /// The question.
+        question: &'a str,
+    },
+    /// The student's answer checked against what the step really did.
+    Quiz {
+        /// Step number.
+        n: usize,
+        /// The question.
+        question: &'a str,
+        /// What the student answered.
+        answer: &'a str,
+        /// What was captured (None: cannot be known without capture).
+        truth: Option<String>,
+        /// Right?
+        right: bool,
+    },
     /// An expectation was checked.
     Expect {
         /// Step number.
@@ -173,6 +196,8 @@ pub enum Event<'a> {
         stats: Option<CaptureStats>,
         /// The lab's closing text.
         summary: Option<&'a str>,
+        /// Quiz score: right answers and questions asked.
+        quiz: Option<(usize, usize)>,
     },
 }
 
@@ -293,7 +318,8 @@ pub fn packet_label(rec: &FrameRecord) -> String {
 
 /// Canonical form of an expected packet label (flag order does not matter).
 fn canonical(label: &str) -> String {
-    let mut parts: Vec<String> = label.split([',', '+', ' ']).filter(|p| !p.is_empty()).map(|p| p.to_ascii_uppercase()).collect();
+    let mut parts: Vec<String> =
+        label.split([',', '+', ' ']).filter(|p| !p.is_empty()).map(|p| p.to_ascii_uppercase()).collect();
     let order = |p: &String| flags::NAMES.iter().position(|(_, n)| n == p).unwrap_or(99);
     parts.sort_by_key(order);
     parts.join(",")
@@ -312,7 +338,9 @@ fn step_data(step: &Step) -> Vec<u8> {
 fn transfer_call(sock: &Socket, step: &Step, timeout: Duration) -> CallOutcome {
     let chunk = step.chunk.unwrap_or(transfer::DEFAULT_CHUNK);
     match step.call.as_str() {
-        "sendfile" => CallOutcome::of_transfer(transfer::send_file(sock, step.bytes.unwrap_or(0) as u64, chunk), "sent"),
+        "sendfile" => {
+            CallOutcome::of_transfer(transfer::send_file(sock, step.bytes.unwrap_or(0) as u64, chunk), "sent")
+        }
         "recv_all" => CallOutcome::of_transfer(
             transfer::recv_all(sock, step.bytes.map(|b| b as u64), step.to_file == Some(true), timeout),
             "received",
@@ -335,7 +363,10 @@ fn transfer_call(sock: &Socket, step: &Step, timeout: Duration) -> CallOutcome {
                 Ok(()) => CallOutcome {
                     ok: true,
                     ret: Some(data.len() as i64),
-                    detail: Some(format!("{} send() call(s) to get all {} bytes out", calls, data.len())),
+                    detail: Some(either(
+                        format!("{} send() call(s) to get all {} bytes out", calls, data.len()),
+                        format!("调用了 {} 次 send() 才把 {} 个字节全部发出", calls, data.len()),
+                    )),
                     md5: Some(transfer::md5_hex(&data)),
                     ..Default::default()
                 },
@@ -396,7 +427,13 @@ impl Engine<'_> {
                 step.messages
                     .iter()
                     .flatten()
-                    .map(|m| if framed { format!("send(len + {})", py_bytes(m.as_bytes(), 20)) } else { format!("send({})", py_bytes(m.as_bytes(), 20)) })
+                    .map(|m| {
+                        if framed {
+                            format!("send(len + {})", py_bytes(m.as_bytes(), 20))
+                        } else {
+                            format!("send({})", py_bytes(m.as_bytes(), 20))
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("; ")
             }
@@ -432,15 +469,30 @@ impl Engine<'_> {
                 }
             }
             "sleep" => format!("sleep({})", step.seconds.unwrap_or(0.0)),
-            "recv_framed" => "recv_message()  # 4-byte length, then the message".into(),
+            "recv_framed" => either(
+                "recv_message()  # 4-byte length, then the message".into(),
+                "recv_message()  # 先读 4 字节长度，再读消息".into(),
+            ),
             "recv_all" => match step.bytes {
-                Some(b) => format!("recv() until {b} bytes{}", if step.to_file == Some(true) { ", writing to a file" } else { "" }),
-                None => format!("recv() until b''{}", if step.to_file == Some(true) { ", writing to a file" } else { "" }),
+                Some(b) => format!(
+                    "recv() until {b} bytes{}",
+                    if step.to_file == Some(true) { ", writing to a file" } else { "" }
+                ),
+                None => {
+                    format!("recv() until b''{}", if step.to_file == Some(true) { ", writing to a file" } else { "" })
+                }
             },
-            "sendfile" => format!("send a {}-byte file in {}-byte sendall()s", step.bytes.unwrap_or(0), step.chunk.unwrap_or(transfer::DEFAULT_CHUNK)),
+            "sendfile" => format!(
+                "send a {}-byte file in {}-byte sendall()s",
+                step.bytes.unwrap_or(0),
+                step.chunk.unwrap_or(transfer::DEFAULT_CHUNK)
+            ),
             "serve" => format!("serve clients ({})", step.mode.as_deref().unwrap_or("iterative")),
-            "join" => "join the background thread".into(),
-            "watch" => format!("watch the kernel for {} s", step.seconds.unwrap_or(0.0)),
+            "join" => tr("join the background thread", "等待后台线程结束（join）").into(),
+            "watch" => {
+                let secs = step.seconds.unwrap_or(0.0);
+                either(format!("watch the kernel for {secs} s"), format!("观察内核 {secs} 秒"))
+            }
             other => other.to_string(),
         }
     }
@@ -459,7 +511,15 @@ impl Engine<'_> {
                     use std::os::fd::AsRawFd;
                     let fd = sock.as_raw_fd() as i64;
                     self.actors.retain(|a| a.name != name);
-                    self.actors.push(Actor { name, sock: Some(sock), stream, v6, local: None, peer: None, listening: false });
+                    self.actors.push(Actor {
+                        name,
+                        sock: Some(sock),
+                        stream,
+                        v6,
+                        local: None,
+                        peer: None,
+                        listening: false,
+                    });
                     CallOutcome { ok: true, ret: Some(fd), returns_fd: true, ..Default::default() }
                 }
                 Err(e) => outcome_of(Err(e)),
@@ -474,7 +534,10 @@ impl Engine<'_> {
                 if let Some(stop) = &bg.stop {
                     stop.store(true, Ordering::Relaxed);
                 }
-                let result = bg.handle.join().unwrap_or_else(|_| CallOutcome { detail: Some("thread panicked".into()), ..Default::default() });
+                let result = bg
+                    .handle
+                    .join()
+                    .unwrap_or_else(|_| CallOutcome { detail: Some("thread panicked".into()), ..Default::default() });
                 if let Some(m) = &result.md5 {
                     self.md5s.insert(name.clone(), m.clone());
                 }
@@ -482,24 +545,43 @@ impl Engine<'_> {
                     return result;
                 }
             } else if step.call == "join" {
-                return CallOutcome { ok: false, errno: Some(libc::EINVAL), detail: Some(format!("{name} runs nothing in the background")), ..Default::default() };
+                return CallOutcome {
+                    ok: false,
+                    errno: Some(libc::EINVAL),
+                    detail: Some(format!("{name} runs nothing in the background")),
+                    ..Default::default()
+                };
             }
         }
         let Some(actor) = self.actor_mut(&name) else {
-            return CallOutcome { ok: false, errno: Some(libc::EBADF), detail: Some(format!("no socket named {name}")), ..Default::default() };
+            return CallOutcome {
+                ok: false,
+                errno: Some(libc::EBADF),
+                detail: Some(format!("no socket named {name}")),
+                ..Default::default()
+            };
         };
         let Some(sock) = actor.sock.as_ref() else {
-            return CallOutcome { ok: false, errno: Some(libc::EBADF), detail: Some(format!("{name} is closed")), ..Default::default() };
+            return CallOutcome {
+                ok: false,
+                errno: Some(libc::EBADF),
+                detail: Some(format!("{name} is closed")),
+                ..Default::default()
+            };
         };
         if let Some(nb) = step.nonblocking {
             let _ = sock.set_nonblocking(nb);
         }
         let mut outcome = match step.call.as_str() {
-            "bind" => outcome_of(target.ok_or_else(|| io::Error::other("no address")).and_then(|a| sock.bind(&a.into()).map(|_| 0))),
+            "bind" => outcome_of(
+                target.ok_or_else(|| io::Error::other("no address")).and_then(|a| sock.bind(&a.into()).map(|_| 0)),
+            ),
             "listen" => outcome_of(sock.listen(step.backlog.unwrap_or(128)).map(|_| 0)),
             "connect" => {
                 let r = match target {
-                    Some(a) if actor.stream && step.nonblocking != Some(true) => sock.connect_timeout(&a.into(), timeout),
+                    Some(a) if actor.stream && step.nonblocking != Some(true) => {
+                        sock.connect_timeout(&a.into(), timeout)
+                    }
                     Some(a) => sock.connect(&a.into()),
                     None => Err(io::Error::other("no address")),
                 };
@@ -516,12 +598,20 @@ impl Engine<'_> {
                         let local = conn.local_addr().ok().and_then(|a| to_std(&a));
                         let peer = to_std(&from);
                         self.actors.retain(|a| a.name != new_name);
-                        self.actors.push(Actor { name: new_name, sock: Some(conn), stream, v6, local, peer, listening: false });
+                        self.actors.push(Actor {
+                            name: new_name,
+                            sock: Some(conn),
+                            stream,
+                            v6,
+                            local,
+                            peer,
+                            listening: false,
+                        });
                         CallOutcome {
                             ok: true,
                             ret: Some(fd),
                             returns_fd: true,
-                            detail: peer.map(|p| format!("connection from {p}")),
+                            detail: peer.map(|p| either(format!("connection from {p}"), format!("来自 {p} 的连接"))),
                             ..Default::default()
                         }
                     }
@@ -551,21 +641,30 @@ impl Engine<'_> {
                 let data = step_data(step);
                 let mut o = outcome_of(sock.send(&data).map(|n| n as i64));
                 if o.ret.is_some_and(|r| (r as usize) < data.len()) {
-                    o.detail = Some(format!("only {} of {} bytes: a short send", o.ret.unwrap_or(0), data.len()));
+                    let took = o.ret.unwrap_or(0);
+                    o.detail = Some(either(
+                        format!("only {took} of {} bytes: a short send", data.len()),
+                        format!("只发出了 {} 字节中的 {took} 字节：短写", data.len()),
+                    ));
                 }
                 o
             }
-            "sendall" | "sendfile" | "recv_all" if step.background == Some(true) => {
-                match sock.try_clone() {
-                    Ok(dup) => {
-                        let step_copy = step.clone();
-                        let handle = std::thread::spawn(move || transfer_call(&dup, &step_copy, timeout));
-                        self.background.insert(name.clone(), Background { handle, stop: None });
-                        CallOutcome { ok: true, detail: Some("running in a thread; `join` collects its result".into()), ..Default::default() }
+            "sendall" | "sendfile" | "recv_all" if step.background == Some(true) => match sock.try_clone() {
+                Ok(dup) => {
+                    let step_copy = step.clone();
+                    let handle = std::thread::spawn(move || transfer_call(&dup, &step_copy, timeout));
+                    self.background.insert(name.clone(), Background { handle, stop: None });
+                    CallOutcome {
+                        ok: true,
+                        detail: Some(
+                            tr("running in a thread; `join` collects its result", "在线程中运行；用 `join` 取回结果")
+                                .into(),
+                        ),
+                        ..Default::default()
                     }
-                    Err(e) => outcome_of(Err(e)),
                 }
-            }
+                Err(e) => outcome_of(Err(e)),
+            },
             "sendall" | "sendfile" | "recv_all" => transfer_call(sock, step, timeout),
             "recv_framed" => match transfer::recv_framed(sock, timeout) {
                 Ok(msg) => CallOutcome { ok: true, ret: Some(msg.len() as i64), data: Some(msg), ..Default::default() },
@@ -577,12 +676,28 @@ impl Engine<'_> {
                     let stop = Arc::new(AtomicBool::new(false));
                     let flag = Arc::clone(&stop);
                     let handle = std::thread::spawn(move || match transfer::serve(dup, threaded, flag) {
-                        Ok(n) => CallOutcome { ok: true, ret: Some(n as i64), detail: Some(format!("served {n} client(s)")), ..Default::default() },
+                        Ok(n) => CallOutcome {
+                            ok: true,
+                            ret: Some(n as i64),
+                            detail: Some(format!("served {n} client(s)")),
+                            ..Default::default()
+                        },
                         Err(e) => outcome_of(Err(e)),
                     });
                     self.background.insert(name.clone(), Background { handle, stop: Some(stop) });
-                    let how = if threaded { "a thread per connection" } else { "one client at a time" };
-                    CallOutcome { ok: true, detail: Some(format!("accept loop running ({how})")), ..Default::default() }
+                    let how = if threaded {
+                        tr("a thread per connection", "每个连接一个线程")
+                    } else {
+                        tr("one client at a time", "一次一个客户端")
+                    };
+                    CallOutcome {
+                        ok: true,
+                        detail: Some(either(
+                            format!("accept loop running ({how})"),
+                            format!("accept 循环已启动（{how}）"),
+                        )),
+                        ..Default::default()
+                    }
                 }
                 Err(e) => outcome_of(Err(e)),
             },
@@ -665,14 +780,20 @@ impl Engine<'_> {
                 if step.call == "bind" && outcome.ok && before.is_none() {
                     if let Some(l) = actor.local {
                         if step.addr.as_deref().is_some_and(|a| a.ends_with(":0")) {
-                            outcome.detail = Some(format!("the kernel chose port {}", l.port()));
+                            outcome.detail = Some(either(
+                                format!("the kernel chose port {}", l.port()),
+                                format!("内核选择了端口 {}", l.port()),
+                            ));
                         }
                     }
                 }
             }
             if step.call == "connect" && outcome.ok {
                 if let Some(l) = actor.local {
-                    outcome.detail = Some(format!("local address {l} (ephemeral port)"));
+                    outcome.detail = Some(either(
+                        format!("local address {l} (ephemeral port)"),
+                        format!("本地地址 {l}（临时端口）"),
+                    ));
                 }
             }
         }
@@ -772,7 +893,8 @@ impl Engine<'_> {
                     && self.ports.contains(&r.remote.port())
                     && !out.iter().any(|s| s.socket.local == r.local && s.socket.remote == r.remote);
                 if queued {
-                    out.push(StateRow { actor: format!("({}'s accept queue)", a.name), socket: r.clone() });
+                    let actor = either(format!("({}'s accept queue)", a.name), format!("({} 的 accept 队列)", a.name));
+                    out.push(StateRow { actor, socket: r.clone() });
                 }
             }
         }
@@ -790,7 +912,15 @@ impl Engine<'_> {
             .map_err(|e| Error::io("writing output", e))
     }
 
-    fn check(&mut self, n: usize, step: &Step, exp: &Expect, outcome: &CallOutcome, packets: &[FrameRecord], states: &[StateRow]) -> Result<()> {
+    fn check(
+        &mut self,
+        n: usize,
+        step: &Step,
+        exp: &Expect,
+        outcome: &CallOutcome,
+        packets: &[FrameRecord],
+        states: &[StateRow],
+    ) -> Result<()> {
         let got_labels: Vec<String> = packets.iter().map(packet_label).collect();
         for (what, list, exact) in [("packets", &exp.packets, true), ("packets_include", &exp.packets_include, false)] {
             let Some(want) = list else { continue };
@@ -812,15 +942,24 @@ impl Engine<'_> {
             if self.capture.is_none() {
                 self.skipped += 1;
             } else {
-                let seen: BTreeSet<&str> = packets.iter().filter_map(|p| p.tcp).flat_map(|t| t.expert.names()).collect();
+                let seen: BTreeSet<&str> =
+                    packets.iter().filter_map(|p| p.tcp).flat_map(|t| t.expert.names()).collect();
                 let missing: Vec<&String> = want.iter().filter(|w| !seen.contains(w.as_str())).collect();
-                let got = if seen.is_empty() { "(none)".to_string() } else { seen.iter().copied().collect::<Vec<_>>().join(" ") };
+                let got = if seen.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    seen.iter().copied().collect::<Vec<_>>().join(" ")
+                };
                 self.expect(n, "analysis", missing.is_empty(), want.join(" "), got)?;
             }
         }
         if let Some(want) = &exp.errno {
             let got = outcome.errno.map(|e| errno::name(e).to_string()).unwrap_or_else(|| "none".into());
-            let want_name = if want == "none" { "none".to_string() } else { errno::from_name(want).map(errno::name).unwrap_or("?").to_string() };
+            let want_name = if want == "none" {
+                "none".to_string()
+            } else {
+                errno::from_name(want).map(errno::name).unwrap_or("?").to_string()
+            };
             let pass = got == want_name;
             let show = |name: &str| match errno::from_name(name) {
                 Some(num) if name != "none" => format!("{name} ({num})"),
@@ -830,15 +969,33 @@ impl Engine<'_> {
         }
         if let Some(want) = exp.ret {
             let got = outcome.ret;
-            self.expect(n, "ret", got == Some(want), want.to_string(), got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()))?;
+            self.expect(
+                n,
+                "ret",
+                got == Some(want),
+                want.to_string(),
+                got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()),
+            )?;
         }
         if let Some(min) = exp.ret_min {
             let got = outcome.ret;
-            self.expect(n, "ret", got.is_some_and(|g| g >= min), format!("≥ {min}"), got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()))?;
+            self.expect(
+                n,
+                "ret",
+                got.is_some_and(|g| g >= min),
+                format!("≥ {min}"),
+                got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()),
+            )?;
         }
         if let Some(below) = exp.ret_below {
             let got = outcome.ret;
-            self.expect(n, "ret", got.is_some_and(|g| g < below), format!("< {below}"), got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()))?;
+            self.expect(
+                n,
+                "ret",
+                got.is_some_and(|g| g < below),
+                format!("< {below}"),
+                got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()),
+            )?;
         }
         if let Some(other) = &exp.same_md5_as {
             let want = self.md5s.get(other).cloned().unwrap_or_else(|| format!("(no transfer by {other})"));
@@ -859,11 +1016,70 @@ impl Engine<'_> {
 
     fn emit_states(&mut self, n: usize, force: bool) -> Result<Vec<StateRow>> {
         let states = self.kernel_states();
-        let key = |rows: &[StateRow]| rows.iter().map(|r| (r.actor.clone(), r.socket.local, r.socket.remote, r.socket.state, r.socket.rx_queue)).collect::<Vec<_>>();
+        let key = |rows: &[StateRow]| {
+            rows.iter()
+                .map(|r| (r.actor.clone(), r.socket.local, r.socket.remote, r.socket.state, r.socket.rx_queue))
+                .collect::<Vec<_>>()
+        };
         let changed = force || key(&states) != key(&self.last_states);
-        self.sink.event(&Event::States { n, rows: &states, changed }, &self.analyzer).map_err(|e| Error::io("writing output", e))?;
+        self.sink
+            .event(&Event::States { n, rows: &states, changed }, &self.analyzer)
+            .map_err(|e| Error::io("writing output", e))?;
         self.last_states = states.clone();
         Ok(states)
+    }
+}
+
+/// The true answer to a quiz question, from what the step really did.
+fn quiz_truth(
+    q: &super::spec::Quiz,
+    step: &Step,
+    outcome: &CallOutcome,
+    packets: &[FrameRecord],
+    states: &[StateRow],
+    capturing: bool,
+) -> Option<String> {
+    let packet = || packets.get(q.packet.unwrap_or(1).saturating_sub(1));
+    match q.field.as_str() {
+        "count" => capturing.then(|| packets.len().to_string()),
+        "ret" => outcome.ret.map(|r| r.to_string()),
+        "errno" => Some(outcome.errno.map(errno::name).unwrap_or("none").to_string()),
+        "data" => outcome.data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned()),
+        "state" => {
+            Some(states.iter().find(|r| r.actor == step.actor).map(|r| r.socket.state).unwrap_or("NONE").to_string())
+        }
+        field => {
+            let rec = packet()?;
+            let t = rec.tcp;
+            match field {
+                "flags" => Some(packet_label(rec)),
+                "seq" => t.map(|t| t.seq.to_string()),
+                "ack" => t.map(|t| t.ack.to_string()),
+                "len" => t.map(|t| t.len.to_string()).or(rec.udp.map(|u| u.len.to_string())),
+                "win" => t.map(|t| t.win.to_string()),
+                "mss" => t.and_then(|t| t.mss).map(|m| m.to_string()),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Compares a student's answer with the truth, forgivingly (case, spaces,
+/// flag order, b'…' quoting, errno by number).
+fn same_answer(field: &str, answer: &str, truth: &str) -> bool {
+    let unquote = |s: &str| {
+        let s = s.trim();
+        let s = s.strip_prefix('b').filter(|r| r.starts_with('\'') || r.starts_with('"')).unwrap_or(s);
+        s.trim_matches(|c| c == '\'' || c == '"').to_string()
+    };
+    match field {
+        "flags" => canonical(answer) == canonical(truth),
+        "errno" => {
+            let a = errno::from_name(answer.trim()).map(errno::name).unwrap_or(answer.trim());
+            a.eq_ignore_ascii_case(truth) || (answer.trim().eq_ignore_ascii_case("none") && truth == "none")
+        }
+        "data" => unquote(answer) == truth,
+        _ => answer.trim().replace(',', "").eq_ignore_ascii_case(truth),
     }
 }
 
@@ -881,7 +1097,10 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
                 eprintln!("wirelab: the lab runs anyway: its socket calls and the kernel's socket states are real; packets are not shown.");
                 let recorded = super::captures_dir().join(format!("{}.pcap", lab.id));
                 if recorded.exists() {
-                    eprintln!("wirelab: a recorded capture of this lab is bundled: wirelab replay {}", recorded.display());
+                    eprintln!(
+                        "wirelab: a recorded capture of this lab is bundled: wirelab replay {}",
+                        recorded.display()
+                    );
                 }
                 None
             }
@@ -911,6 +1130,7 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
     let io_err = |e| Error::io("writing output", e);
     engine.sink.event(&Event::Start { lab, capturing: engine.capture.is_some() }, &engine.analyzer).map_err(io_err)?;
     let total = lab.steps.len();
+    let (mut quiz_right, mut quiz_asked) = (0usize, 0usize);
     for (i, spanned) in lab.steps.iter().enumerate() {
         if engine.stop.load(Ordering::Relaxed) {
             break;
@@ -930,31 +1150,46 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
         }
         let overflows_before = (step.call == "connect").then(procnet::listen_overflows).flatten();
         let signature = engine.signature(step, resolved);
-        engine.sink.event(&Event::Step { n, of: total, step, signature: &signature }, &engine.analyzer).map_err(io_err)?;
+        engine
+            .sink
+            .event(&Event::Step { n, of: total, step, signature: &signature }, &engine.analyzer)
+            .map_err(io_err)?;
         if let Some(pace) = opts.pace {
             std::thread::sleep(pace);
         }
-        if opts.step_mode {
-            eprint!("   ⏎  press Enter to run this step ");
+        let quiz = step.quiz.as_ref().filter(|_| opts.quiz);
+        let question = quiz.map(|q| crate::i18n::pick(&q.question, q.question_zh.as_deref()));
+        let mut answer = String::new();
+        if let Some(question) = question {
+            engine.sink.event(&Event::Ask { n, question }, &engine.analyzer).map_err(io_err)?;
+            let _ = std::io::stdin().read_line(&mut answer);
+        } else if opts.step_mode {
+            eprint!("   ⏎  {} ", crate::i18n::tr("press Enter to run this step", "按回车执行这一步"));
             let mut line = String::new();
             let _ = std::io::stdin().read_line(&mut line);
         }
         // Pausing cannot move packets between steps: the previous step ended on a
         // quiet wire, and nothing new is sent until this call runs.
         let mut outcome = match target {
-            Some(Err(e)) => CallOutcome { ok: false, errno: e.raw_os_error(), detail: Some(e.to_string()), ..Default::default() },
+            Some(Err(e)) => {
+                CallOutcome { ok: false, errno: e.raw_os_error(), detail: Some(e.to_string()), ..Default::default() }
+            }
             _ => engine.perform(step, resolved),
         };
         if let (Some(before), Some(after)) = (overflows_before, procnet::listen_overflows()) {
             if after > before {
-                let note = format!("the kernel counted {} ListenOverflows (accept queue full: SYN dropped)", after - before);
+                let note =
+                    format!("the kernel counted {} ListenOverflows (accept queue full: SYN dropped)", after - before);
                 outcome.detail = Some(match outcome.detail.take() {
                     Some(d) => format!("{d}; {note}"),
                     None => note,
                 });
             }
         }
-        engine.sink.event(&Event::Call { n, step, signature: &signature, outcome: &outcome }, &engine.analyzer).map_err(io_err)?;
+        engine
+            .sink
+            .event(&Event::Call { n, step, signature: &signature, outcome: &outcome }, &engine.analyzer)
+            .map_err(io_err)?;
         let seconds = step.seconds.map(Duration::from_secs_f64).unwrap_or_default();
         let settle_max = step.settle.map(Duration::from_secs_f64).unwrap_or(MAX_SETTLE);
         let mut packets = Vec::new();
@@ -962,7 +1197,8 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
             let every = step.every.map(Duration::from_secs_f64).unwrap_or(Duration::from_secs(1));
             let start = Instant::now();
             let mut states = engine.emit_states(n, true)?;
-            while start.elapsed() + every <= seconds + Duration::from_millis(1) && !engine.stop.load(Ordering::Relaxed) {
+            while start.elapsed() + every <= seconds + Duration::from_millis(1) && !engine.stop.load(Ordering::Relaxed)
+            {
                 packets.extend(engine.settle(n, every, every)?);
                 states = engine.emit_states(n, true)?;
             }
@@ -974,6 +1210,16 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
         if let Some(exp) = &step.expect {
             engine.check(n, step, exp, &outcome, &packets, &states)?;
         }
+        if let (Some(q), Some(question)) = (quiz, question) {
+            let truth = quiz_truth(q, step, &outcome, &packets, &states, engine.capture.is_some());
+            let right = truth.as_deref().is_some_and(|t| same_answer(&q.field, answer.trim(), t));
+            quiz_asked += 1;
+            quiz_right += right as usize;
+            engine
+                .sink
+                .event(&Event::Quiz { n, question, answer: answer.trim(), truth, right }, &engine.analyzer)
+                .map_err(io_err)?;
+        }
     }
     let stats = match engine.capture.as_mut() {
         Some(c) => Some(c.stop()?),
@@ -982,7 +1228,18 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
     let (passed, failed, skipped) = (engine.passed, engine.failed, engine.skipped);
     engine
         .sink
-        .event(&Event::End { passed, failed, skipped, stats, summary: lab.summary.as_deref() }, &engine.analyzer)
+        .event(
+            &Event::End {
+                passed,
+                failed,
+                skipped,
+                stats,
+                summary: Some(crate::i18n::pick(lab.summary.as_deref().unwrap_or(""), lab.summary_zh.as_deref()))
+                    .filter(|s| !s.is_empty()),
+                quiz: opts.quiz.then_some((quiz_right, quiz_asked)),
+            },
+            &engine.analyzer,
+        )
         .map_err(io_err)?;
     Ok(LabResult { passed, failed, skipped })
 }

@@ -65,14 +65,9 @@ pub fn captures_dir() -> PathBuf {
 
 /// Loads and validates one lab file.
 pub fn load_file(path: &Path) -> Result<LoadedLab> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Lab {
-        path: path.display().to_string(),
-        detail: format!("cannot read: {e}"),
-    })?;
-    let lab = spec::parse(&text).map_err(|detail| Error::Lab {
-        path: path.display().to_string(),
-        detail,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Lab { path: path.display().to_string(), detail: format!("cannot read: {e}") })?;
+    let lab = spec::parse(&text).map_err(|detail| Error::Lab { path: path.display().to_string(), detail })?;
     Ok(LoadedLab { path: path.to_owned(), lab })
 }
 

@@ -124,9 +124,12 @@ pub fn parse(text: &str, proto: Proto) -> Vec<KernelSocket> {
 /// Every TCP and UDP socket of this network namespace.
 pub fn snapshot() -> Vec<KernelSocket> {
     let mut all = Vec::new();
-    for (file, proto) in
-        [("/proc/net/tcp", Proto::Tcp), ("/proc/net/tcp6", Proto::Tcp), ("/proc/net/udp", Proto::Udp), ("/proc/net/udp6", Proto::Udp)]
-    {
+    for (file, proto) in [
+        ("/proc/net/tcp", Proto::Tcp),
+        ("/proc/net/tcp6", Proto::Tcp),
+        ("/proc/net/udp", Proto::Udp),
+        ("/proc/net/udp6", Proto::Udp),
+    ] {
         if let Ok(text) = std::fs::read_to_string(file) {
             all.extend(parse(&text, proto));
         }

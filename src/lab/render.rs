@@ -4,6 +4,7 @@
 use super::engine::{py_bytes, CallOutcome, Event, LabSink, StateRow};
 use super::errno;
 use crate::analyze::Analyzer;
+use crate::i18n::{either, pick, tr};
 use crate::render::jsonl::JsonFrame;
 use crate::render::ladder::{wrap, LadderRenderer, WIDTH};
 use crate::render::style::{paint, Role};
@@ -36,16 +37,18 @@ fn step_returns_fd(o: &CallOutcome) -> bool {
 pub fn describe_outcome(o: &CallOutcome) -> String {
     let mut s = if o.ok {
         match (&o.data, o.ret) {
-            (Some(d), _) if d.is_empty() => "b'' (0 bytes: the peer closed its side)".to_string(),
-            (Some(d), _) => format!("{} bytes: {}", d.len(), py_bytes(d, 60)),
+            (Some(d), _) if d.is_empty() => {
+                tr("b'' (0 bytes: the peer closed its side)", "b''（0 字节：对方关闭了它那一端）").to_string()
+            }
+            (Some(d), _) => format!("{} {}: {}", d.len(), tr("bytes", "字节"), py_bytes(d, 60)),
             (None, Some(r)) if step_returns_fd(o) => format!("fd {r}"),
             (None, Some(r)) => r.to_string(),
             (None, None) => "done".to_string(),
         }
     } else {
         match o.errno {
-            Some(e) => format!("error {} ({e})", errno::name(e)),
-            None => "error".to_string(),
+            Some(e) => format!("{} {} ({e})", tr("error", "错误"), errno::name(e)),
+            None => tr("error", "错误").to_string(),
         }
     };
     if let Some(d) = &o.detail {
@@ -56,17 +59,26 @@ pub fn describe_outcome(o: &CallOutcome) -> String {
 
 fn state_line(r: &StateRow) -> String {
     let remote = if r.socket.remote.port() == 0 { "*".to_string() } else { r.socket.remote.to_string() };
-    let mut s = format!("{:<24} {:<21} {:<21} {}", r.actor, r.socket.local, remote, r.socket.state);
+    let pad = 24usize.saturating_sub(unicode_width::UnicodeWidthStr::width(r.actor.as_str()));
+    let mut s = format!("{}{:pad$} {:<21} {:<21} {}", r.actor, "", r.socket.local, remote, r.socket.state);
     // For a connection rx_queue counts a received FIN as one byte.
     let fin_received = matches!(r.socket.state, "CLOSE_WAIT" | "LAST_ACK" | "CLOSING" | "TIME_WAIT");
     let unread = r.socket.rx_queue.saturating_sub(fin_received as u64);
     match (r.socket.state, r.socket.timer_s) {
-        ("TIME_WAIT", Some(t)) => s.push_str(&format!("  {t:.1} s left of 60 s")),
+        ("TIME_WAIT", Some(t)) => {
+            s.push_str(&either(format!("  {t:.1} s left of 60 s"), format!("  60 秒还剩 {t:.1} 秒")))
+        }
         ("LISTEN", _) if r.socket.rx_queue > 0 => {
-            s.push_str(&format!("  {} connection(s) waiting for accept()", r.socket.rx_queue))
+            let n = r.socket.rx_queue;
+            s.push_str(&either(
+                format!("  {n} connection(s) waiting for accept()"),
+                format!("  {n} 个连接在等待 accept()"),
+            ))
         }
         ("LISTEN", _) => {}
-        _ if unread > 0 => s.push_str(&format!("  {unread} byte(s) not yet recv()'d")),
+        _ if unread > 0 => {
+            s.push_str(&either(format!("  {unread} byte(s) not yet recv()'d"), format!("  {unread} 字节尚未 recv()")))
+        }
         _ => {}
     }
     s
@@ -82,20 +94,42 @@ impl<W: Write> LabSink for TerminalSink<W> {
         match ev {
             Event::Start { lab, capturing } => {
                 let out = self.out();
-                writeln!(out, "{}", paint(&format!("wirelab lab {} — {}", lab.id, lab.title), Role::Heading))?;
-                for line in wrap(&format!("Goal: {}", lab.goal), WIDTH) {
+                let title = pick(&lab.title, lab.title_zh.as_deref());
+                writeln!(out, "{}", paint(&format!("wirelab lab {} — {title}", lab.id), Role::Heading))?;
+                let goal = pick(&lab.goal, lab.goal_zh.as_deref());
+                for line in wrap(&format!("{}{goal}", tr("Goal: ", "目标：")), WIDTH) {
                     writeln!(out, "{line}")?;
                 }
                 if !capturing {
-                    writeln!(out, "{}", paint("(no capture: calls and kernel states only)", Role::Warning))?;
+                    let note = tr("(no capture: calls and kernel states only)", "（没有抓包：只显示调用和内核状态）");
+                    writeln!(out, "{}", paint(note, Role::Warning))?;
                 }
+            }
+            Event::Ask { question, .. } => {
+                let out = self.out();
+                writeln!(out, "{}", paint(&format!("   ? {question}"), Role::Warning))?;
+                write!(out, "   {}", tr("your answer: ", "你的答案："))?;
+                out.flush()?;
+            }
+            Event::Quiz { answer, truth, right, .. } => {
+                let text = match (truth, right) {
+                    (Some(t), true) => format!("   ✓ {} {t}", tr("right! the capture says", "答对了！抓包显示")),
+                    (Some(t), false) => format!(
+                        "   ✗ {} {answer:?}; {} {t}",
+                        tr("you said", "你的答案"),
+                        tr("the capture says", "抓包显示")
+                    ),
+                    (None, _) => format!("   · {}", tr("cannot be checked without a capture", "没有抓包，无法核对")),
+                };
+                writeln!(self.out(), "{}", paint(&text, if *right { Role::Open } else { Role::Warning }))?;
             }
             Event::Step { n, of, step, signature } => {
                 let out = self.out();
                 writeln!(out)?;
                 let who = if step.actor.is_empty() { "lab".to_string() } else { step.actor.clone() };
-                writeln!(out, "{}", format!("━━ step {n}/{of} · {who}: {signature}").bold())?;
+                writeln!(out, "{}", format!("━━ {} {n}/{of} · {who}: {signature}", tr("step", "步骤")).bold())?;
                 if let Some(say) = &step.say {
+                    let say = pick(say, step.say_zh.as_deref());
                     for line in wrap(say, WIDTH - 3) {
                         writeln!(out, "   {}", paint(&line, Role::Explain))?;
                     }
@@ -114,22 +148,28 @@ impl<W: Write> LabSink for TerminalSink<W> {
             Event::States { rows, .. } => {
                 let out = self.out();
                 if rows.is_empty() {
-                    writeln!(out, "   {}", paint("kernel: no sockets of this lab left", Role::State))?;
+                    let none = tr("kernel: no sockets of this lab left", "内核：本实验的套接字都已不存在");
+                    writeln!(out, "   {}", paint(none, Role::State))?;
                 }
+                let kernel = tr("kernel:", "内核:");
                 for (i, r) in rows.iter().enumerate() {
-                    let lead = if i == 0 { "kernel:" } else { "       " };
-                    writeln!(out, "   {} {}", paint(lead, Role::State), paint(&state_line(r), Role::State))?;
+                    let lead = if i == 0 {
+                        kernel.to_string()
+                    } else {
+                        " ".repeat(unicode_width::UnicodeWidthStr::width(kernel))
+                    };
+                    writeln!(out, "   {} {}", paint(&lead, Role::State), paint(&state_line(r), Role::State))?;
                 }
             }
             Event::Expect { pass, what, want, got, .. } => {
                 let text = if *pass {
                     format!("   ✓ {what}: {want}")
                 } else {
-                    format!("   ✗ {what}: wanted {want}, saw {got}")
+                    format!("   ✗ {what}: {} {want}, {} {got}", tr("wanted", "期望"), tr("saw", "实际"))
                 };
                 writeln!(self.out(), "{}", paint(&text, if *pass { Role::Open } else { Role::Abort }))?;
             }
-            Event::End { passed, failed, skipped, stats, summary } => {
+            Event::End { passed, failed, skipped, stats, summary, quiz } => {
                 let out = self.out();
                 writeln!(out)?;
                 if let Some(s) = summary {
@@ -137,16 +177,35 @@ impl<W: Write> LabSink for TerminalSink<W> {
                         writeln!(out, "{}", paint(&line, Role::Explain))?;
                     }
                 }
-                let mut line = format!("expectations: {passed} passed, {failed} failed");
+                if let Some((right, asked)) = quiz {
+                    let score = format!("{} {right}/{asked}", tr("quiz score:", "测验得分："));
+                    writeln!(out, "{}", paint(&score, Role::Heading))?;
+                }
+                let mut line = match crate::i18n::current() {
+                    crate::i18n::Lang::En => format!("expectations: {passed} passed, {failed} failed"),
+                    crate::i18n::Lang::Zh => format!("检查项：{passed} 通过，{failed} 失败"),
+                };
                 if *skipped > 0 {
-                    line.push_str(&format!(", {skipped} skipped (no capture)"));
+                    line.push_str(&match crate::i18n::current() {
+                        crate::i18n::Lang::En => format!(", {skipped} skipped (no capture)"),
+                        crate::i18n::Lang::Zh => format!("，{skipped} 跳过（没有抓包）"),
+                    });
                 }
                 if let Some(st) = stats {
-                    line.push_str(&format!(" · capture: {} frames, {} dropped by the kernel", st.received, st.dropped));
+                    line.push_str(&match crate::i18n::current() {
+                        crate::i18n::Lang::En => {
+                            format!(" · capture: {} frames, {} dropped by the kernel", st.received, st.dropped)
+                        }
+                        crate::i18n::Lang::Zh => format!(" · 抓包：{} 帧，内核丢弃 {} 帧", st.received, st.dropped),
+                    });
                 }
                 writeln!(out, "{}", paint(&line, if *failed == 0 { Role::Open } else { Role::Abort }))?;
                 if stats.is_some_and(|s| s.dropped > 0) {
-                    writeln!(out, "{}", paint("warning: the kernel dropped frames; the ladder is incomplete", Role::Warning))?;
+                    writeln!(
+                        out,
+                        "{}",
+                        paint("warning: the kernel dropped frames; the ladder is incomplete", Role::Warning)
+                    )?;
                 }
                 out.flush()?;
             }
@@ -226,22 +285,24 @@ impl<W: Write> LabSink for JsonlSink<W> {
     fn event(&mut self, ev: &Event<'_>, _: &Analyzer) -> io::Result<()> {
         match ev {
             Event::Start { .. } => Ok(()),
-            Event::Step { .. } => Ok(()),
-            Event::Call { n, step, signature, outcome } => {
-                self.line(&CallJson {
-                    kind: "call",
-                    step: *n,
-                    actor: &step.actor,
-                    call: &step.call,
-                    signature,
-                    ok: outcome.ok,
-                    ret: outcome.ret,
-                    errno: outcome.errno.map(errno::name),
-                    errno_num: outcome.errno,
-                    data: outcome.data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned()),
-                    detail: outcome.detail.as_deref(),
-                })
+            Event::Step { .. } | Event::Ask { .. } => Ok(()),
+            Event::Quiz { n, question, answer, truth, right } => {
+                let v = serde_json::json!({"kind": "quiz", "step": n, "question": question, "answer": answer, "truth": truth, "right": right});
+                self.line(&v)
             }
+            Event::Call { n, step, signature, outcome } => self.line(&CallJson {
+                kind: "call",
+                step: *n,
+                actor: &step.actor,
+                call: &step.call,
+                signature,
+                ok: outcome.ok,
+                ret: outcome.ret,
+                errno: outcome.errno.map(errno::name),
+                errno_num: outcome.errno,
+                data: outcome.data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned()),
+                detail: outcome.detail.as_deref(),
+            }),
             Event::Packet { n, rec } => self.line(&PacketJson { kind: "packet", step: *n, frame: JsonFrame::new(rec) }),
             Event::States { n, rows, .. } => {
                 for r in rows.iter() {
@@ -285,21 +346,30 @@ pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::
         table.set_width(WIDTH as u16);
     }
     for l in labs {
-        table.add_row(vec![l.lab.id.clone(), l.lab.title.clone(), l.lab.topics.join(", ")]);
+        let title = pick(&l.lab.title, l.lab.title_zh.as_deref());
+        table.add_row(vec![l.lab.id.clone(), title.to_string(), l.lab.topics.join(", ")]);
     }
     writeln!(out, "{table}")?;
-    writeln!(out, "run one with: wirelab lab run <id>   (see its steps first: wirelab lab show <id>)")
+    writeln!(
+        out,
+        "{}",
+        tr(
+            "run one with: wirelab lab run <id>   (see its steps first: wirelab lab show <id>)",
+            "运行：wirelab lab run <id>   （先看步骤：wirelab lab show <id>）"
+        )
+    )
 }
 
 /// `wirelab lab show NAME`: the steps and texts, without running anything.
 pub fn show(l: &super::LoadedLab, out: &mut dyn Write) -> io::Result<()> {
     let lab = &l.lab;
-    writeln!(out, "{}", paint(&format!("wirelab lab {} — {}", lab.id, lab.title), Role::Heading))?;
-    for line in wrap(&format!("Goal: {}", lab.goal), WIDTH) {
+    let title = pick(&lab.title, lab.title_zh.as_deref());
+    writeln!(out, "{}", paint(&format!("wirelab lab {} — {title}", lab.id), Role::Heading))?;
+    for line in wrap(&format!("{}{}", tr("Goal: ", "目标："), pick(&lab.goal, lab.goal_zh.as_deref())), WIDTH) {
         writeln!(out, "{line}")?;
     }
-    writeln!(out, "Topics: {}", lab.topics.join(", "))?;
-    writeln!(out, "File: {}", l.path.display())?;
+    writeln!(out, "{}{}", tr("Topics: ", "主题："), lab.topics.join(", "))?;
+    writeln!(out, "{}{}", tr("File: ", "文件："), l.path.display())?;
     for (i, s) in lab.steps.iter().enumerate() {
         let s = s.get_ref();
         let mut call = format!("{}.{}", if s.actor.is_empty() { "lab" } else { &s.actor }, s.call);
@@ -321,7 +391,7 @@ pub fn show(l: &super::LoadedLab, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "\n{}", format!("{:>2}. {call}", i + 1).bold())?;
         if let Some(say) = &s.say {
-            for line in wrap(say, WIDTH - 4) {
+            for line in wrap(pick(say, s.say_zh.as_deref()), WIDTH - 4) {
                 writeln!(out, "    {}", paint(&line, Role::Explain))?;
             }
         }

@@ -23,6 +23,12 @@ pub struct Lab {
     /// A closing text shown after the last step.
     #[serde(default)]
     pub summary: Option<String>,
+    /// Title in Simplified Chinese.
+    pub title_zh: Option<String>,
+    /// Goal in Simplified Chinese.
+    pub goal_zh: Option<String>,
+    /// Closing text in Simplified Chinese.
+    pub summary_zh: Option<String>,
     /// The steps, in order.
     #[serde(rename = "step")]
     pub steps: Vec<toml::Spanned<Step>>,
@@ -56,6 +62,26 @@ pub struct Expect {
     /// Check `state` on this socket instead of the step's actor (e.g. the one accept() made).
     pub of: Option<String>,
 }
+
+/// A question asked before a step runs (`--quiz`), answered from what the
+/// step really does: a field of one of its packets, or the call's result.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Quiz {
+    /// The question.
+    pub question: String,
+    /// The question in Simplified Chinese.
+    pub question_zh: Option<String>,
+    /// What answers it: seq, ack, len, win, flags, mss (of `packet`), count (how
+    /// many packets the step causes), ret, errno, data, or state (kernel state).
+    pub field: String,
+    /// For packet fields: which packet of the step (1-based).
+    pub packet: Option<usize>,
+}
+
+/// Fields a quiz can ask about.
+pub const QUIZ_FIELDS: &[&str] =
+    &["seq", "ack", "len", "win", "flags", "mss", "count", "ret", "errno", "data", "state"];
 
 /// One socket call.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -119,9 +145,13 @@ pub struct Step {
     pub settle: Option<f64>,
     /// Text for the student, shown before the call.
     pub say: Option<String>,
+    /// Text for the student in Simplified Chinese.
+    pub say_zh: Option<String>,
     /// What must happen.
     #[serde(default)]
     pub expect: Option<Expect>,
+    /// A question for `--quiz`.
+    pub quiz: Option<Quiz>,
 }
 
 /// Every call a step may make.
@@ -232,6 +262,15 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
             }
             _ => {}
         }
+        if let Some(q) = &step.quiz {
+            if !QUIZ_FIELDS.contains(&q.field.as_str()) {
+                return fail(format!("quiz.field {:?}: one of {}", q.field, QUIZ_FIELDS.join(", ")));
+            }
+            if matches!(q.field.as_str(), "seq" | "ack" | "len" | "win" | "flags" | "mss") && q.packet.unwrap_or(0) == 0
+            {
+                return fail("quiz.packet = N (1-based) is needed for a packet field".into());
+            }
+        }
         if let Some(e) = &step.expect {
             if let Some(errno) = &e.errno {
                 if errno != "none" && super::errno::from_name(errno).is_none() {
@@ -260,9 +299,12 @@ mod tests {
         assert!(err.contains("unknown call"), "{err}");
         let err = parse("id = \"x\"\ntitle = 3\n").unwrap_err();
         assert!(err.starts_with("line 2:"), "{err}");
-        let err = parse("id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"listen\"\n").unwrap_err();
+        let err =
+            parse("id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"listen\"\n").unwrap_err();
         assert!(err.contains("has no socket yet"), "{err}");
-        let err = parse("id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"socket\"\ncolour = 1\n").unwrap_err();
+        let err =
+            parse("id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"socket\"\ncolour = 1\n")
+                .unwrap_err();
         assert!(err.contains("unknown field"), "{err}");
     }
 }

@@ -95,7 +95,11 @@ fn hex(d: &[u8]) -> String {
 pub fn recv_all(sock: &Socket, limit: Option<u64>, to_file: bool, timeout: Duration) -> io::Result<Transfer> {
     sock.set_read_timeout(Some(timeout))?;
     let mut file = if to_file {
-        let path = std::env::temp_dir().join(format!("wirelab-download-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let path = std::env::temp_dir().join(format!(
+            "wirelab-download-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         let f = std::fs::File::create(&path)?;
         // The name is not needed once open: the file goes away when closed.
         let _ = std::fs::remove_file(&path);
@@ -189,7 +193,11 @@ pub fn serve(listener: Socket, threaded: bool, stop: Arc<AtomicBool>) -> io::Res
                     let _ = echo_client(conn);
                 }
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) => {}
             Err(e) => return Err(e),
         }
     }

@@ -105,8 +105,8 @@ impl JsonFrame {
             icmp_type: rec.icmp.map(|i| i.msg.icmp_type),
             icmp_code: rec.icmp.map(|i| i.msg.code),
             icmp_udp_stream: rec.icmp.and_then(|i| i.udp_stream),
-            cause: rec.cause.map(Cause::text),
-            explain: rec.explain.iter().flatten().map(|e| e.text()).collect(),
+            cause: rec.cause.map(Cause::en),
+            explain: rec.explain.iter().flatten().map(|e| e.en()).collect(),
             truncated: rec.truncated,
             link_type: rec.src.is_none().then_some(rec.link.0),
         }

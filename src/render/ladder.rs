@@ -6,6 +6,7 @@ use super::style::{paint, Role};
 use super::Renderer;
 use crate::analyze::{Analyzer, FrameRecord, Proto, TcpRecord};
 use crate::decode::flags::{ACK, FIN, PSH, RST, SYN};
+use crate::i18n::tr;
 use crate::source::Timestamp;
 use colored::Colorize;
 use std::io::{self, Write};
@@ -84,8 +85,7 @@ const FEW: usize = 4;
 
 impl MiddleStats {
     fn new(r: FrameRecord) -> Self {
-        let mut m =
-            MiddleStats {
+        let mut m = MiddleStats {
             first: r,
             last: r,
             packets: [0; 2],
@@ -182,20 +182,13 @@ impl<W: Write> LadderRenderer<W> {
     }
 
     fn header(&mut self, title: &str, a: SocketAddr, b: SocketAddr, roles: (&str, &str)) -> io::Result<()> {
+        use unicode_width::UnicodeWidthStr;
         writeln!(self.out)?;
         writeln!(self.out, "{}", paint(title, Role::Heading))?;
         let left = format!("{a} {}", roles.0);
         let right = format!("{b} {}", roles.1);
-        writeln!(
-            self.out,
-            "{:>5} {:>10}  {:<w$}{:>r$}",
-            "#",
-            "time(s)",
-            left,
-            right,
-            w = LANE + 1 + ARROW / 2,
-            r = ARROW / 2 + LANE + 1
-        )?;
+        let gap = (WIDTH - 2 - MARGIN).saturating_sub(left.width() + right.width()).max(2);
+        writeln!(self.out, "{:>5} {:>10}  {left}{:gap$}{right}", "#", crate::i18n::tr("time(s)", "时间(秒)"), "")?;
         Ok(())
     }
 
@@ -246,15 +239,17 @@ impl<W: Write> LadderRenderer<W> {
 
     /// A line under the arrow, between the two lifelines (wrapped to the arrow's width).
     fn detail(&mut self, text: &str, role: Role) -> io::Result<()> {
+        use unicode_width::UnicodeWidthStr;
         for chunk in wrap(text, ARROW - 2) {
+            let pad = (ARROW - 2).saturating_sub(chunk.width());
             writeln!(
                 self.out,
-                "{:MARGIN$}{:<LANE$}   {:<w$} {}",
+                "{:MARGIN$}{:<LANE$}   {}{:pad$} {}",
                 "",
                 paint("│", Role::Quiet),
                 paint(&chunk, role),
+                "",
                 paint("│", Role::Quiet),
-                w = ARROW - 2
             )?;
         }
         Ok(())
@@ -277,12 +272,13 @@ impl<W: Write> LadderRenderer<W> {
         let stream = &analyzer.streams[t.stream as usize];
         if self.lanes != Some(Lanes::Tcp(t.stream)) {
             self.lanes = Some(Lanes::Tcp(t.stream));
+            let (client, server) = (tr("(client)", "(客户端)"), tr("(server)", "(服务器)"));
             let roles = match stream.client {
-                Some(0) => ("(client)", "(server)"),
-                Some(_) => ("(server)", "(client)"),
+                Some(0) => (client, server),
+                Some(_) => (server, client),
                 None => ("", ""),
             };
-            self.header(&format!("TCP stream {}", t.stream), stream.a, stream.b, roles)?;
+            self.header(&format!("{} {}", tr("TCP stream", "TCP 流"), t.stream), stream.a, stream.b, roles)?;
         }
         let label = tcp_label(t);
         let role = if t.flags & RST != 0 {
@@ -338,7 +334,11 @@ impl<W: Write> LadderRenderer<W> {
         let note_cut = rec.truncated && *shown & TRUNCATED_SHOWN == 0;
         *shown |= t.expert.0 | if rec.truncated { TRUNCATED_SHOWN } else { 0 };
         if note_cut {
-            self.detail("(frames of this connection were cut by the capture's snaplen: payload not captured)", Role::Quiet)?;
+            let note = tr(
+                "(frames of this connection were cut by the capture's snaplen: payload not captured)",
+                "（这个连接的帧被抓包的 snaplen 截断：没有抓到载荷）",
+            );
+            self.detail(note, Role::Quiet)?;
         }
         self.explanations(rec)
     }
@@ -412,23 +412,59 @@ pub fn tcp_label(t: &TcpRecord) -> String {
     s
 }
 
-/// Greedy word wrap.
+/// Greedy wrap to `width` terminal columns. Words are kept whole; Chinese
+/// text, which has no spaces, may break between any two characters (each is
+/// two columns wide).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
     let mut lines = Vec::new();
     let mut line = String::new();
+    let mut used = 0usize;
     for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
+        // A word splits into runs of narrow characters and single wide ones.
+        let mut pieces: Vec<String> = Vec::new();
+        for c in word.chars() {
+            let wide = c.width().unwrap_or(0) > 1;
+            match pieces.last_mut() {
+                Some(p) if !wide && !p.chars().last().is_some_and(|l| l.width().unwrap_or(0) > 1) => p.push(c),
+                _ => pieces.push(c.to_string()),
+            }
         }
-        if !line.is_empty() {
-            line.push(' ');
+        for (i, piece) in pieces.iter().enumerate() {
+            let space = usize::from(i == 0 && !line.is_empty());
+            let w = piece.width();
+            // Keep closing punctuation with the character before it.
+            let sticky = piece.chars().all(|c| "，。、；：！？）」』”’》".contains(c));
+            if used + space + w > width && !line.is_empty() && !sticky {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            } else if space == 1 {
+                line.push(' ');
+                used += 1;
+            }
+            line.push_str(piece);
+            used += w;
         }
-        line.push_str(word);
     }
     if !line.is_empty() {
         lines.push(line);
     }
     lines
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn wraps_english_by_words_and_chinese_by_characters() {
+        assert_eq!(wrap("one two three", 7), vec!["one two", "three"]);
+        let zh = wrap("三次握手 1/3：connect() 发出 SYN，带着客户端的初始序列号（ISN）；相对序号从 0 开始。", 20);
+        assert!(zh.len() > 3);
+        assert!(zh.iter().all(|l| l.width() <= 21), "{zh:?}");
+        assert!(!zh.iter().any(|l| l.starts_with('，') || l.starts_with('。')));
+    }
 }
 
 impl<W: Write> Renderer for LadderRenderer<W> {
@@ -466,7 +502,7 @@ impl<W: Write> LadderRenderer<W> {
             let flow = &analyzer.udp_flows[u.stream as usize];
             if self.lanes != Some(Lanes::Udp(u.stream)) {
                 self.lanes = Some(Lanes::Udp(u.stream));
-                self.header(&format!("UDP flow {}", u.stream), flow.a, flow.b, ("", ""))?;
+                self.header(&format!("{} {}", tr("UDP flow", "UDP 流"), u.stream), flow.a, flow.b, ("", ""))?;
             }
             self.line(rec, &format!("UDP len={}", u.len), Role::Data, u.dir == 0, (None, None))?;
             if let Some(c) = rec.cause {
@@ -488,7 +524,7 @@ impl<W: Write> LadderRenderer<W> {
                     let flow = &analyzer.udp_flows[id as usize];
                     if self.lanes != Some(Lanes::Udp(id)) {
                         self.lanes = Some(Lanes::Udp(id));
-                        self.header(&format!("UDP flow {id}"), flow.a, flow.b, ("", ""))?;
+                        self.header(&format!("{} {id}", tr("UDP flow", "UDP 流")), flow.a, flow.b, ("", ""))?;
                     }
                     let rightwards = rec.src != Some(flow.b.ip());
                     self.line(rec, &label, role, rightwards, (None, None))?;
@@ -523,7 +559,6 @@ impl<W: Write> LadderRenderer<W> {
         };
         self.single(rec, &text, Role::Quiet)
     }
-
 }
 
 impl<W: Write> LadderRenderer<W> {

@@ -30,7 +30,8 @@ impl PcapWriter {
     pub fn create(path: &Path, link: LinkType, snaplen: Option<u32>) -> Result<PcapWriter> {
         let snaplen = snaplen.unwrap_or(SNAPLEN).clamp(64, SNAPLEN);
         let file = File::create(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        let mut w = PcapWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), snaplen, frames: 0 };
+        let mut w =
+            PcapWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), snaplen, frames: 0 };
         let header = PcapHeader {
             magic_number: MAGIC_NANOSECONDS,
             version_major: 2,
