@@ -186,3 +186,53 @@ fn lab_check_reports_the_line_of_an_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "check"]).args(&labs).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn quiz_answers_are_checked_against_the_capture() {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["lab", "run", "handshake", "--quiz", "--format", "jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Right about the SYN-ACK's ack (1), wrong about accept() (it causes 0 packets, not 3).
+    child.stdin.take().unwrap().write_all(b"1\n3\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let quiz: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["kind"] == "quiz")
+        .collect();
+    assert_eq!(quiz.len(), 2, "{quiz:?}");
+    assert_eq!((quiz[0]["truth"].as_str(), quiz[0]["right"].as_bool()), (Some("1"), Some(true)));
+    assert_eq!((quiz[1]["truth"].as_str(), quiz[1]["right"].as_bool()), (Some("0"), Some(false)));
+}
+
+#[test]
+fn labs_speak_chinese() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["lab", "run", "refused", "--lang", "zh"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for phrase in ["连接被拒绝", "步骤 2/3", "ECONNREFUSED (111)", "检查项"] {
+        assert!(text.contains(phrase), "{phrase:?} missing in:\n{text}");
+    }
+    // From LANG too, and every lab has its Chinese title, goal, summary and texts.
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "list"]).env("LANG", "zh_CN.UTF-8").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("三次握手"));
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/labs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in ["title_zh", "goal_zh", "summary_zh"] {
+            assert!(text.contains(key), "{} lacks {key}", path.display());
+        }
+        assert_eq!(text.matches("\nsay = ").count(), text.matches("\nsay_zh = ").count(), "{}: a say without say_zh", path.display());
+    }
+}
