@@ -142,6 +142,31 @@ def bulk_server(host, port):
     srv.close()
 
 
+def rr_server(host, port):
+    """Request/response server for the benchmark: read a request, answer, close."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((host, port))
+    srv.listen(1024)
+    answer = b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100
+    while True:  # until the benchmark stops it
+        conn, _ = srv.accept()
+        if conn.recv(1024):
+            conn.sendall(answer)
+        conn.close()
+
+
+def rr_clients(host, port, n):
+    """n short connections: handshake, a small request and response, teardown."""
+    request = b"GET / HTTP/1.0\r\n\r\n"
+    for _ in range(n):
+        s = socket.create_connection((host, port))
+        s.sendall(request)
+        while s.recv(4096):
+            pass
+        s.close()
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
     args = sys.argv[2:]
@@ -161,5 +186,9 @@ if __name__ == "__main__":
         bulk(args[0], int(args[1]), int(args[2]))
     elif what == "bulk_server":
         bulk_server(args[0], int(args[1]))
+    elif what == "rr_server":
+        rr_server(args[0], int(args[1]))
+    elif what == "rr_clients":
+        rr_clients(args[0], int(args[1]), int(args[2]))
     else:
         raise SystemExit(f"unknown scenario {what}")

@@ -76,7 +76,7 @@ pub fn port_match(packet: &Packet<'_>, ports: &[u16]) -> bool {
 /// Runs a sniff to stdout until a limit or a signal.
 pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let stop = stop_on_signals();
-    let mut capture = LiveCapture::start(&opts.interface)?;
+    let mut capture = LiveCapture::start(&opts.interface, opts.snaplen)?;
     let mut writer = match &opts.save {
         Some(p) => Some(PcapWriter::create(p, capture.link, opts.snaplen)?),
         None => None,
@@ -123,7 +123,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
                 ts: frame.ts,
                 link: capture.link,
                 data: &frame.data,
-                orig_len: frame.data.len() as u32,
+                orig_len: frame.orig_len,
             };
             let packet = crate::decode::decode(&probe);
             if !port_match(&packet, &opts.ports) {
@@ -132,7 +132,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
             shown += 1;
             let rec = analyzer.on_packet(&probe, &packet);
             if let Some(w) = writer.as_mut() {
-                w.write(frame.ts, &frame.data)?;
+                w.write(frame.ts, &frame.data, frame.orig_len)?;
                 if last_flush.elapsed() > Duration::from_millis(200) {
                     w.flush()?;
                     last_flush = Instant::now();

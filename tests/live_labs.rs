@@ -222,7 +222,8 @@ fn labs_speak_chinese() {
         assert!(text.contains(phrase), "{phrase:?} missing in:\n{text}");
     }
     // From LANG too, and every lab has its Chinese title, goal, summary and texts.
-    let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "list"]).env("LANG", "zh_CN.UTF-8").output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "list"]).env("LANG", "zh_CN.UTF-8").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("三次握手"));
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/labs")).unwrap() {
         let path = entry.unwrap().path();
@@ -233,6 +234,11 @@ fn labs_speak_chinese() {
         for key in ["title_zh", "goal_zh", "summary_zh"] {
             assert!(text.contains(key), "{} lacks {key}", path.display());
         }
-        assert_eq!(text.matches("\nsay = ").count(), text.matches("\nsay_zh = ").count(), "{}: a say without say_zh", path.display());
+        assert_eq!(
+            text.matches("\nsay = ").count(),
+            text.matches("\nsay_zh = ").count(),
+            "{}: a say without say_zh",
+            path.display()
+        );
     }
 }

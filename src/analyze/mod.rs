@@ -13,9 +13,10 @@ use crate::decode::{self, IcmpMessage, NonIp, Packet, Transport};
 use crate::source::{Frame, LinkType, Timestamp};
 pub use cause::{Cause, Explain};
 pub use expert::Expert;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 use state::{Endpoint, TcpState};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use tcp::TcpConversation;
 
@@ -219,6 +220,21 @@ pub struct UdpFlow {
     pub first: Timestamp,
     /// Last time.
     pub last: Timestamp,
+}
+
+/// Up to two explanations for one frame, without allocating.
+#[derive(Default)]
+struct Explanations([Option<Explain>; 2]);
+
+impl Explanations {
+    /// Adds a sentence; with two already, the older one gives way.
+    fn push(&mut self, e: Explain) {
+        match self.0 {
+            [None, _] => self.0[0] = Some(e),
+            [Some(_), None] => self.0[1] = Some(e),
+            [Some(_), Some(b)] => self.0 = [Some(b), Some(e)],
+        }
+    }
 }
 
 /// An unordered pair of endpoints.
@@ -515,7 +531,8 @@ impl Analyzer {
         } else {
             Cause::KernelAck
         };
-        let mut explain: Vec<Explain> = Vec::new();
+        // At most two sentences; a later (more specific) one replaces the oldest.
+        let mut explain = Explanations::default();
         match cause {
             Cause::Connect => explain.push(Explain::HandshakeSyn),
             Cause::ListenSynAck => explain.push(Explain::HandshakeSynAck),
@@ -544,11 +561,7 @@ impl Analyzer {
         if !seg.has(SYN | RST) {
             stream.zero_window[dir] = seg.window == 0;
         }
-        // Keep the two most specific sentences.
-        if explain.len() > 2 {
-            explain.drain(..explain.len() - 2);
-        }
-        rec.explain = [explain.first().copied(), explain.get(1).copied()];
+        rec.explain = explain.0;
         rec.cause = Some(cause);
         rec.tcp = Some(TcpRecord {
             stream: id,

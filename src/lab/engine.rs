@@ -812,9 +812,10 @@ impl Engine<'_> {
         }
     }
 
-    fn handle_frame(&mut self, n: usize, ts: crate::source::Timestamp, data: &[u8]) -> Result<Option<FrameRecord>> {
+    fn handle_frame(&mut self, n: usize, f: &crate::source::live::LiveFrame) -> Result<Option<FrameRecord>> {
         let link = self.capture.as_ref().map(|c| c.link).unwrap_or(crate::source::LinkType::ETHERNET);
-        let probe = Frame { number: self.frame_no + 1, ts, link, data, orig_len: data.len() as u32 };
+        let (ts, data) = (f.ts, &f.data[..]);
+        let probe = Frame { number: self.frame_no + 1, ts, link, data, orig_len: f.orig_len };
         let packet = crate::decode::decode(&probe);
         let ports: Vec<u16> = self.ports.iter().copied().collect();
         if ports.is_empty() || !port_match(&packet, &ports) {
@@ -822,7 +823,7 @@ impl Engine<'_> {
         }
         self.frame_no += 1;
         if let Some(w) = self.writer.as_mut() {
-            w.write(ts, data)?;
+            w.write(ts, data, f.orig_len)?;
             w.flush()?;
         }
         let rec = self.analyzer.on_packet(&probe, &packet);
@@ -852,7 +853,7 @@ impl Engine<'_> {
             let got = self.capture.as_ref().expect("capturing").frames.recv_timeout(wait.max(Duration::from_millis(1)));
             match got {
                 Ok(f) => {
-                    if let Some(rec) = self.handle_frame(n, f.ts, &f.data)? {
+                    if let Some(rec) = self.handle_frame(n, &f)? {
                         seen.push(rec);
                         last = Instant::now();
                     }
@@ -1090,7 +1091,7 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
     let capture = if opts.no_capture {
         None
     } else {
-        match LiveCapture::start(if opts.interface.is_empty() { "lo" } else { &opts.interface }) {
+        match LiveCapture::start(if opts.interface.is_empty() { "lo" } else { &opts.interface }, opts.snaplen) {
             Ok(c) => Some(c),
             Err(e) => {
                 eprintln!("wirelab: {e}");

@@ -27,7 +27,7 @@ pub struct JsonFrame {
     #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    flags: Option<Vec<&'static str>>,
+    flags: Option<FlagNames>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seq: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,7 +47,7 @@ pub struct JsonFrame {
     #[serde(skip_serializing_if = "is_not_tcp")]
     wscale: Option<Option<u8>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    analysis: Option<Vec<&'static str>>,
+    analysis: Option<ExpertNames>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dupack_num: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,8 +59,8 @@ pub struct JsonFrame {
     #[serde(skip_serializing_if = "Option::is_none")]
     icmp_udp_stream: Option<u32>,
     cause: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    explain: Vec<&'static str>,
+    #[serde(skip_serializing_if = "ExplainTexts::is_empty")]
+    explain: ExplainTexts,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,9 +71,37 @@ fn is_not_tcp<T>(v: &Option<T>) -> bool {
     v.is_none()
 }
 
-/// Upper-case names of the flags that are set.
-pub fn flag_names(bits: u16) -> Vec<&'static str> {
-    flags::NAMES.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| *n).collect()
+/// TCP flags serialised as an array of names, without allocating.
+struct FlagNames(u16);
+
+impl Serialize for FlagNames {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(flags::NAMES.iter().filter(|(b, _)| self.0 & b != 0).map(|(_, n)| *n))
+    }
+}
+
+/// Expert flags serialised as an array of tshark names, without allocating.
+struct ExpertNames(crate::analyze::Expert);
+
+impl Serialize for ExpertNames {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.names())
+    }
+}
+
+/// The explanation sentences (English) of a frame.
+struct ExplainTexts([Option<crate::analyze::Explain>; 2]);
+
+impl ExplainTexts {
+    fn is_empty(&self) -> bool {
+        self.0[0].is_none()
+    }
+}
+
+impl Serialize for ExplainTexts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().flatten().map(|e| e.en()))
+    }
 }
 
 impl JsonFrame {
@@ -89,7 +117,7 @@ impl JsonFrame {
             sport: rec.sport,
             dport: rec.dport,
             stream: tcp.map(|t| t.stream).or(rec.udp.map(|u| u.stream)),
-            flags: tcp.map(|t| flag_names(t.flags)),
+            flags: tcp.map(|t| FlagNames(t.flags)),
             seq: tcp.map(|t| t.seq),
             ack: tcp.map(|t| t.ack),
             seq_raw: tcp.map(|t| t.seq_raw),
@@ -99,14 +127,14 @@ impl JsonFrame {
             win_scale: tcp.map(|t| t.win_scale),
             mss: tcp.map(|t| t.mss),
             wscale: tcp.map(|t| t.wscale),
-            analysis: tcp.map(|t| t.expert.names().collect()),
+            analysis: tcp.map(|t| ExpertNames(t.expert)),
             dupack_num: tcp.filter(|t| t.dupack_num > 0).map(|t| t.dupack_num),
             state: tcp.map(|t| States { src: t.state_src.name(), dst: t.state_dst.name() }),
             icmp_type: rec.icmp.map(|i| i.msg.icmp_type),
             icmp_code: rec.icmp.map(|i| i.msg.code),
             icmp_udp_stream: rec.icmp.and_then(|i| i.udp_stream),
             cause: rec.cause.map(Cause::en),
-            explain: rec.explain.iter().flatten().map(|e| e.en()).collect(),
+            explain: ExplainTexts(rec.explain),
             truncated: rec.truncated,
             link_type: rec.src.is_none().then_some(rec.link.0),
         }

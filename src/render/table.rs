@@ -6,6 +6,9 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width};
 use std::io::{self, IsTerminal, Write};
 
+/// Most connections (and UDP flows) shown as rows.
+const MAX_ROWS: usize = 50;
+
 /// Collects nothing per frame; prints one row per connection at the end.
 pub struct TableRenderer<W: Write> {
     out: W,
@@ -90,12 +93,19 @@ impl<W: Write> Renderer for TableRenderer<W> {
         if let Some(col) = table.column_mut(1) {
             col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(24)));
         }
-        for s in &analyzer.streams {
-            if let Some(only) = &self.only_streams {
-                if !only.contains(&s.id) {
-                    continue;
-                }
-            }
+        // A capture with thousands of connections shows the busiest ones.
+        let mut chosen: Vec<&TcpStream> = analyzer
+            .streams
+            .iter()
+            .filter(|s| self.only_streams.as_ref().is_none_or(|only| only.contains(&s.id)))
+            .collect();
+        let hidden = chosen.len().saturating_sub(MAX_ROWS);
+        if hidden > 0 {
+            chosen.sort_by_key(|s| std::cmp::Reverse(s.stats.bytes[0] + s.stats.bytes[1]));
+            chosen.truncate(MAX_ROWS);
+            chosen.sort_by_key(|s| s.id);
+        }
+        for s in chosen {
             let role = |side: u8| match s.client {
                 Some(c) if c == side => " (client)",
                 Some(_) => " (server)",
@@ -111,8 +121,9 @@ impl<W: Write> Renderer for TableRenderer<W> {
                 expert_summary(s),
             ]);
         }
+        let udp_hidden = analyzer.udp_flows.len().saturating_sub(MAX_ROWS);
         if self.only_streams.is_none() {
-            for f in &analyzer.udp_flows {
+            for f in analyzer.udp_flows.iter().take(MAX_ROWS) {
                 table.add_row(vec![
                     format!("udp {}", f.id),
                     format!("{}\n{}", f.a, f.b),
@@ -125,6 +136,12 @@ impl<W: Write> Renderer for TableRenderer<W> {
             }
         }
         writeln!(self.out, "{table}")?;
+        if hidden + udp_hidden > 0 {
+            writeln!(
+                self.out,
+                "({hidden} more TCP connection(s) and {udp_hidden} UDP flow(s) not shown: the {MAX_ROWS} TCP connections with the most bytes are; see one with --stream N)"
+            )?;
+        }
         writeln!(
             self.out,
             "{} frames, {} TCP connection(s), {} UDP flow(s){}",

@@ -53,14 +53,14 @@ impl PcapWriter {
         self.out.write_all(bytes).map_err(|e| Error::io(format!("writing {}", self.path.display()), e))
     }
 
-    /// Appends one frame.
-    pub fn write(&mut self, ts: Timestamp, data: &[u8]) -> Result<()> {
+    /// Appends one frame that was `orig_len` bytes long on the wire.
+    pub fn write(&mut self, ts: Timestamp, data: &[u8], orig_len: u32) -> Result<()> {
         let len = data.len().min(self.snaplen as usize);
         let block = LegacyPcapBlock {
             ts_sec: ts.secs as u32,
             ts_usec: ts.nanos,
             caplen: len as u32,
-            origlen: data.len() as u32,
+            origlen: orig_len.max(data.len() as u32),
             data: &data[..len],
         };
         let bytes = block

@@ -1,0 +1,217 @@
+//! Replay speed against tshark and tcpdump, measured in the same run, plus a
+//! live-capture drop test. Run as root:
+//!
+//! ```sh
+//! cargo bench --bench replay_vs_tshark            # reuses target/bench/bench.pcap if present
+//! cargo bench --bench replay_vs_tshark -- --regenerate
+//! ```
+//!
+//! The capture is generated here, with real traffic in two private network
+//! namespaces joined by a veth pair (MTU 1500, offloads off): tens of
+//! thousands of short connections (handshake, small request and response,
+//! teardown) and one bulk transfer. tcpdump records it with a 128-byte
+//! snaplen. Each tool then reads it; the table shows wall time, frames/s,
+//! peak RSS, and wirelab's ratios to tshark and tcpdump.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SHORT_CONNECTIONS: usize = 45_000;
+const BULK_BYTES: u64 = 600_000_000;
+
+fn sh(cmd: &str) -> bool {
+    Command::new("sh").arg("-c").arg(cmd).status().map(|s| s.success()).unwrap_or(false)
+}
+
+fn spawn(cmd: &str) -> Child {
+    Command::new("sh").arg("-c").arg(cmd).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn")
+}
+
+fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Generates the benchmark capture.
+fn generate(out: &Path) {
+    let peers = project().join("scripts/peers.py");
+    let peers = peers.display();
+    eprintln!("bench: generating {} (about a minute)…", out.display());
+    sh("ip netns del wlb-a 2>/dev/null; ip netns del wlb-b 2>/dev/null; true");
+    let setup = [
+        "ip netns add wlb-a",
+        "ip netns add wlb-b",
+        "ip link add veth-a netns wlb-a type veth peer name veth-b netns wlb-b",
+        "ip -n wlb-a addr add 10.78.0.1/24 dev veth-a",
+        "ip -n wlb-b addr add 10.78.0.2/24 dev veth-b",
+        "ip -n wlb-a link set veth-a up mtu 1500",
+        "ip -n wlb-b link set veth-b up mtu 1500",
+        "ip -n wlb-a link set lo up",
+        "ip -n wlb-b link set lo up",
+        "ip netns exec wlb-a ethtool -K veth-a tso off gso off gro off >/dev/null 2>&1; true",
+        "ip netns exec wlb-b ethtool -K veth-b tso off gso off gro off >/dev/null 2>&1; true",
+    ];
+    for c in setup {
+        assert!(sh(c), "bench setup failed: {c} (run as root; needs iproute2, ethtool, tcpdump, python3)");
+    }
+    let mut dump = spawn(&format!(
+        "ip netns exec wlb-b tcpdump -i veth-b -s 128 -B 262144 -U -w {} 'tcp port 5101 or tcp port 5102' 2>&1",
+        out.display()
+    ));
+    std::thread::sleep(Duration::from_secs(1));
+    let mut rr = spawn(&format!("ip netns exec wlb-b python3 {peers} rr_server 10.78.0.2 5101"));
+    let mut bulk = spawn(&format!("ip netns exec wlb-b python3 {peers} bulk_server 10.78.0.2 5102"));
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    // Two client processes, one per core.
+    let half = SHORT_CONNECTIONS / 2;
+    let c1 = spawn(&format!("ip netns exec wlb-a python3 {peers} rr_clients 10.78.0.2 5101 {half}"));
+    let c2 = spawn(&format!("ip netns exec wlb-a python3 {peers} rr_clients 10.78.0.2 5101 {half}"));
+    for mut c in [c1, c2] {
+        c.wait().expect("clients");
+    }
+    assert!(
+        sh(&format!("ip netns exec wlb-a python3 {peers} bulk 10.78.0.2 5102 {BULK_BYTES}")),
+        "bulk transfer failed"
+    );
+    eprintln!("bench: traffic took {:.1} s", start.elapsed().as_secs_f64());
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = rr.kill();
+    let _ = bulk.kill();
+    sh("pkill -INT -f 'tcpdump -i veth-b'");
+    let out = dump.wait_with_output().expect("tcpdump");
+    eprint!("bench: tcpdump: {}", String::from_utf8_lossy(&out.stderr));
+    sh("ip netns del wlb-a; ip netns del wlb-b");
+}
+
+struct Measure {
+    name: String,
+    secs: f64,
+    rss_kib: u64,
+}
+
+/// Runs `cmd` (stdout to /dev/null) under GNU time; the best of `runs`.
+fn measure(name: &str, cmd: &str, runs: usize) -> Measure {
+    let mut best: Option<Measure> = None;
+    for _ in 0..runs {
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%e %M", "sh", "-c", &format!("{cmd} > /dev/null 2>/dev/null")])
+            .output()
+            .expect("/usr/bin/time (Debian package `time`)");
+        let text = String::from_utf8_lossy(&out.stderr);
+        let last = text.lines().last().unwrap_or("0 0");
+        let mut f = last.split_whitespace();
+        let secs: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
+        let rss_kib: u64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        if best.as_ref().is_none_or(|b| secs < b.secs) {
+            best = Some(Measure { name: name.into(), secs, rss_kib });
+        }
+    }
+    best.expect("at least one run")
+}
+
+fn frames_in(wirelab: &Path, file: &Path) -> u64 {
+    let out = Command::new(wirelab).args(["replay", "--format", "table"]).arg(file).output().expect("wirelab");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().rev().find_map(|l| l.split(" frames").next().and_then(|n| n.trim().parse().ok())).unwrap_or(0)
+}
+
+/// A 1 GiB loopback transfer captured by `wirelab sniff --save`: the kernel's drop counter.
+fn live_drop_test(wirelab: &Path) {
+    let peers = project().join("scripts/peers.py");
+    let port = 5103;
+    let save = std::env::temp_dir().join("wirelab-bench-live.pcap");
+    let mut server = spawn(&format!("python3 {} bulk_server 127.0.0.1 {port}", peers.display()));
+    std::thread::sleep(Duration::from_millis(300));
+    let sniff = Command::new(wirelab)
+        .args([
+            "sniff",
+            "--port",
+            &port.to_string(),
+            "--format",
+            "table",
+            "--snaplen",
+            "128",
+            "--duration",
+            "30",
+            "--save",
+        ])
+        .arg(&save)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sniff");
+    std::thread::sleep(Duration::from_secs(1));
+    let start = Instant::now();
+    let ok = sh(&format!("python3 {} bulk 127.0.0.1 {port} {}", peers.display(), 1u64 << 30));
+    let secs = start.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(500));
+    sh(&format!("kill -INT {}", sniff.id()));
+    let out = sniff.wait_with_output().expect("sniff");
+    let _ = server.kill();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let summary = err.lines().last().unwrap_or("");
+    println!();
+    println!("live: 1 GiB over loopback in {secs:.2} s (transfer ok: {ok}) captured by `wirelab sniff --save --snaplen 128`:");
+    println!("      {summary}");
+    let _ = std::fs::remove_file(save);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = project().join("target/bench");
+    std::fs::create_dir_all(&dir).expect("target/bench");
+    let file = dir.join("bench.pcap");
+    if args.iter().any(|a| a == "--regenerate") || !file.exists() {
+        generate(&file);
+    }
+    assert!(sh("cargo build --release --quiet"), "cargo build --release");
+    let wirelab = project().join("target/release/wirelab");
+    let frames = frames_in(&wirelab, &file);
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let f = file.display();
+    let w = wirelab.display();
+    println!("capture: {f}: {frames} frames, {:.1} MB", size as f64 / 1e6);
+    println!(
+        "machine: {} cores; files in page cache (cat first)",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    let runs = 3;
+    let rows = vec![
+        measure("cat (I/O floor)", &format!("cat {f}"), runs),
+        measure("wirelab replay --format table", &format!("{w} replay --format table {f}"), runs),
+        measure("wirelab replay --format jsonl", &format!("{w} replay --format jsonl {f}"), runs),
+        measure("wirelab replay (ladder)", &format!("{w} replay {f}"), runs),
+        measure("tcpdump -nr", &format!("tcpdump -nr {f}"), runs),
+        measure("tshark -r", &format!("tshark -r {f}"), 1),
+        measure("tshark -T fields -e tcp.seq -e tcp.ack", &format!("tshark -r {f} -T fields -e tcp.seq -e tcp.ack"), 1),
+    ];
+    let tshark = rows.iter().find(|r| r.name == "tshark -r").map(|r| r.secs).unwrap_or(f64::NAN);
+    let tcpdump = rows.iter().find(|r| r.name == "tcpdump -nr").map(|r| r.secs).unwrap_or(f64::NAN);
+    println!();
+    println!(
+        "{:<42} {:>9} {:>13} {:>10} {:>9} {:>9}",
+        "command", "wall s", "frames/s", "peak RSS", "÷tshark", "÷tcpdump"
+    );
+    for r in &rows {
+        let fps = frames as f64 / r.secs.max(1e-9);
+        let (vs_tshark, vs_tcpdump) = if r.name.starts_with("wirelab") {
+            (format!("{:.1}×", tshark / r.secs), format!("{:.1}×", tcpdump / r.secs))
+        } else {
+            (String::new(), String::new())
+        };
+        println!(
+            "{:<42} {:>9.3} {:>13.0} {:>7.1} MiB {:>9} {:>9}",
+            r.name,
+            r.secs,
+            fps,
+            r.rss_kib as f64 / 1024.0,
+            vs_tshark,
+            vs_tcpdump
+        );
+    }
+    println!("(÷tshark: how many times faster than `tshark -r` on the same file, same run)");
+    if !args.iter().any(|a| a == "--no-live") {
+        live_drop_test(&wirelab);
+    }
+}
