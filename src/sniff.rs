@@ -76,7 +76,8 @@ pub fn port_match(packet: &Packet<'_>, ports: &[u16]) -> bool {
 /// Runs a sniff to stdout until a limit or a signal.
 pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let stop = stop_on_signals();
-    let mut capture = LiveCapture::start(&opts.interface, opts.snaplen)?;
+    let ports = (!opts.ports.is_empty()).then_some(&opts.ports[..]);
+    let mut capture = LiveCapture::start(&opts.interface, ports, opts.snaplen)?;
     let mut writer = match &opts.save {
         Some(p) => Some(PcapWriter::create(p, capture.link, opts.snaplen)?),
         None => None,

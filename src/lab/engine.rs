@@ -805,9 +805,23 @@ impl Engine<'_> {
     }
 
     fn refresh_ports(&mut self) {
+        let before = self.ports.len();
         for a in &self.actors {
             if let Some(l) = a.local {
                 self.ports.insert(l.port());
+            }
+        }
+        if self.ports.len() != before {
+            self.update_filter();
+        }
+    }
+
+    /// Tells the kernel which ports are the lab's, so other traffic stays out.
+    fn update_filter(&self) {
+        if let Some(c) = &self.capture {
+            let ports: Vec<u16> = self.ports.iter().copied().collect();
+            if let Err(e) = c.set_ports(&ports) {
+                eprintln!("wirelab: {e}");
             }
         }
     }
@@ -1091,7 +1105,11 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
     let capture = if opts.no_capture {
         None
     } else {
-        match LiveCapture::start(if opts.interface.is_empty() { "lo" } else { &opts.interface }, opts.snaplen) {
+        match LiveCapture::start(
+            if opts.interface.is_empty() { "lo" } else { &opts.interface },
+            Some(&[]),
+            opts.snaplen,
+        ) {
             Ok(c) => Some(c),
             Err(e) => {
                 eprintln!("wirelab: {e}");
@@ -1147,7 +1165,9 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
         let resolved = target.as_ref().and_then(|r| r.as_ref().ok().copied());
         if let Some(a) = resolved {
             // Traffic to a port nobody uses is the lab's too (SYN → RST, ICMP unreachable).
-            engine.ports.insert(a.port());
+            if engine.ports.insert(a.port()) {
+                engine.update_filter();
+            }
         }
         let overflows_before = (step.call == "connect").then(procnet::listen_overflows).flatten();
         let signature = engine.signature(step, resolved);

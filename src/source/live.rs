@@ -62,14 +62,105 @@ fn wire_length(data: &[u8]) -> u32 {
     }
 }
 
-/// Classic BPF (`SO_ATTACH_FILTER`) program that keeps every frame but only
-/// its first `snaplen` bytes: the kernel copies less, so a bulk transfer fits
-/// the receive buffer (NOTES.md: this removed the drops).
-fn attach_snaplen_filter(fd: libc::c_int, snaplen: u32) -> io::Result<()> {
-    const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K
-    let mut program = [libc::sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: snaplen }];
+/// A classic BPF program (`SO_ATTACH_FILTER`) for Ethernet-framed frames: keep
+/// ICMP/ICMPv6 and TCP/UDP frames with one of `ports` on either side (every
+/// frame when `ports` is None), at most `snaplen` bytes of each. Filtering in
+/// the kernel keeps other programs' loopback traffic out of our receive
+/// buffer, and a snaplen makes the kernel copy less (NOTES.md: it removed the
+/// drops of bulk transfers).
+pub fn filter_program(ports: Option<&[u16]>, snaplen: u32) -> Vec<libc::sock_filter> {
+    // Opcodes (linux/filter.h).
+    const LDH_ABS: u16 = 0x28;
+    const LDB_ABS: u16 = 0x30;
+    const LDH_IND: u16 = 0x48;
+    const LDXB_MSH: u16 = 0xb1;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    /// A jump target: the accept or drop instruction at the end.
+    #[derive(Clone, Copy)]
+    enum To {
+        Next,
+        Label(&'static str),
+    }
+    let Some(ports) = ports else {
+        return vec![libc::sock_filter { code: RET_K, jt: 0, jf: 0, k: snaplen }];
+    };
+    let mut code: Vec<(u16, To, To, u32, Option<&'static str>)> = Vec::new();
+    let mut op = |c: u16, jt: To, jf: To, k: u32| code.push((c, jt, jf, k, None));
+    use To::{Label as L, Next as N};
+    op(LDH_ABS, N, N, 12);
+    op(JEQ_K, L("v4"), N, 0x0800);
+    op(JEQ_K, L("v6"), L("drop"), 0x86dd);
+    let mark = |code: &mut Vec<(u16, To, To, u32, Option<&'static str>)>, name: &'static str| {
+        let at = code.len();
+        code.push((0xffff, N, N, 0, Some(name)));
+        at
+    };
+    let port_checks = |code: &mut Vec<(u16, To, To, u32, Option<&'static str>)>, load: (u16, u32)| {
+        code.push((load.0, N, N, load.1, None));
+        for p in ports {
+            code.push((JEQ_K, L("accept"), N, *p as u32, None));
+        }
+    };
+    mark(&mut code, "v4");
+    code.push((LDB_ABS, N, N, 23, None)); // protocol
+    code.push((JEQ_K, L("accept"), N, 1, None)); // ICMP
+    code.push((JEQ_K, L("l4v4"), N, 6, None));
+    code.push((JEQ_K, L("l4v4"), L("drop"), 17, None));
+    mark(&mut code, "l4v4");
+    code.push((LDXB_MSH, N, N, 14, None)); // X = IPv4 header length
+    port_checks(&mut code, (LDH_IND, 14));
+    port_checks(&mut code, (LDH_IND, 16));
+    code.push((0, L("drop"), L("drop"), 0, Some("goto drop")));
+    mark(&mut code, "v6");
+    code.push((LDB_ABS, N, N, 20, None)); // next header
+    code.push((JEQ_K, L("accept"), N, 58, None)); // ICMPv6
+    code.push((JEQ_K, L("l4v6"), N, 6, None));
+    code.push((JEQ_K, L("l4v6"), L("drop"), 17, None));
+    mark(&mut code, "l4v6");
+    port_checks(&mut code, (LDH_ABS, 54));
+    port_checks(&mut code, (LDH_ABS, 56));
+    mark(&mut code, "drop");
+    code.push((RET_K, N, N, 0, None));
+    mark(&mut code, "accept");
+    code.push((RET_K, N, N, snaplen, None));
+    // Lay out: labels take no room; a "goto drop" becomes an always-true jump.
+    const JA: u16 = 0x05;
+    let mut at = Vec::with_capacity(code.len());
+    let mut labels = std::collections::HashMap::new();
+    let mut n = 0usize;
+    for (c, _, _, _, name) in &code {
+        at.push(n);
+        match (c, name) {
+            (0xffff, Some(l)) => {
+                labels.insert(*l, n);
+            }
+            _ => n += 1,
+        }
+    }
+    let mut out = Vec::with_capacity(n);
+    for (i, (c, jt, jf, k, name)) in code.iter().enumerate() {
+        if *c == 0xffff {
+            continue;
+        }
+        let here = at[i];
+        let rel = |t: To| match t {
+            To::Next => 0u8,
+            To::Label(l) => (labels[l] - here - 1) as u8,
+        };
+        if *name == Some("goto drop") {
+            out.push(libc::sock_filter { code: JA, jt: 0, jf: 0, k: (labels["drop"] - here - 1) as u32 });
+        } else {
+            out.push(libc::sock_filter { code: *c, jt: rel(*jt), jf: rel(*jf), k: *k });
+        }
+    }
+    out
+}
+
+/// Attaches (or replaces) the socket's kernel filter.
+fn attach_filter(fd: libc::c_int, program: &mut [libc::sock_filter]) -> io::Result<()> {
     let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
-    // SAFETY: fprog points at a live one-instruction program for the duration of the call.
+    // SAFETY: fprog points at a live program for the duration of the call.
     let rc = unsafe {
         libc::setsockopt(
             fd,
@@ -103,6 +194,9 @@ pub struct LiveCapture {
     thread: Option<JoinHandle<io::Result<CaptureStats>>>,
     /// Link type of the frames.
     pub link: LinkType,
+    /// The packet socket (owned by the reader thread while it runs).
+    fd: libc::c_int,
+    snaplen: u32,
 }
 
 /// Why live capture could not start: the advice a person needs.
@@ -201,9 +295,10 @@ fn open_socket() -> io::Result<libc::c_int> {
 }
 
 impl LiveCapture {
-    /// Starts capturing on `interface` (e.g. "lo"), keeping at most `snaplen`
-    /// bytes of each frame (None: whole frames). Capture is live when this returns.
-    pub fn start(interface: &str, snaplen: Option<u32>) -> Result<LiveCapture> {
+    /// Starts capturing on `interface` (e.g. "lo"): frames with one of `ports`
+    /// (None: every frame), at most `snaplen` bytes of each (None: whole
+    /// frames). Capture is live when this returns.
+    pub fn start(interface: &str, ports: Option<&[u16]>, snaplen: Option<u32>) -> Result<LiveCapture> {
         if std::env::var_os("WIRELAB_SIMULATE_NO_CAPTURE").is_some() {
             return Err(privilege_advice(interface, &io::Error::from_raw_os_error(libc::EPERM)));
         }
@@ -211,12 +306,11 @@ impl LiveCapture {
             Error::LiveCapture { interface: interface.to_string(), detail: "no such network interface".into() }
         })?;
         let fd = open_socket().map_err(|e| privilege_advice(interface, &e))?;
-        if let Some(n) = snaplen {
-            if let Err(e) = attach_snaplen_filter(fd, n.max(64)) {
-                // SAFETY: closing the fd we opened.
-                unsafe { libc::close(fd) };
-                return Err(Error::io("attaching the snaplen filter", e));
-            }
+        let snaplen = snaplen.map_or(READ_BUFFER as u32, |n| n.max(64));
+        if let Err(e) = attach_filter(fd, &mut filter_program(ports, snaplen)) {
+            // SAFETY: closing the fd we opened.
+            unsafe { libc::close(fd) };
+            return Err(Error::io("attaching the capture filter", e));
         }
         let config = pnet_datalink::Config {
             read_buffer_size: READ_BUFFER,
@@ -268,7 +362,16 @@ impl LiveCapture {
                 Ok(stats)
             })
             .map_err(|e| Error::io("starting the capture thread", e))?;
-        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET })
+        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET, fd, snaplen })
+    }
+
+    /// Replaces the kernel filter: keep frames with one of `ports` from now on.
+    pub fn set_ports(&self, ports: &[u16]) -> Result<()> {
+        if self.thread.is_none() {
+            return Ok(());
+        }
+        attach_filter(self.fd, &mut filter_program(Some(ports), self.snaplen))
+            .map_err(|e| Error::io("updating the capture filter", e))
     }
 
     /// Stops capturing and returns the kernel's counters.
