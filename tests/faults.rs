@@ -4,7 +4,7 @@
 mod common;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,16 +25,7 @@ fn ctrl_c_during_sniff_save_leaves_a_complete_file() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let file = tmp("sigint.pcap");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(["sniff", "--port", &port.to_string(), "--format", "jsonl", "--save"])
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
+    let (mut child, mut err) = common::spawn_sniff(port, &[], &file);
     // Read its output as it comes, like a terminal would.
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -74,7 +65,7 @@ fn ctrl_c_during_sniff_save_leaves_a_complete_file() {
 #[test]
 fn sigterm_during_a_lab_stops_cleanly() {
     let file = tmp("sigterm.pcap");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+    let child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
         .args(["lab", "run", "teardown", "--format", "jsonl", "--save"])
         .arg(&file)
         .stdout(Stdio::piped())

@@ -5,9 +5,8 @@
 mod common;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 #[test]
@@ -17,18 +16,7 @@ fn sniff_saves_what_it_shows_without_duplicates() {
     let dir = std::env::temp_dir().join(format!("wirelab-sniff-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("sniff.pcap");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
-        .args(["sniff", "--port", &port.to_string(), "--format", "jsonl", "--duration", "4", "--save"])
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until it captures.
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("sniffing on lo"), "{line}");
+    let (mut child, mut err) = common::spawn_sniff(port, &["--duration", "4"], &file);
 
     let server = std::thread::spawn(move || {
         let (mut conn, _) = listener.accept().unwrap();

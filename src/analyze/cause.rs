@@ -51,10 +51,7 @@ pub enum Cause {
 impl Cause {
     /// Short text in the current language (the ladder).
     pub fn text(self) -> &'static str {
-        match crate::i18n::current() {
-            crate::i18n::Lang::En => self.en(),
-            crate::i18n::Lang::Zh => self.zh(),
-        }
+        crate::i18n::tr(self.en(), self.zh())
     }
 
     /// Short text in Chinese.
@@ -142,10 +139,7 @@ pub enum Explain {
 impl Explain {
     /// The sentence in the current language.
     pub fn text(self) -> &'static str {
-        match crate::i18n::current() {
-            crate::i18n::Lang::En => self.en(),
-            crate::i18n::Lang::Zh => self.zh(),
-        }
+        crate::i18n::tr(self.en(), self.zh())
     }
 
     /// The sentence in Chinese.

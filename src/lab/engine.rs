@@ -982,35 +982,14 @@ impl Engine<'_> {
             };
             self.expect(n, "errno", pass, show(&want_name), show(&got))?;
         }
-        if let Some(want) = exp.ret {
-            let got = outcome.ret;
-            self.expect(
-                n,
-                "ret",
-                got == Some(want),
-                want.to_string(),
-                got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()),
-            )?;
-        }
-        if let Some(min) = exp.ret_min {
-            let got = outcome.ret;
-            self.expect(
-                n,
-                "ret",
-                got.is_some_and(|g| g >= min),
-                format!("≥ {min}"),
-                got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()),
-            )?;
-        }
-        if let Some(below) = exp.ret_below {
-            let got = outcome.ret;
-            self.expect(
-                n,
-                "ret",
-                got.is_some_and(|g| g < below),
-                format!("< {below}"),
-                got.map(|g| g.to_string()).unwrap_or_else(|| "error".into()),
-            )?;
+        let got_ret = outcome.ret.map(|g| g.to_string()).unwrap_or_else(|| "error".into());
+        let ret_checks = [
+            exp.ret.map(|w| (w.to_string(), outcome.ret == Some(w))),
+            exp.ret_min.map(|m| (format!("≥ {m}"), outcome.ret.is_some_and(|g| g >= m))),
+            exp.ret_below.map(|b| (format!("< {b}"), outcome.ret.is_some_and(|g| g < b))),
+        ];
+        for (want, pass) in ret_checks.into_iter().flatten() {
+            self.expect(n, "ret", pass, want, got_ret.clone())?;
         }
         if let Some(other) = &exp.same_md5_as {
             let want = self.md5s.get(other).cloned().unwrap_or_else(|| format!("(no transfer by {other})"));

@@ -160,21 +160,7 @@ pub fn filter_program(ports: Option<&[u16]>, snaplen: u32) -> Vec<libc::sock_fil
 /// Attaches (or replaces) the socket's kernel filter.
 fn attach_filter(fd: libc::c_int, program: &mut [libc::sock_filter]) -> io::Result<()> {
     let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
-    // SAFETY: fprog points at a live program for the duration of the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            &fprog as *const libc::sock_fprog as *const libc::c_void,
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)
 }
 
 /// Counters at the end of a capture.
@@ -213,15 +199,16 @@ pub fn privilege_advice(interface: &str, err: &io::Error) -> Error {
     Error::LiveCapture { interface: interface.to_string(), detail }
 }
 
-fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: a valid fd and a pointer to a live c_int of the given size.
+/// setsockopt(2) with a value of any plain type.
+fn setsockopt<T>(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: a valid fd and a pointer to a live value of the given size.
     let rc = unsafe {
         libc::setsockopt(
             fd,
             level,
             name,
-            &value as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            value as *const T as *const libc::c_void,
+            std::mem::size_of::<T>() as libc::socklen_t,
         )
     };
     if rc == 0 {
@@ -229,6 +216,10 @@ fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value:
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    setsockopt(fd, level, name, &value)
 }
 
 /// Reads and resets the kernel's counters of the packet socket.

@@ -232,3 +232,27 @@ pub fn compare(path: &Path) -> Comparison {
     }
     cmp
 }
+
+/// Starts `wirelab sniff --port PORT --format jsonl [extra…] --save FILE` and
+/// waits until it captures (its first line on stderr).
+pub fn spawn_sniff(
+    port: u16,
+    extra: &[&str],
+    save: &Path,
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStderr>) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["sniff", "--port", &port.to_string(), "--format", "jsonl"])
+        .args(extra)
+        .arg("--save")
+        .arg(save)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wirelab sniff");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    err.read_line(&mut line).expect("first line");
+    assert!(line.contains("sniffing on lo"), "{line}");
+    (child, err)
+}
