@@ -407,7 +407,13 @@ impl Engine<'_> {
             self.unused.insert((v6, stream), addr);
             return Ok(addr);
         }
-        target.parse().map_err(|_| io::Error::other(format!("{target:?} is neither an actor nor an address")))
+        let addr: SocketAddr =
+            target.parse().map_err(|_| io::Error::other(format!("{target:?} is neither an actor nor an address")))?;
+        // Labs talk to this machine only: loopback, or the wildcard for bind().
+        if !(addr.ip().is_loopback() || addr.ip().is_unspecified()) {
+            return Err(io::Error::other(format!("{addr}: labs only use loopback addresses (127.0.0.0/8, ::1)")));
+        }
+        Ok(addr)
     }
 
     fn signature(&self, step: &Step, resolved: Option<SocketAddr>) -> String {

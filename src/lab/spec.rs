@@ -233,6 +233,14 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
         match step.call.as_str() {
             "bind" if step.addr.is_none() => return fail("needs addr = \"127.0.0.1:0\"".into()),
             "connect" | "sendto" if step.to.is_none() => return fail("needs to = \"<actor>\" or an address".into()),
+            "bind" | "connect" | "sendto" => {
+                let target = step.addr.as_deref().or(step.to.as_deref()).unwrap_or("");
+                if let Ok(a) = target.parse::<std::net::SocketAddr>() {
+                    if !(a.ip().is_loopback() || a.ip().is_unspecified()) {
+                        return fail(format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"));
+                    }
+                }
+            }
             "accept" => match &step.new_actor {
                 Some(n) => {
                     sockets.insert(n.clone());
@@ -306,5 +314,13 @@ mod tests {
             parse("id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"socket\"\ncolour = 1\n")
                 .unwrap_err();
         assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn labs_stay_on_loopback() {
+        let lab = "id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"socket\"\n\
+                   [[step]]\nactor = \"b\"\ncall = \"connect\"\nto = \"8.8.8.8:53\"\n";
+        let err = parse(lab).unwrap_err();
+        assert!(err.contains("only use loopback"), "{err}");
     }
 }
