@@ -33,6 +33,9 @@ pub enum Command {
         /// Only this TCP stream (tcp.stream) or UDP flow (repeatable).
         #[arg(long = "stream")]
         streams: Vec<u32>,
+        /// Ladder: draw every packet of bulk transfers (default: one summary line per run).
+        #[arg(long)]
+        every_packet: bool,
     },
     /// Show live traffic of any program (loopback by default), annotated, until Ctrl-C.
     Sniff {

@@ -69,8 +69,8 @@ fn main() -> ExitCode {
     wirelab::i18n::set(cli.lang.unwrap_or_else(wirelab::i18n::from_env));
     wirelab::render::style::init_colors();
     let result = match cli.command {
-        Command::Replay { file, format, ports, streams } => {
-            replay::replay(&file, format, &Filter { ports, streams }).map(|_| ExitCode::SUCCESS)
+        Command::Replay { file, format, ports, streams, every_packet } => {
+            replay::replay(&file, format, &Filter { ports, streams, every_packet }).map(|_| ExitCode::SUCCESS)
         }
         Command::Sniff { ports, interface, count, duration, save, snaplen, format } => {
             let opts = SniffOptions {

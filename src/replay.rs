@@ -20,6 +20,8 @@ pub struct Filter {
     pub ports: Vec<u16>,
     /// Show only these TCP streams (or UDP flows). Empty = all.
     pub streams: Vec<u32>,
+    /// Draw every packet of a bulk transfer instead of one summary line per run.
+    pub every_packet: bool,
 }
 
 impl Filter {
@@ -35,7 +37,11 @@ impl Filter {
 /// Builds the renderer for a format, writing to `out`.
 pub fn renderer<'a>(format: Format, out: impl Write + 'a, filter: &Filter) -> Box<dyn Renderer + 'a> {
     match format {
-        Format::Ladder => Box::new(LadderRenderer::new(out)),
+        Format::Ladder => {
+            let mut l = LadderRenderer::new(out);
+            l.group_bulk = !filter.every_packet;
+            Box::new(l)
+        }
         Format::Jsonl => Box::new(JsonlRenderer::new(out)),
         Format::Table => {
             let mut t = TableRenderer::new(out);

@@ -230,17 +230,17 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
         } else if needs_actor && !sockets.contains(&step.actor) {
             return fail(format!("actor {:?} has no socket yet (add a `socket` step first)", step.actor));
         }
+        // Labs talk to this machine only.
+        for target in [&step.addr, &step.to].into_iter().flatten() {
+            if let Ok(a) = target.parse::<std::net::SocketAddr>() {
+                if !(a.ip().is_loopback() || a.ip().is_unspecified()) {
+                    return fail(format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"));
+                }
+            }
+        }
         match step.call.as_str() {
             "bind" if step.addr.is_none() => return fail("needs addr = \"127.0.0.1:0\"".into()),
             "connect" | "sendto" if step.to.is_none() => return fail("needs to = \"<actor>\" or an address".into()),
-            "bind" | "connect" | "sendto" => {
-                let target = step.addr.as_deref().or(step.to.as_deref()).unwrap_or("");
-                if let Ok(a) = target.parse::<std::net::SocketAddr>() {
-                    if !(a.ip().is_loopback() || a.ip().is_unspecified()) {
-                        return fail(format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"));
-                    }
-                }
-            }
             "accept" => match &step.new_actor {
                 Some(n) => {
                     sockets.insert(n.clone());
