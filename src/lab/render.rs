@@ -29,10 +29,6 @@ impl<W: Write> TerminalSink<W> {
     }
 }
 
-fn step_returns_fd(o: &CallOutcome) -> bool {
-    o.returns_fd
-}
-
 /// "0", "5 bytes: b'hello'", "ECONNREFUSED (111)".
 pub fn describe_outcome(o: &CallOutcome) -> String {
     let mut s = if o.ok {
@@ -41,7 +37,7 @@ pub fn describe_outcome(o: &CallOutcome) -> String {
                 tr("b'' (0 bytes: the peer closed its side)", "b''（0 字节：对方关闭了它那一端）").to_string()
             }
             (Some(d), _) => format!("{} {}: {}", d.len(), tr("bytes", "字节"), py_bytes(d, 60)),
-            (None, Some(r)) if step_returns_fd(o) => format!("fd {r}"),
+            (None, Some(r)) if o.returns_fd => format!("fd {r}"),
             (None, Some(r)) => r.to_string(),
             (None, None) => "done".to_string(),
         }
