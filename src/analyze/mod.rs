@@ -199,6 +199,8 @@ pub struct TcpStream {
     /// Totals.
     pub stats: StreamStats,
     zero_window: [bool; 2],
+    /// Both ends are closed (queued for retirement).
+    finished: bool,
 }
 
 /// One UDP flow.
@@ -237,6 +239,16 @@ impl Explanations {
     }
 }
 
+/// Adds `item` to `kept`, keeping only the [`KEEP_RETIRED`] with the most bytes.
+fn keep_busiest<T>(kept: &mut Vec<T>, item: T, bytes: impl Fn(&T) -> u64) {
+    kept.push(item);
+    if kept.len() > KEEP_RETIRED {
+        if let Some((i, _)) = kept.iter().enumerate().min_by_key(|(_, t)| bytes(t)) {
+            kept.swap_remove(i);
+        }
+    }
+}
+
 /// An unordered pair of endpoints.
 type FlowKey = (SocketAddr, SocketAddr);
 
@@ -248,15 +260,35 @@ fn flow_key(x: SocketAddr, y: SocketAddr) -> FlowKey {
     }
 }
 
-/// The analysis of a whole capture, frame by frame, in order.
+/// A finished connection is forgotten this long (capture time) after its
+/// last packet: far beyond TIME_WAIT, so a late retransmission still finds it
+/// and `tcp.stream` numbers stay equal to tshark's.
+const RETIRE_FINISHED_NS: i128 = 300 * 1_000_000_000;
+/// Any connection or UDP flow silent this long (capture time) is forgotten.
+const RETIRE_IDLE_NS: i128 = 3600 * 1_000_000_000;
+/// How often (in frames) idle connections are looked for.
+const SWEEP_EVERY: u64 = 1 << 16;
+/// Retired connections kept for the summary table: the busiest ones.
+pub const KEEP_RETIRED: usize = 50;
+
+/// The analysis of a whole capture, frame by frame, in order. Memory follows
+/// the connections that are alive, not the length of the capture: finished
+/// and long-idle ones are retired (see [`RETIRE_FINISHED_NS`]).
 #[derive(Default)]
 pub struct Analyzer {
     tcp_index: HashMap<FlowKey, u32>,
-    /// Every TCP connection, indexed by `tcp.stream`.
-    pub streams: Vec<TcpStream>,
+    /// Live TCP connections by `tcp.stream` (boxed: growing the table moves pointers, not streams).
+    streams: HashMap<u32, Box<TcpStream>>,
+    /// Number of TCP connections seen (the next `tcp.stream`).
+    tcp_count: u32,
+    /// Connections whose both ends are closed, with when they were last seen.
+    finished: std::collections::VecDeque<(u32, Timestamp)>,
+    /// The busiest retired connections (at most [`KEEP_RETIRED`]).
+    retired: Vec<TcpStream>,
     udp_index: HashMap<FlowKey, u32>,
-    /// Every UDP flow.
-    pub udp_flows: Vec<UdpFlow>,
+    udp_flows: HashMap<u32, UdpFlow>,
+    udp_count: u32,
+    retired_udp: Vec<UdpFlow>,
     /// Frames of link types wirelab does not decode, by link type.
     pub unsupported_links: BTreeMap<u32, u64>,
     /// Frames seen.
@@ -271,6 +303,82 @@ impl Analyzer {
         Self::default()
     }
 
+    /// A live TCP connection by `tcp.stream`.
+    pub fn stream(&self, id: u32) -> Option<&TcpStream> {
+        self.streams.get(&id).map(|b| &**b)
+    }
+
+    /// A live UDP flow by index.
+    pub fn udp_flow(&self, id: u32) -> Option<&UdpFlow> {
+        self.udp_flows.get(&id)
+    }
+
+    /// How many TCP connections and UDP flows the capture had.
+    pub fn counts(&self) -> (u32, u32) {
+        (self.tcp_count, self.udp_count)
+    }
+
+    /// Live connections and the busiest retired ones, by `tcp.stream`.
+    pub fn tcp_summaries(&self) -> Vec<&TcpStream> {
+        let mut all: Vec<&TcpStream> = self.streams.values().map(|b| &**b).chain(&self.retired).collect();
+        all.sort_by_key(|s| s.id);
+        all
+    }
+
+    /// Live UDP flows and the busiest retired ones, by index.
+    pub fn udp_summaries(&self) -> Vec<&UdpFlow> {
+        let mut all: Vec<&UdpFlow> = self.udp_flows.values().chain(&self.retired_udp).collect();
+        all.sort_by_key(|f| f.id);
+        all
+    }
+
+    /// Forgets connections that finished long ago and anything idle for an hour.
+    fn retire(&mut self, now: Timestamp) {
+        while let Some(&(id, at)) = self.finished.front() {
+            if now.nanos_since(at) < RETIRE_FINISHED_NS {
+                break;
+            }
+            self.finished.pop_front();
+            match self.streams.get(&id).map(|s| s.stats.last) {
+                // Traffic after it finished: give it the full delay again.
+                Some(last) if last.nanos_since(at) > 0 => self.finished.push_back((id, last)),
+                Some(_) => self.retire_stream(id),
+                None => {}
+            }
+        }
+        if self.frames % SWEEP_EVERY == 0 {
+            let idle: Vec<u32> = self
+                .streams
+                .values()
+                .filter(|s| now.nanos_since(s.stats.last) > RETIRE_IDLE_NS)
+                .map(|s| s.id)
+                .collect();
+            for id in idle {
+                self.retire_stream(id);
+            }
+            let idle: Vec<u32> =
+                self.udp_flows.values().filter(|f| now.nanos_since(f.last) > RETIRE_IDLE_NS).map(|f| f.id).collect();
+            for id in idle {
+                if let Some(f) = self.udp_flows.remove(&id) {
+                    let key = flow_key(f.a, f.b);
+                    if self.udp_index.get(&key) == Some(&id) {
+                        self.udp_index.remove(&key);
+                    }
+                    keep_busiest(&mut self.retired_udp, f, |f| f.bytes[0] + f.bytes[1]);
+                }
+            }
+        }
+    }
+
+    fn retire_stream(&mut self, id: u32) {
+        let Some(s) = self.streams.remove(&id) else { return };
+        let key = flow_key(s.a, s.b);
+        if self.tcp_index.get(&key) == Some(&id) {
+            self.tcp_index.remove(&key);
+        }
+        keep_busiest(&mut self.retired, *s, |s| s.stats.bytes[0] + s.stats.bytes[1]);
+    }
+
     /// Decodes and analyzes one frame.
     pub fn on_frame(&mut self, frame: &Frame<'_>) -> FrameRecord {
         let packet = decode::decode(frame);
@@ -280,6 +388,7 @@ impl Analyzer {
     /// Analyzes one decoded frame.
     pub fn on_packet(&mut self, frame: &Frame<'_>, packet: &Packet<'_>) -> FrameRecord {
         self.frames += 1;
+        self.retire(frame.ts);
         if packet.truncated {
             self.truncated += 1;
         }
@@ -319,8 +428,8 @@ impl Analyzer {
                 rec.sport = Some(dgram.sport);
                 rec.dport = Some(dgram.dport);
                 let (src, dst) = (SocketAddr::new(s, dgram.sport), SocketAddr::new(d, dgram.dport));
-                let (id, dir) = self.udp_flow(src, dst, frame.ts);
-                let flow = &mut self.udp_flows[id as usize];
+                let (id, dir) = self.udp_flow_of(src, dst, frame.ts);
+                let flow = self.udp_flows.get_mut(&id).expect("just looked up");
                 flow.packets[dir as usize] += 1;
                 flow.bytes[dir as usize] += dgram.payload_len as u64;
                 flow.last = frame.ts;
@@ -336,8 +445,8 @@ impl Analyzer {
                         match q.protocol {
                             17 => {
                                 icmp.udp_stream = self.udp_index.get(&key).copied();
-                                if let Some(id) = icmp.udp_stream {
-                                    self.udp_flows[id as usize].icmp_errors += 1;
+                                if let Some(f) = icmp.udp_stream.and_then(|id| self.udp_flows.get_mut(&id)) {
+                                    f.icmp_errors += 1;
                                 }
                             }
                             6 => icmp.tcp_stream = self.tcp_index.get(&key).copied(),
@@ -358,23 +467,18 @@ impl Analyzer {
         rec
     }
 
-    fn udp_flow(&mut self, src: SocketAddr, dst: SocketAddr, ts: Timestamp) -> (u32, u8) {
+    fn udp_flow_of(&mut self, src: SocketAddr, dst: SocketAddr, ts: Timestamp) -> (u32, u8) {
         let key = flow_key(src, dst);
-        let next = self.udp_flows.len() as u32;
+        let next = self.udp_count;
         let id = *self.udp_index.entry(key).or_insert(next);
         if id == next {
-            self.udp_flows.push(UdpFlow {
+            self.udp_count += 1;
+            self.udp_flows.insert(
                 id,
-                a: src,
-                b: dst,
-                packets: [0; 2],
-                bytes: [0; 2],
-                icmp_errors: 0,
-                first: ts,
-                last: ts,
-            });
+                UdpFlow { id, a: src, b: dst, packets: [0; 2], bytes: [0; 2], icmp_errors: 0, first: ts, last: ts },
+            );
         }
-        let dir = if self.udp_flows[id as usize].a == src { 0 } else { 1 };
+        let dir = if self.udp_flows[&id].a == src { 0 } else { 1 };
         (id, dir)
     }
 
@@ -386,32 +490,37 @@ impl Analyzer {
         seg: &decode::TcpSegment<'_>,
         ts: Timestamp,
     ) -> u32 {
-        let id = self.streams.len() as u32;
+        let id = self.tcp_count;
+        self.tcp_count += 1;
         let (a_state, b_state, client, opening) = match (seg.has(SYN), seg.has(ACK)) {
             (true, false) => (TcpState::Closed, TcpState::Listen, Some(0), Opening::SynOnly),
             (true, true) => (TcpState::Listen, TcpState::SynSent, Some(1), Opening::Handshake),
             _ => (TcpState::Established, TcpState::Established, None, Opening::MidStream),
         };
-        self.streams.push(TcpStream {
+        self.streams.insert(
             id,
-            a: src,
-            b: dst,
-            client,
-            conv: TcpConversation::default(),
-            endpoints: [Endpoint::new(a_state), Endpoint::new(b_state)],
-            stats: StreamStats {
-                packets: [0; 2],
-                bytes: [0; 2],
-                first: ts,
-                last: ts,
-                opening,
-                fins: [0; 2],
-                fin_ack_combined: false,
-                rst_from: None,
-                expert_counts: [0; 16],
-            },
-            zero_window: [false; 2],
-        });
+            Box::new(TcpStream {
+                id,
+                a: src,
+                b: dst,
+                client,
+                conv: TcpConversation::default(),
+                endpoints: [Endpoint::new(a_state), Endpoint::new(b_state)],
+                stats: StreamStats {
+                    packets: [0; 2],
+                    bytes: [0; 2],
+                    first: ts,
+                    last: ts,
+                    opening,
+                    fins: [0; 2],
+                    fin_ack_combined: false,
+                    rst_from: None,
+                    expert_counts: [0; 16],
+                },
+                zero_window: [false; 2],
+                finished: false,
+            }),
+        );
         self.tcp_index.insert(key, id);
         id
     }
@@ -428,7 +537,7 @@ impl Analyzer {
         // A SYN on a known 4-tuple: a new connection if its ISN differs (port reuse),
         // otherwise a retransmitted SYN.
         if seg.flags & (SYN | ACK) == SYN {
-            let stream = &mut self.streams[id as usize];
+            let stream = self.streams.get_mut(&id).expect("live stream");
             let dir = dir_of(stream);
             if let Some(base) = stream.conv.base_seq(dir) {
                 preset.0 |= Expert::REUSED_PORTS;
@@ -439,7 +548,7 @@ impl Analyzer {
                 }
             }
         } else if seg.flags & (SYN | ACK) == (SYN | ACK) {
-            let stream = &mut self.streams[id as usize];
+            let stream = self.streams.get_mut(&id).expect("live stream");
             let dir = dir_of(stream);
             if let Some(base) = stream.conv.base_seq(dir) {
                 if base != seg.seq {
@@ -448,7 +557,7 @@ impl Analyzer {
                 }
             }
         }
-        let stream = &mut self.streams[id as usize];
+        let stream = self.streams.get_mut(&id).expect("live stream");
         let dir = dir_of(stream);
         let numbers = stream.conv.on_segment(dir, seg, ts, preset);
 
@@ -585,5 +694,15 @@ impl Analyzer {
             before_src,
             before_dst,
         });
+        // Both ends closed: the connection can be forgotten later.
+        let closed = |s: TcpState| matches!(s, TcpState::Closed | TcpState::TimeWait);
+        if closed(state_src) && closed(state_dst) {
+            if let Some(st) = self.streams.get_mut(&id) {
+                if !st.finished {
+                    st.finished = true;
+                    self.finished.push_back((id, ts));
+                }
+            }
+        }
     }
 }

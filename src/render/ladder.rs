@@ -269,8 +269,10 @@ impl<W: Write> LadderRenderer<W> {
     }
 
     fn tcp(&mut self, rec: &FrameRecord, t: &TcpRecord, analyzer: &Analyzer) -> io::Result<()> {
-        let stream = &analyzer.streams[t.stream as usize];
         if self.lanes != Some(Lanes::Tcp(t.stream)) {
+            let Some(stream) = analyzer.stream(t.stream) else {
+                return self.single(rec, &tcp_label(t), Role::Data);
+            };
             self.lanes = Some(Lanes::Tcp(t.stream));
             let (client, server) = (tr("(client)", "(客户端)"), tr("(server)", "(服务器)"));
             let roles = match stream.client {
@@ -357,10 +359,7 @@ impl<W: Write> LadderRenderer<W> {
         let total: u64 = m.bytes.iter().sum();
         let rate = if secs > 0.0 { format!(" · {:.1} MB/s", total as f64 / secs / 1e6) } else { String::new() };
         let window = if m.wmax > 0 { format!(" · receive window {}–{}", m.wmin, m.wmax) } else { String::new() };
-        let ports = m.first.tcp.map(|t| {
-            let s = &analyzer.streams[t.stream as usize];
-            (s.a.port(), s.b.port())
-        });
+        let ports = m.first.tcp.and_then(|t| analyzer.stream(t.stream)).map(|s| (s.a.port(), s.b.port()));
         let dir = |d: usize| match ports {
             Some((a, b)) if d == 0 => format!(":{a}→:{b}"),
             Some((a, b)) => format!(":{b}→:{a}"),
@@ -499,7 +498,9 @@ impl<W: Write> LadderRenderer<W> {
             return self.tcp(rec, t, analyzer);
         }
         if let Some(u) = &rec.udp {
-            let flow = &analyzer.udp_flows[u.stream as usize];
+            let Some(flow) = analyzer.udp_flow(u.stream) else {
+                return self.single(rec, &format!("UDP len={}", u.len), Role::Data);
+            };
             if self.lanes != Some(Lanes::Udp(u.stream)) {
                 self.lanes = Some(Lanes::Udp(u.stream));
                 self.header(&format!("{} {}", tr("UDP flow", "UDP 流"), u.stream), flow.a, flow.b, ("", ""))?;
@@ -520,8 +521,8 @@ impl<W: Write> LadderRenderer<W> {
             );
             let role = if i.msg.quoted.is_some() { Role::Abort } else { Role::Data };
             match i.udp_stream {
-                Some(id) => {
-                    let flow = &analyzer.udp_flows[id as usize];
+                Some(id) if analyzer.udp_flow(id).is_some() => {
+                    let flow = analyzer.udp_flow(id).expect("checked");
                     if self.lanes != Some(Lanes::Udp(id)) {
                         self.lanes = Some(Lanes::Udp(id));
                         self.header(&format!("{} {id}", tr("UDP flow", "UDP 流")), flow.a, flow.b, ("", ""))?;

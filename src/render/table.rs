@@ -95,12 +95,15 @@ impl<W: Write> Renderer for TableRenderer<W> {
         }
         // A capture with thousands of connections shows the busiest ones.
         let mut chosen: Vec<&TcpStream> = analyzer
-            .streams
-            .iter()
+            .tcp_summaries()
+            .into_iter()
             .filter(|s| self.only_streams.as_ref().is_none_or(|only| only.contains(&s.id)))
             .collect();
-        let hidden = chosen.len().saturating_sub(MAX_ROWS);
-        if hidden > 0 {
+        let (tcp_total, udp_total) = analyzer.counts();
+        let listed = chosen.len();
+        let hidden =
+            if self.only_streams.is_some() { 0 } else { (tcp_total as usize).saturating_sub(listed.min(MAX_ROWS)) };
+        if chosen.len() > MAX_ROWS {
             chosen.sort_by_key(|s| std::cmp::Reverse(s.stats.bytes[0] + s.stats.bytes[1]));
             chosen.truncate(MAX_ROWS);
             chosen.sort_by_key(|s| s.id);
@@ -121,9 +124,10 @@ impl<W: Write> Renderer for TableRenderer<W> {
                 expert_summary(s),
             ]);
         }
-        let udp_hidden = analyzer.udp_flows.len().saturating_sub(MAX_ROWS);
+        let udp_shown = analyzer.udp_summaries();
+        let udp_hidden = (udp_total as usize).saturating_sub(udp_shown.len().min(MAX_ROWS));
         if self.only_streams.is_none() {
-            for f in analyzer.udp_flows.iter().take(MAX_ROWS) {
+            for f in udp_shown.into_iter().take(MAX_ROWS) {
                 table.add_row(vec![
                     format!("udp {}", f.id),
                     format!("{}\n{}", f.a, f.b),
@@ -146,8 +150,8 @@ impl<W: Write> Renderer for TableRenderer<W> {
             self.out,
             "{} frames, {} TCP connection(s), {} UDP flow(s){}",
             analyzer.frames,
-            analyzer.streams.len(),
-            analyzer.udp_flows.len(),
+            tcp_total,
+            udp_total,
             if analyzer.truncated > 0 { format!(", {} truncated frame(s)", analyzer.truncated) } else { String::new() }
         )?;
         self.out.flush()
