@@ -239,6 +239,52 @@ impl Explanations {
     }
 }
 
+/// Live connections in reusable slots: the hot path goes from the 4-tuple
+/// straight to a slot; `tcp.stream` numbers reach a slot through `slot_of`.
+#[derive(Default)]
+struct StreamSlab {
+    slots: Vec<Option<TcpStream>>,
+    free: Vec<u32>,
+    slot_of: HashMap<u32, u32>,
+}
+
+impl StreamSlab {
+    fn insert(&mut self, s: TcpStream) -> u32 {
+        let id = s.id;
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(s);
+                slot
+            }
+            None => {
+                self.slots.push(Some(s));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.slot_of.insert(id, slot);
+        slot
+    }
+
+    /// The stream in a slot taken from the index (always live).
+    fn at(&mut self, slot: u32) -> &mut TcpStream {
+        self.slots[slot as usize].as_mut().expect("the index points at live slots")
+    }
+
+    fn get(&self, id: u32) -> Option<&TcpStream> {
+        self.slots.get(*self.slot_of.get(&id)? as usize)?.as_ref()
+    }
+
+    fn remove(&mut self, id: u32) -> Option<TcpStream> {
+        let slot = self.slot_of.remove(&id)?;
+        self.free.push(slot);
+        self.slots[slot as usize].take()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &TcpStream> {
+        self.slots.iter().flatten()
+    }
+}
+
 /// Adds `item` to `kept`, keeping only the [`KEEP_RETIRED`] with the most bytes.
 fn keep_busiest<T>(kept: &mut Vec<T>, item: T, bytes: impl Fn(&T) -> u64) {
     kept.push(item);
@@ -276,9 +322,10 @@ pub const KEEP_RETIRED: usize = 50;
 /// and long-idle ones are retired (see [`RETIRE_FINISHED_NS`]).
 #[derive(Default)]
 pub struct Analyzer {
-    tcp_index: HashMap<FlowKey, u32>,
-    /// Live TCP connections by `tcp.stream` (boxed: growing the table moves pointers, not streams).
-    streams: HashMap<u32, Box<TcpStream>>,
+    /// 4-tuple → (`tcp.stream`, slot in `streams`).
+    tcp_index: HashMap<FlowKey, (u32, u32)>,
+    /// Live TCP connections.
+    streams: StreamSlab,
     /// Number of TCP connections seen (the next `tcp.stream`).
     tcp_count: u32,
     /// Connections whose both ends are closed, with when they were last seen.
@@ -305,7 +352,7 @@ impl Analyzer {
 
     /// A live TCP connection by `tcp.stream`.
     pub fn stream(&self, id: u32) -> Option<&TcpStream> {
-        self.streams.get(&id).map(|b| &**b)
+        self.streams.get(id)
     }
 
     /// A live UDP flow by index.
@@ -320,7 +367,7 @@ impl Analyzer {
 
     /// Live connections and the busiest retired ones, by `tcp.stream`.
     pub fn tcp_summaries(&self) -> Vec<&TcpStream> {
-        let mut all: Vec<&TcpStream> = self.streams.values().map(|b| &**b).chain(&self.retired).collect();
+        let mut all: Vec<&TcpStream> = self.streams.iter().chain(&self.retired).collect();
         all.sort_by_key(|s| s.id);
         all
     }
@@ -339,7 +386,7 @@ impl Analyzer {
                 break;
             }
             self.finished.pop_front();
-            match self.streams.get(&id).map(|s| s.stats.last) {
+            match self.streams.get(id).map(|s| s.stats.last) {
                 // Traffic after it finished: give it the full delay again.
                 Some(last) if last.nanos_since(at) > 0 => self.finished.push_back((id, last)),
                 Some(_) => self.retire_stream(id),
@@ -347,12 +394,8 @@ impl Analyzer {
             }
         }
         if self.frames % SWEEP_EVERY == 0 {
-            let idle: Vec<u32> = self
-                .streams
-                .values()
-                .filter(|s| now.nanos_since(s.stats.last) > RETIRE_IDLE_NS)
-                .map(|s| s.id)
-                .collect();
+            let idle: Vec<u32> =
+                self.streams.iter().filter(|s| now.nanos_since(s.stats.last) > RETIRE_IDLE_NS).map(|s| s.id).collect();
             for id in idle {
                 self.retire_stream(id);
             }
@@ -371,12 +414,12 @@ impl Analyzer {
     }
 
     fn retire_stream(&mut self, id: u32) {
-        let Some(s) = self.streams.remove(&id) else { return };
+        let Some(s) = self.streams.remove(id) else { return };
         let key = flow_key(s.a, s.b);
-        if self.tcp_index.get(&key) == Some(&id) {
+        if self.tcp_index.get(&key).is_some_and(|&(i, _)| i == id) {
             self.tcp_index.remove(&key);
         }
-        keep_busiest(&mut self.retired, *s, |s| s.stats.bytes[0] + s.stats.bytes[1]);
+        keep_busiest(&mut self.retired, s, |s| s.stats.bytes[0] + s.stats.bytes[1]);
     }
 
     /// Decodes and analyzes one frame.
@@ -449,7 +492,7 @@ impl Analyzer {
                                     f.icmp_errors += 1;
                                 }
                             }
-                            6 => icmp.tcp_stream = self.tcp_index.get(&key).copied(),
+                            6 => icmp.tcp_stream = self.tcp_index.get(&key).map(|&(id, _)| id),
                             _ => {}
                         }
                     }
@@ -489,7 +532,7 @@ impl Analyzer {
         dst: SocketAddr,
         seg: &decode::TcpSegment<'_>,
         ts: Timestamp,
-    ) -> u32 {
+    ) -> (u32, u32) {
         let id = self.tcp_count;
         self.tcp_count += 1;
         let (a_state, b_state, client, opening) = match (seg.has(SYN), seg.has(ACK)) {
@@ -497,58 +540,55 @@ impl Analyzer {
             (true, true) => (TcpState::Listen, TcpState::SynSent, Some(1), Opening::Handshake),
             _ => (TcpState::Established, TcpState::Established, None, Opening::MidStream),
         };
-        self.streams.insert(
+        let slot = self.streams.insert(TcpStream {
             id,
-            Box::new(TcpStream {
-                id,
-                a: src,
-                b: dst,
-                client,
-                conv: TcpConversation::default(),
-                endpoints: [Endpoint::new(a_state), Endpoint::new(b_state)],
-                stats: StreamStats {
-                    packets: [0; 2],
-                    bytes: [0; 2],
-                    first: ts,
-                    last: ts,
-                    opening,
-                    fins: [0; 2],
-                    fin_ack_combined: false,
-                    rst_from: None,
-                    expert_counts: [0; 16],
-                },
-                zero_window: [false; 2],
-                finished: false,
-            }),
-        );
-        self.tcp_index.insert(key, id);
-        id
+            a: src,
+            b: dst,
+            client,
+            conv: TcpConversation::default(),
+            endpoints: [Endpoint::new(a_state), Endpoint::new(b_state)],
+            stats: StreamStats {
+                packets: [0; 2],
+                bytes: [0; 2],
+                first: ts,
+                last: ts,
+                opening,
+                fins: [0; 2],
+                fin_ack_combined: false,
+                rst_from: None,
+                expert_counts: [0; 16],
+            },
+            zero_window: [false; 2],
+            finished: false,
+        });
+        self.tcp_index.insert(key, (id, slot));
+        (id, slot)
     }
 
     fn on_tcp(&mut self, rec: &mut FrameRecord, src: SocketAddr, dst: SocketAddr, seg: &decode::TcpSegment<'_>) {
         let ts = rec.ts;
         let key = flow_key(src, dst);
         let mut preset = Expert::default();
-        let mut id = match self.tcp_index.get(&key) {
-            Some(&id) => id,
+        let (mut id, mut slot) = match self.tcp_index.get(&key) {
+            Some(&found) => found,
             None => self.new_stream(key, src, dst, seg, ts),
         };
         let dir_of = |s: &TcpStream| if s.a == src { 0usize } else { 1 };
         // A SYN on a known 4-tuple: a new connection if its ISN differs (port reuse),
         // otherwise a retransmitted SYN.
         if seg.flags & (SYN | ACK) == SYN {
-            let stream = self.streams.get_mut(&id).expect("live stream");
+            let stream = self.streams.at(slot);
             let dir = dir_of(stream);
             if let Some(base) = stream.conv.base_seq(dir) {
                 preset.0 |= Expert::REUSED_PORTS;
                 if base != seg.seq {
-                    id = self.new_stream(key, src, dst, seg, ts);
+                    (id, slot) = self.new_stream(key, src, dst, seg, ts);
                 } else {
                     stream.conv.restore_for_repeated_syn(dir);
                 }
             }
         } else if seg.flags & (SYN | ACK) == (SYN | ACK) {
-            let stream = self.streams.get_mut(&id).expect("live stream");
+            let stream = self.streams.at(slot);
             let dir = dir_of(stream);
             if let Some(base) = stream.conv.base_seq(dir) {
                 if base != seg.seq {
@@ -557,7 +597,7 @@ impl Analyzer {
                 }
             }
         }
-        let stream = self.streams.get_mut(&id).expect("live stream");
+        let stream = self.streams.at(slot);
         let dir = dir_of(stream);
         let numbers = stream.conv.on_segment(dir, seg, ts, preset);
 
@@ -697,11 +737,10 @@ impl Analyzer {
         // Both ends closed: the connection can be forgotten later.
         let closed = |s: TcpState| matches!(s, TcpState::Closed | TcpState::TimeWait);
         if closed(state_src) && closed(state_dst) {
-            if let Some(st) = self.streams.get_mut(&id) {
-                if !st.finished {
-                    st.finished = true;
-                    self.finished.push_back((id, ts));
-                }
+            let st = self.streams.at(slot);
+            if !st.finished {
+                st.finished = true;
+                self.finished.push_back((id, ts));
             }
         }
     }
