@@ -134,6 +134,38 @@ fn without_capture_privilege_the_lab_still_runs() {
     assert!(stdout.contains("skipped (no capture)"), "{stdout}");
 }
 
+/// Sockets of the kernel's tables that are still LISTEN or ESTABLISHED, as
+/// (local, remote) text pairs ("127.0.0.1:5000", "*").
+fn open_sockets() -> Vec<(std::net::SocketAddr, Option<std::net::SocketAddr>)> {
+    let parse = |s: &str| -> Option<std::net::SocketAddr> {
+        let (addr, port) = s.split_once(':')?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        let ip: std::net::IpAddr = match addr.len() {
+            8 => std::net::Ipv4Addr::from(u32::from_str_radix(addr, 16).ok()?.to_ne_bytes()).into(),
+            _ => {
+                let mut b = [0u8; 16];
+                for (i, c) in b.chunks_exact_mut(4).enumerate() {
+                    c.copy_from_slice(&u32::from_str_radix(&addr[i * 8..i * 8 + 8], 16).ok()?.to_ne_bytes());
+                }
+                std::net::Ipv6Addr::from(b).into()
+            }
+        };
+        Some(std::net::SocketAddr::new(ip, port))
+    };
+    let mut open = Vec::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for row in std::fs::read_to_string(file).unwrap().lines().skip(1) {
+            let f: Vec<&str> = row.split_whitespace().collect();
+            if matches!(f[3], "0A" | "01") {
+                if let (Some(l), Some(r)) = (parse(f[1]), parse(f[2])) {
+                    open.push((l, (r.port() != 0).then_some(r)));
+                }
+            }
+        }
+    }
+    open
+}
+
 #[test]
 fn every_lab_in_the_catalogue_runs_green() {
     let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "list", "--format", "jsonl"]).output().unwrap();
@@ -156,6 +188,20 @@ fn every_lab_in_the_catalogue_runs_green() {
                         let (_, failed) = expectations(&events);
                         if code != 0 || !failed.is_empty() {
                             bad.push(format!("{id}: exit {code}, {failed:?}, {stderr}"));
+                        }
+                        // No socket of the lab is left LISTEN or ESTABLISHED (TIME_WAIT is expected).
+                        let mine: Vec<(std::net::SocketAddr, Option<std::net::SocketAddr>)> = events
+                            .iter()
+                            .filter(|e| e["kind"] == "state")
+                            .filter_map(|e| {
+                                let local = e["local"].as_str()?.parse().ok()?;
+                                Some((local, e["remote"].as_str().and_then(|r| r.parse().ok())))
+                            })
+                            .collect();
+                        for sock in open_sockets() {
+                            if mine.contains(&sock) {
+                                bad.push(format!("{id}: socket left behind: {sock:?}"));
+                            }
                         }
                     }
                     bad
