@@ -8,7 +8,8 @@ use wirelab::analyze::Analyzer;
 use wirelab::source::file::CaptureReader;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut reader) = CaptureReader::from_reader(std::path::Path::new("fuzz.pcap"), std::io::Cursor::new(data.to_vec()))
+    let Ok(mut reader) =
+        CaptureReader::from_reader(std::path::Path::new("fuzz.pcap"), std::io::Cursor::new(data.to_vec()))
     else {
         return;
     };

@@ -615,10 +615,11 @@ impl Analyzer {
         st.packets[dir] += 1;
         st.bytes[dir] += seg.payload_len as u64;
         st.last = ts;
-        for (bit, _) in Expert::ALL {
-            if numbers.expert.has(*bit) {
-                st.expert_counts[bit.trailing_zeros() as usize] += 1;
-            }
+        // Count each flag set on this segment (usually none).
+        let mut bits = numbers.expert.0;
+        while bits != 0 {
+            st.expert_counts[bits.trailing_zeros() as usize] += 1;
+            bits &= bits - 1;
         }
         if seg.has(SYN | ACK) && st.opening == Opening::SynOnly {
             st.opening = Opening::Handshake;
