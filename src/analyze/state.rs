@@ -52,27 +52,7 @@ impl TcpState {
             TcpState::LastAck => "LAST_ACK",
         }
     }
-
-    /// Parses a state name (as written in lab files).
-    pub fn from_name(name: &str) -> Option<TcpState> {
-        ALL_STATES.iter().copied().find(|s| s.name().eq_ignore_ascii_case(name))
-    }
 }
-
-/// Every state, for look-ups.
-pub const ALL_STATES: [TcpState; 11] = [
-    TcpState::Closed,
-    TcpState::Listen,
-    TcpState::SynSent,
-    TcpState::SynReceived,
-    TcpState::Established,
-    TcpState::FinWait1,
-    TcpState::FinWait2,
-    TcpState::Closing,
-    TcpState::TimeWait,
-    TcpState::CloseWait,
-    TcpState::LastAck,
-];
 
 /// What one endpoint's state machine needs to remember.
 #[derive(Clone, Copy, Debug)]

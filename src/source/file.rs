@@ -85,11 +85,6 @@ impl CaptureReader {
         })
     }
 
-    /// Number of frames handed out so far.
-    pub fn frames_read(&self) -> u64 {
-        self.frames
-    }
-
     fn fail(&self, detail: impl Into<String>) -> Error {
         capture_error(&self.path, self.frames + 1, self.inner.consumed() as u64, detail)
     }
