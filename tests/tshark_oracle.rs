@@ -19,6 +19,9 @@ fn replay_matches_tshark_on_every_capture() {
     let mut files = capture_files(&corpus_dir());
     assert!(files.len() >= 20, "public corpus not found at {}", corpus_dir().display());
     files.extend(capture_files(&captures_dir()));
+    let crafted = capture_files(&crafted_dir());
+    assert!(crafted.len() >= 8, "crafted captures not found in {}", crafted_dir().display());
+    files.extend(crafted);
     let (mut frames, mut tcp, mut values, mut diffs) = (0, 0, 0, Vec::new());
     for f in &files {
         let c = compare(f);

@@ -9,7 +9,7 @@ pub mod state;
 pub mod tcp;
 
 use crate::decode::flags::{ACK, FIN, RST, SYN};
-use crate::decode::{self, IcmpMessage, NonIp, Packet, Transport};
+use crate::decode::{self, IcmpMessage, NonIp, Packet, TcpMalformed, Transport};
 use crate::source::{Frame, LinkType, Timestamp};
 pub use cause::{Cause, Explain};
 pub use expert::Expert;
@@ -18,7 +18,7 @@ use serde::Serialize;
 use state::{Endpoint, TcpState};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use tcp::TcpConversation;
+use tcp::{SegmentNumbers, TcpConversation};
 
 /// Transport protocol of a frame, as named in the JSON output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -79,6 +79,8 @@ pub struct TcpRecord {
     pub before_src: TcpState,
     /// Receiver's state before the segment.
     pub before_dst: TcpState,
+    /// The header is damaged (the fields tshark does not show are not meaningful).
+    pub malformed: Option<TcpMalformed>,
 }
 
 /// UDP facts of one frame.
@@ -575,13 +577,13 @@ impl Analyzer {
         };
         let dir_of = |s: &TcpStream| if s.a == src { 0usize } else { 1 };
         // A SYN on a known 4-tuple: a new connection if its ISN differs (port reuse),
-        // otherwise a retransmitted SYN.
+        // otherwise a retransmitted SYN (even after a FIN or RST, as in tshark 4.0).
         if seg.flags & (SYN | ACK) == SYN {
             let stream = self.streams.at(slot);
             let dir = dir_of(stream);
             if let Some(base) = stream.conv.base_seq(dir) {
-                preset.0 |= Expert::REUSED_PORTS;
                 if base != seg.seq {
+                    preset.0 |= Expert::REUSED_PORTS;
                     (id, slot) = self.new_stream(key, src, dst, seg, ts);
                 } else {
                     stream.conv.restore_for_repeated_syn(dir);
@@ -599,11 +601,29 @@ impl Analyzer {
         }
         let stream = self.streams.at(slot);
         let dir = dir_of(stream);
-        let numbers = stream.conv.on_segment(dir, seg, ts, preset);
+        let numbers = match seg.malformed {
+            None if !seg.header_cut => stream.conv.on_segment(dir, seg, ts, preset),
+            // tshark analyses it (the state moves on) but stops before it
+            // reports the flags.
+            None | Some(TcpMalformed::HeaderTooShort(_)) => SegmentNumbers {
+                expert: Expert::default(),
+                dupack_num: 0,
+                ..stream.conv.on_segment(dir, seg, ts, preset)
+            },
+            // No segment length: no analysis, raw numbers.
+            Some(TcpMalformed::HeaderBeyondSegment(_)) => SegmentNumbers {
+                seq: seg.seq,
+                ack: seg.ack,
+                win: seg.window as u32,
+                win_scale: tcp::SCALE_UNKNOWN,
+                expert: Expert::default(),
+                dupack_num: 0,
+            },
+        };
 
-        // Endpoint states.
+        // Endpoint states (a damaged header moves no state).
         let (before_src, before_dst) = (stream.endpoints[dir].state, stream.endpoints[1 - dir].state);
-        {
+        if seg.malformed.is_none() {
             let [a, b] = &mut stream.endpoints;
             let (sender, receiver) = if dir == 0 { (a, b) } else { (b, a) };
             state::on_segment(sender, receiver, seg.flags, seg.seq, seg.ack, seg.payload_len);
@@ -734,6 +754,7 @@ impl Analyzer {
             state_dst,
             before_src,
             before_dst,
+            malformed: seg.malformed,
         });
         // Both ends closed: the connection can be forgotten later.
         let closed = |s: TcpState| matches!(s, TcpState::Closed | TcpState::TimeWait);

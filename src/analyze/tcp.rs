@@ -18,6 +18,11 @@ pub const SCALE_NONE: i8 = -2;
 const MAX_SHIFT: u8 = 14;
 /// Out-of-order threshold before the first RTT is known (3 ms, like Wireshark).
 const DEFAULT_OOO_THRESHOLD_NS: u64 = 3_000_000;
+/// Wireshark ≥ 4.0.x stores −1 in the (unsigned) duplicate-ACK counter of
+/// the direction whose unseen segment was already reported. Kept as the same
+/// bit pattern: it also counts as "≥ 2 duplicate ACKs" for a fast
+/// retransmission, as in the dissector.
+const ACK_LOST_REPORTED: u32 = u32::MAX;
 /// A fast retransmission follows the duplicate ACKs within 20 ms.
 const FAST_RETRANSMISSION_WINDOW_NS: u64 = 20_000_000;
 
@@ -240,7 +245,8 @@ impl TcpConversation {
             }
             // DUPLICATE ACK: same window, seq and ack as before, no data.
             if same_seq_ack && window != 0 && window == fwd.window {
-                fwd.dupacknum += 1;
+                // The "already flagged an unseen segment" mark counts as the first.
+                fwd.dupacknum = if fwd.dupacknum == ACK_LOST_REPORTED { 1 } else { fwd.dupacknum.wrapping_add(1) };
                 set(Expert::DUPLICATE_ACK);
                 dupack_num = fwd.dupacknum;
             }
@@ -252,10 +258,21 @@ impl TcpConversation {
         }
 
         // ACKED UNSEEN SEGMENT: acknowledges beyond what the other side was seen
-        // sending; then 'max seq to be acked' jumps so it is reported once.
+        // sending. Reported once per new data from the other side: 'max seq to
+        // be acked' moves up to the highest seq seen; while the ACKs keep
+        // repeating (the other side stalled) the peer's duplicate-ACK counter
+        // holds the mark [`ACK_LOST_REPORTED`]. The plain `>` (not modular) is
+        // tshark 4.0's.
         if rev.maxseqtobeacked != 0 && seq::gt(ack, rev.maxseqtobeacked) && flags & ACK != 0 {
-            set(Expert::ACK_LOST_SEGMENT);
-            rev.maxseqtobeacked = rev.nextseq;
+            if rev.nextseq > rev.maxseqtobeacked {
+                rev.maxseqtobeacked = rev.nextseq;
+                set(Expert::ACK_LOST_SEGMENT);
+            } else {
+                if rev.dupacknum == 0 {
+                    set(Expert::ACK_LOST_SEGMENT);
+                }
+                rev.dupacknum = ACK_LOST_REPORTED;
+            }
         }
 
         // RETRANSMISSION / FAST RETRANSMISSION / SPURIOUS / OUT-OF-ORDER.

@@ -59,12 +59,93 @@ pub struct TcpSegment<'a> {
     pub window: u16,
     /// Header length in bytes (data offset × 4).
     pub header_len: u8,
-    /// Payload length as sent (from the IP length, not the captured bytes).
+    /// Payload length as sent: the IP length (bounded by the frame's own
+    /// length, as tshark does), not the captured bytes.
     pub payload_len: u32,
-    /// Options.
+    /// Options (as far as they were captured).
     pub options: TcpOptions,
     /// The captured part of the payload.
     pub payload: &'a [u8],
+    /// The header is damaged; tshark still gives such a segment a stream.
+    pub malformed: Option<TcpMalformed>,
+    /// A snaplen cut the header (inside the options, or after the window):
+    /// tshark analyses the segment but its dissection stops before it reports
+    /// the analysis flags.
+    pub header_cut: bool,
+}
+
+/// A TCP header that cannot be right, as tshark 4.0 tells them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpMalformed {
+    /// Data offset below 5 words (the header length, in bytes): tshark runs
+    /// the sequence analysis with it, shows the relative seq and the length,
+    /// and stops.
+    HeaderTooShort(u8),
+    /// The header (length in bytes) is longer than the segment: no analysis,
+    /// raw numbers.
+    HeaderBeyondSegment(u8),
+}
+
+/// TCP header field offsets (RFC 9293 §3.1), named once.
+mod tcp_at {
+    pub const SRC_PORT: usize = 0;
+    pub const DST_PORT: usize = 2;
+    pub const SEQ: usize = 4;
+    pub const ACK: usize = 8;
+    pub const OFFSET: usize = 12;
+    pub const FLAGS: usize = 13;
+    pub const WINDOW: usize = 14;
+    /// Ports, numbers, offset, flags and window: what the analysis needs
+    /// (tshark decodes a segment cut after the window).
+    pub const DECODABLE: usize = 16;
+    /// The fixed header.
+    pub const FIXED: usize = 20;
+}
+
+/// Decodes a TCP header from the captured bytes of an IP payload whose length
+/// on the wire is `reported`. `None` when not even [`tcp_at::DECODABLE`]
+/// bytes were captured (tshark shows no TCP then either).
+fn tcp_segment(bytes: &[u8], reported: usize) -> Option<TcpSegment<'_>> {
+    if bytes.len() < tcp_at::DECODABLE {
+        return None;
+    }
+    let header_len = ((bytes[tcp_at::OFFSET] >> 4) as usize) * 4;
+    let malformed = if header_len < tcp_at::FIXED {
+        Some(TcpMalformed::HeaderTooShort(header_len as u8))
+    } else if reported < header_len {
+        Some(TcpMalformed::HeaderBeyondSegment(header_len as u8))
+    } else {
+        None
+    };
+    let (options, payload, payload_len) = match malformed {
+        None => {
+            let end = bytes.len().min(header_len);
+            let options = TcpOptions::parse(bytes.get(tcp_at::FIXED..end).unwrap_or(&[]));
+            let payload = bytes.get(header_len..bytes.len().min(reported)).unwrap_or(&[]);
+            (options, payload, reported - header_len)
+        }
+        Some(TcpMalformed::HeaderTooShort(_)) => (TcpOptions::default(), &[][..], reported.saturating_sub(header_len)),
+        Some(TcpMalformed::HeaderBeyondSegment(_)) => (TcpOptions::default(), &[][..], 0),
+    };
+    Some(TcpSegment {
+        sport: be16(bytes, tcp_at::SRC_PORT),
+        dport: be16(bytes, tcp_at::DST_PORT),
+        seq: be32(bytes, tcp_at::SEQ),
+        ack: be32(bytes, tcp_at::ACK),
+        flags: bytes[tcp_at::FLAGS] as u16,
+        window: be16(bytes, tcp_at::WINDOW),
+        header_len: header_len as u8,
+        payload_len: payload_len as u32,
+        options,
+        payload,
+        malformed,
+        header_cut: bytes.len() < header_len.max(tcp_at::FIXED),
+    })
+}
+
+/// The frame's length on the wire (a damaged record may claim less than it holds).
+fn reported_len(frame: &Frame<'_>) -> usize {
+    (frame.orig_len as usize).max(frame.data.len())
 }
 
 impl TcpSegment<'_> {
@@ -186,8 +267,7 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Packet<'a> {
     ethernet_ipv4_tcp(frame).unwrap_or_else(|| decode_general(frame))
 }
 
-/// Field offsets of the fast path, named once (RFC 894 Ethernet, RFC 791 IPv4,
-/// RFC 9293 TCP).
+/// Field offsets of the fast path, named once (RFC 894 Ethernet, RFC 791 IPv4).
 mod at {
     pub const ETHERTYPE: usize = 12;
     pub const ETH_LEN: usize = 14;
@@ -196,11 +276,6 @@ mod at {
     pub const IP_PROTOCOL: usize = 9;
     pub const IP_SRC: usize = 12;
     pub const IP_DST: usize = 16;
-    pub const TCP_SEQ: usize = 4;
-    pub const TCP_ACK: usize = 8;
-    pub const TCP_OFFSET: usize = 12;
-    pub const TCP_FLAGS: usize = 13;
-    pub const TCP_WINDOW: usize = 14;
 }
 
 fn be16(b: &[u8], i: usize) -> u16 {
@@ -213,11 +288,12 @@ fn be32(b: &[u8], i: usize) -> u32 {
 
 /// The common case — Ethernet, IPv4 without fragmentation, a whole TCP header
 /// — read in place. Anything else (VLAN, IPv6, options of odd length, cut
-/// headers, fragments, IPv4 length 0 from TSO) goes to etherparse. A test
-/// checks that both paths agree on every frame we have.
+/// headers, fragments, IPv4 length 0 from TSO, an IP length beyond the frame)
+/// goes to etherparse. A test checks that both paths agree on every frame we
+/// have.
 fn ethernet_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<Packet<'a>> {
     let d = frame.data;
-    if frame.link != crate::source::LinkType::ETHERNET || d.len() < at::ETH_LEN + 20 {
+    if frame.link != crate::source::LinkType::ETHERNET || d.len() < at::ETH_LEN + 20 + tcp_at::FIXED {
         return None;
     }
     if be16(d, at::ETHERTYPE) != link::ETHERTYPE_IPV4 {
@@ -227,34 +303,27 @@ fn ethernet_ipv4_tcp<'a>(frame: &Frame<'a>) -> Option<Packet<'a>> {
     let ihl = ((ip[0] & 0x0f) as usize) * 4;
     let total = be16(ip, at::IP_TOTAL_LEN) as usize;
     let fragmented = be16(ip, at::IP_FRAGMENT) & 0x3fff != 0;
-    if ip[0] >> 4 != 4 || ihl < 20 || ip[at::IP_PROTOCOL] != 6 || fragmented || total < ihl + 20 || ip.len() < ihl + 20
+    let on_wire = reported_len(frame) - at::ETH_LEN;
+    if ip[0] >> 4 != 4
+        || ihl < 20
+        || ip[at::IP_PROTOCOL] != 6
+        || fragmented
+        || total < ihl + tcp_at::FIXED
+        || total > on_wire
+        || ip.len() < ihl + tcp_at::FIXED
     {
         return None;
     }
-    let tcp = &ip[ihl..];
-    let doff = ((tcp[at::TCP_OFFSET] >> 4) as usize) * 4;
-    if doff < 20 || tcp.len() < doff || total < ihl + doff {
+    let seg = tcp_segment(&ip[ihl..ip.len().min(total)], total - ihl)?;
+    if seg.malformed.is_some() || ip.len() < ihl + seg.header_len as usize {
         return None;
     }
     let src = std::net::Ipv4Addr::new(ip[at::IP_SRC], ip[at::IP_SRC + 1], ip[at::IP_SRC + 2], ip[at::IP_SRC + 3]);
     let dst = std::net::Ipv4Addr::new(ip[at::IP_DST], ip[at::IP_DST + 1], ip[at::IP_DST + 2], ip[at::IP_DST + 3]);
-    let captured_ip = ip.len().min(total);
-    let payload_end = captured_ip.saturating_sub(ihl).max(doff);
     let cut = (d.len() as u64) < frame.orig_len as u64;
     Some(Packet {
         addrs: Some((IpAddr::V4(src), IpAddr::V4(dst))),
-        transport: Transport::Tcp(TcpSegment {
-            sport: be16(tcp, 0),
-            dport: be16(tcp, 2),
-            seq: be32(tcp, at::TCP_SEQ),
-            ack: be32(tcp, at::TCP_ACK),
-            flags: tcp[at::TCP_FLAGS] as u16,
-            window: be16(tcp, at::TCP_WINDOW),
-            header_len: doff as u8,
-            payload_len: (total - ihl - doff) as u32,
-            options: TcpOptions::parse(&tcp[20..doff]),
-            payload: &tcp[doff..payload_end],
-        }),
+        transport: Transport::Tcp(seg),
         truncated: cut || ip.len() < total,
         non_ip: None,
     })
@@ -277,7 +346,7 @@ fn decode_general<'a>(frame: &Frame<'a>) -> Packet<'a> {
     let Some(sliced) = sliced else {
         return non_ip(NonIp::Truncated, true);
     };
-    decode_sliced(&sliced, cut)
+    decode_sliced(&sliced, cut, data, reported_len(frame))
 }
 
 fn non_ip<'a>(why: NonIp, truncated: bool) -> Packet<'a> {
@@ -289,75 +358,70 @@ fn non_ip<'a>(why: NonIp, truncated: bool) -> Packet<'a> {
     }
 }
 
-/// Length of the IP payload as declared by the IP header(s); `None` when the
-/// header gives no length (IPv4 total length 0 from TSO, IPv6 jumbograms), in
-/// which case the captured bytes are all there is.
-fn declared_payload_len(net: &LaxNetSlice<'_>) -> Option<usize> {
-    match net {
+/// Length of the IP payload on the wire, as tshark takes it: what the IP
+/// header declares, bounded by what the frame itself holds from the IP header
+/// on (`at_ip`, from the frame's original length); all of that when the header
+/// gives no length (IPv4 total length 0 from TSO, IPv6 jumbograms).
+fn ip_payload_on_wire(net: &LaxNetSlice<'_>, at_ip: usize) -> usize {
+    let (declared, headers) = match net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
-            let ext = v4.extensions().auth.map_or(0, |a| a.slice().len());
-            match h.total_len() {
-                0 => None,
-                total => (total as usize).checked_sub(h.slice().len() + ext),
-            }
+            let headers = h.slice().len() + v4.extensions().auth.map_or(0, |a| a.slice().len());
+            (h.total_len() as usize, headers)
         }
-        LaxNetSlice::Ipv6(v6) => match v6.header().payload_length() {
-            0 => None,
-            len => (len as usize).checked_sub(v6.extensions().slice().len()),
-        },
-        LaxNetSlice::Arp(_) => None,
-    }
+        LaxNetSlice::Ipv6(v6) => {
+            let fixed = v6.header().slice().len();
+            let len = v6.header().payload_length() as usize;
+            (if len == 0 { 0 } else { fixed + len }, fixed + v6.extensions().slice().len())
+        }
+        LaxNetSlice::Arp(_) => return 0,
+    };
+    let ip_len = if declared == 0 { at_ip } else { declared.min(at_ip) };
+    ip_len.saturating_sub(headers)
 }
 
-fn decode_sliced<'a>(sliced: &LaxSlicedPacket<'a>, cut: bool) -> Packet<'a> {
+/// Where the network header starts inside `data` (pointer distance; both
+/// slices come from the same frame).
+fn offset_in(data: &[u8], inner: &[u8]) -> usize {
+    (inner.as_ptr() as usize).saturating_sub(data.as_ptr() as usize).min(data.len())
+}
+
+fn decode_sliced<'a>(sliced: &LaxSlicedPacket<'a>, cut: bool, data: &[u8], reported: usize) -> Packet<'a> {
     let Some(net) = &sliced.net else {
         let why = if sliced.stop_err.is_some() { NonIp::Truncated } else { NonIp::NotIp };
         return non_ip(why, cut);
     };
-    let addrs = match net {
+    let (addrs, ip_start) = match net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
-            (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()))
+            ((IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr())), offset_in(data, h.slice()))
         }
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
-            (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()))
+            ((IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr())), offset_in(data, h.slice()))
         }
         LaxNetSlice::Arp(_) => return non_ip(NonIp::NotIp, cut),
     };
     let ip_payload = net.ip_payload_ref();
     let truncated = cut || sliced.stop_err.is_some() || ip_payload.is_some_and(|p| p.incomplete);
-    let payload_len = declared_payload_len(net);
-    let transport = match &sliced.transport {
-        Some(TransportSlice::Tcp(tcp)) => {
-            let header_len = tcp.header_slice().len();
-            Transport::Tcp(TcpSegment {
-                sport: tcp.source_port(),
-                dport: tcp.destination_port(),
-                seq: tcp.sequence_number(),
-                ack: tcp.acknowledgment_number(),
-                flags: u16::from_be_bytes([tcp.header_slice()[12], tcp.header_slice()[13]]) & 0x0ff,
-                window: tcp.window_size(),
-                header_len: header_len as u8,
-                payload_len: payload_len.map(|l| l.saturating_sub(header_len)).unwrap_or(tcp.payload().len()) as u32,
-                options: TcpOptions::parse(tcp.options()),
-                payload: tcp.payload(),
-            })
-        }
-        Some(TransportSlice::Udp(udp)) => Transport::Udp(UdpDatagram {
+    let tcp = ip_payload
+        .filter(|p| p.ip_number.0 == 6 && !p.fragmented)
+        .and_then(|p| tcp_segment(p.payload, ip_payload_on_wire(net, reported.saturating_sub(ip_start))));
+    let transport = match (tcp, &sliced.transport) {
+        (Some(seg), _) => Transport::Tcp(seg),
+        (None, Some(TransportSlice::Udp(udp))) => Transport::Udp(UdpDatagram {
             sport: udp.source_port(),
             dport: udp.destination_port(),
             payload_len: (udp.length() as u32).saturating_sub(8),
             payload: udp.payload(),
         }),
-        Some(TransportSlice::Icmpv4(icmp)) => Transport::Icmp(IcmpMessage {
+        (None, Some(TransportSlice::Icmpv4(icmp))) => Transport::Icmp(IcmpMessage {
             v6: false,
             icmp_type: icmp.type_u8(),
             code: icmp.code_u8(),
             quoted: if matches!(icmp.type_u8(), 3 | 4 | 5 | 11 | 12) { quoted_datagram(icmp.payload()) } else { None },
         }),
-        Some(TransportSlice::Icmpv6(icmp)) => Transport::Icmp(IcmpMessage {
+        (None, Some(TransportSlice::Icmpv6(icmp))) => Transport::Icmp(IcmpMessage {
             v6: true,
             icmp_type: icmp.type_u8(),
             code: icmp.code_u8(),
@@ -506,20 +570,65 @@ mod tests {
         assert!(fast > 3000, "{fast} frames took the fast path");
     }
 
+    /// `tests/data/ip_length_over_frame.pcap` frame 4: the IPv4 total length
+    /// says 1500, the frame (captured whole) holds 100 bytes of payload.
+    #[test]
+    fn ip_length_beyond_the_frame_is_bounded_by_the_frame() {
+        let mut b = hex(LO_SYN);
+        b[14 + 2..14 + 4].copy_from_slice(&1500u16.to_be_bytes());
+        b.extend_from_slice(&[0x64; 100]);
+        let len = b.len() as u32;
+        let t = tcp(&frame(LinkType::ETHERNET, &b, len));
+        assert_eq!(t.payload_len, 100);
+        // Cut by a snaplen instead: the IP header is believed.
+        let t = tcp(&frame(LinkType::ETHERNET, &b, 1514));
+        assert_eq!(t.payload_len, 1500 - 20 - 40);
+    }
+
+    /// `tests/data/pcapng_padding_tso.pcapng`: IPv4 total length 0 (TSO) — the
+    /// frame's length decides.
+    #[test]
+    fn ip_total_length_zero_uses_the_frame() {
+        let mut b = hex(LO_SYN);
+        b[14 + 2..14 + 4].copy_from_slice(&0u16.to_be_bytes());
+        b.extend_from_slice(b"abc");
+        let len = b.len() as u32;
+        assert_eq!(tcp(&frame(LinkType::ETHERNET, &b, len)).payload_len, 3);
+    }
+
+    /// `tests/data/snaplen_in_options.pcap`: a SYN cut inside its options
+    /// (58 of 74 bytes, like `tcpdump -s 58`) keeps its numbers and the MSS
+    /// that was captured; cut inside the fixed header after the window, it is
+    /// still TCP; before the window, it is not.
+    #[test]
+    fn snaplen_inside_options_or_fixed_header() {
+        let b = hex(LO_SYN);
+        let t = tcp(&frame(LinkType::ETHERNET, &b[..58], 74));
+        assert_eq!((t.seq, t.flags, t.options.mss, t.options.window_scale), (0x2e3017be, flags::SYN, Some(65495), None));
+        let p = frame(LinkType::ETHERNET, &b[..50], 74);
+        assert!(p.truncated);
+        assert_eq!(tcp(&p).window, 0xffd7);
+        assert!(!matches!(frame(LinkType::ETHERNET, &b[..49], 74).transport, Transport::Tcp(_)));
+    }
+
     #[test]
     fn damaged_headers_do_not_panic() {
         let good = hex(LO_SYN);
         for cut in 0..good.len() {
             let _ = frame(LinkType::ETHERNET, &good[..cut], 74);
         }
-        // IPv4 IHL < 5, TCP data offset < 5 and beyond the frame.
+        // IPv4 IHL < 5: no IP layer to speak of.
         let mut ihl = good.clone();
         ihl[14] = 0x44;
         assert!(!matches!(frame(LinkType::ETHERNET, &ihl, 74).transport, Transport::Tcp(_)));
-        for off in [0x40u8, 0xf0] {
+        // TCP data offset < 5 and beyond the segment: still TCP, marked malformed
+        // (tshark gives both a stream).
+        for (off, want) in [(0x40u8, TcpMalformed::HeaderTooShort(16)), (0xf0, TcpMalformed::HeaderBeyondSegment(60))] {
             let mut b = good.clone();
             b[14 + 20 + 12] = off;
-            assert!(!matches!(frame(LinkType::ETHERNET, &b, 74).transport, Transport::Tcp(_)));
+            let t = tcp(&frame(LinkType::ETHERNET, &b, 74));
+            assert_eq!(t.malformed, Some(want));
+            assert_eq!(t.seq, 0x2e3017be);
         }
         for link in [0, 1, 101, 108, 113, 228, 229, 276, 9, 12345] {
             let _ = frame(LinkType(link), &good, 74);

@@ -2,7 +2,7 @@
 
 use super::Renderer;
 use crate::analyze::{Analyzer, Cause, FrameRecord, Proto, TcpRecord};
-use crate::decode::flags;
+use crate::decode::{flags, TcpMalformed};
 use serde::Serialize;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -65,6 +65,8 @@ pub struct JsonFrame {
     truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     link_type: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    malformed: Option<&'static str>,
 }
 
 fn is_not_tcp<T>(v: &Option<T>) -> bool {
@@ -108,6 +110,10 @@ impl JsonFrame {
     /// Builds the JSON object of a frame.
     pub fn new(rec: &FrameRecord) -> JsonFrame {
         let tcp: Option<&TcpRecord> = rec.tcp.as_ref();
+        // A damaged header: only what tshark decodes before it gives up.
+        let too_short = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderTooShort(_))));
+        let beyond = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderBeyondSegment(_))));
+        let whole = tcp.filter(|_| !too_short);
         JsonFrame {
             frame: rec.frame,
             ts: rec.ts.as_f64(),
@@ -117,16 +123,16 @@ impl JsonFrame {
             sport: rec.sport,
             dport: rec.dport,
             stream: tcp.map(|t| t.stream).or(rec.udp.map(|u| u.stream)),
-            flags: tcp.map(|t| FlagNames(t.flags)),
+            flags: whole.map(|t| FlagNames(t.flags)),
             seq: tcp.map(|t| t.seq),
-            ack: tcp.map(|t| t.ack),
+            ack: whole.map(|t| t.ack),
             seq_raw: tcp.map(|t| t.seq_raw),
-            ack_raw: tcp.map(|t| t.ack_raw),
-            len: tcp.map(|t| t.len).or(rec.udp.map(|u| u.len)),
-            win: tcp.map(|t| t.win),
-            win_scale: tcp.map(|t| t.win_scale),
-            mss: tcp.map(|t| t.mss),
-            wscale: tcp.map(|t| t.wscale),
+            ack_raw: whole.map(|t| t.ack_raw),
+            len: tcp.filter(|_| !beyond).map(|t| t.len).or(rec.udp.map(|u| u.len)),
+            win: whole.map(|t| t.win),
+            win_scale: whole.map(|t| t.win_scale),
+            mss: whole.map(|t| t.mss),
+            wscale: whole.map(|t| t.wscale),
             analysis: tcp.map(|t| ExpertNames(t.expert)),
             dupack_num: tcp.filter(|t| t.dupack_num > 0).map(|t| t.dupack_num),
             state: tcp.map(|t| States { src: t.state_src.name(), dst: t.state_dst.name() }),
@@ -137,6 +143,10 @@ impl JsonFrame {
             explain: ExplainTexts(rec.explain),
             truncated: rec.truncated,
             link_type: rec.src.is_none().then_some(rec.link.0),
+            malformed: tcp.and_then(|t| t.malformed).map(|m| match m {
+                TcpMalformed::HeaderTooShort(_) => "tcp_header_too_short",
+                TcpMalformed::HeaderBeyondSegment(_) => "tcp_header_beyond_segment",
+            }),
         }
     }
 }

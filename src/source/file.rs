@@ -103,7 +103,7 @@ impl CaptureReader {
                     let frame = match block {
                         PcapBlockOwned::LegacyHeader(header) => {
                             let units = if header.is_nanosecond_precision() { 1_000_000_000 } else { 1_000_000 };
-                            self.legacy = Some((LinkType(header.network.0 as u32), units));
+                            self.legacy = Some((LinkType::from_pcap_header(header.network.0 as u32), units));
                             self.legacy_big_endian = header.is_bigendian();
                             None
                         }
@@ -152,7 +152,8 @@ impl CaptureReader {
                                     units,
                                 ),
                                 link: iface.link,
-                                data: epb.data,
+                                // The block pads its data to 32 bits: the frame is `caplen` bytes.
+                                data: &epb.data[..(epb.caplen as usize).min(epb.data.len())],
                                 orig_len: epb.origlen,
                             })
                         }

@@ -45,6 +45,14 @@ impl Timestamp {
 pub struct LinkType(pub u32);
 
 impl LinkType {
+    /// The link type of a classic pcap header's `network` field: the upper
+    /// bits carry the FCS length and flags (pcap file format, "LinkType and
+    /// additional information"); the type itself is the low 26 bits, as
+    /// libpcap and Wireshark read it.
+    pub fn from_pcap_header(network: u32) -> LinkType {
+        LinkType(network & 0x03ff_ffff)
+    }
+
     /// BSD loopback: 4-byte address family in the capturing host's byte order.
     pub const NULL: LinkType = LinkType(0);
     /// Ethernet (and Linux loopback, which uses a zeroed Ethernet header).
