@@ -287,6 +287,19 @@ impl StreamSlab {
     }
 }
 
+/// What is kept of a retired connection so that its 4-tuple, back after a long
+/// silence, continues the same `tcp.stream` with the same relative numbers and
+/// window scales (tshark never forgets a conversation). About 300 bytes.
+#[derive(Clone, Debug)]
+struct Dormant {
+    id: u32,
+    a: SocketAddr,
+    b: SocketAddr,
+    client: Option<u8>,
+    conv: TcpConversation,
+    endpoints: [Endpoint; 2],
+}
+
 /// Adds `item` to `kept`, keeping only the [`KEEP_RETIRED`] with the most bytes.
 fn keep_busiest<T>(kept: &mut Vec<T>, item: T, bytes: impl Fn(&T) -> u64) {
     kept.push(item);
@@ -334,6 +347,8 @@ pub struct Analyzer {
     finished: std::collections::VecDeque<(u32, Timestamp)>,
     /// The busiest retired connections (at most [`KEEP_RETIRED`]).
     retired: Vec<TcpStream>,
+    /// Every retired connection's analysis state, by 4-tuple.
+    dormant: HashMap<FlowKey, Box<Dormant>>,
     udp_index: HashMap<FlowKey, u32>,
     udp_flows: HashMap<u32, UdpFlow>,
     udp_count: u32,
@@ -420,8 +435,45 @@ impl Analyzer {
         let key = flow_key(s.a, s.b);
         if self.tcp_index.get(&key).is_some_and(|&(i, _)| i == id) {
             self.tcp_index.remove(&key);
+            self.dormant.insert(
+                key,
+                Box::new(Dormant { id, a: s.a, b: s.b, client: s.client, conv: s.conv.clone(), endpoints: s.endpoints }),
+            );
         }
         keep_busiest(&mut self.retired, s, |s| s.stats.bytes[0] + s.stats.bytes[1]);
+    }
+
+    /// A retired connection's 4-tuple is back: the same stream goes on.
+    fn revive(&mut self, key: FlowKey, ts: Timestamp) -> Option<(u32, u32)> {
+        let d = self.dormant.remove(&key)?;
+        // Its totals go on too, if it was among the busiest kept for the summary.
+        let stats = match self.retired.iter().position(|s| s.id == d.id) {
+            Some(i) => self.retired.swap_remove(i).stats,
+            None => StreamStats {
+                packets: [0; 2],
+                bytes: [0; 2],
+                first: ts,
+                last: ts,
+                opening: Opening::MidStream,
+                fins: [0; 2],
+                fin_ack_combined: false,
+                rst_from: None,
+                expert_counts: [0; 16],
+            },
+        };
+        let slot = self.streams.insert(TcpStream {
+            id: d.id,
+            a: d.a,
+            b: d.b,
+            client: d.client,
+            conv: d.conv,
+            endpoints: d.endpoints,
+            stats,
+            zero_window: [false; 2],
+            finished: false,
+        });
+        self.tcp_index.insert(key, (d.id, slot));
+        Some((d.id, slot))
     }
 
     /// Decodes and analyzes one frame.
@@ -494,7 +546,13 @@ impl Analyzer {
                                     f.icmp_errors += 1;
                                 }
                             }
-                            6 => icmp.tcp_stream = self.tcp_index.get(&key).map(|&(id, _)| id),
+                            6 => {
+                                icmp.tcp_stream = self
+                                    .tcp_index
+                                    .get(&key)
+                                    .map(|&(id, _)| id)
+                                    .or_else(|| self.dormant.get(&key).map(|d| d.id))
+                            }
                             _ => {}
                         }
                     }
@@ -563,7 +621,13 @@ impl Analyzer {
             zero_window: [false; 2],
             finished: false,
         });
-        self.tcp_index.insert(key, (id, slot));
+        // Port reuse: the older connection on this 4-tuple can get no more
+        // packets (they all go to the newest, as in tshark). Forget it now.
+        if let Some((old, _)) = self.tcp_index.insert(key, (id, slot)) {
+            if let Some(s) = self.streams.remove(old) {
+                keep_busiest(&mut self.retired, s, |s| s.stats.bytes[0] + s.stats.bytes[1]);
+            }
+        }
         (id, slot)
     }
 
@@ -573,7 +637,10 @@ impl Analyzer {
         let mut preset = Expert::default();
         let (mut id, mut slot) = match self.tcp_index.get(&key) {
             Some(&found) => found,
-            None => self.new_stream(key, src, dst, seg, ts),
+            None => match self.revive(key, ts) {
+                Some(found) => found,
+                None => self.new_stream(key, src, dst, seg, ts),
+            },
         };
         let dir_of = |s: &TcpStream| if s.a == src { 0usize } else { 1 };
         // A SYN on a known 4-tuple: a new connection if its ISN differs (port reuse),

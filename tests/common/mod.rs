@@ -60,6 +60,7 @@ pub const FIELDS: &[&str] = &[
     "udp.srcport",
     "udp.dstport",
     "udp.length",
+    "udp.stream",
     "icmp.type",
     "icmp.code",
     "icmpv6.type",
@@ -82,8 +83,10 @@ pub const FIELDS: &[&str] = &[
     "frame.time_epoch",
 ];
 
-/// Index of the first analysis flag in [`FIELDS`].
-const FIRST_FLAG: usize = 25;
+/// Index of the first analysis flag in [`FIELDS`] (they run to the time field).
+fn first_flag() -> usize {
+    FIELDS.iter().position(|f| *f == "tcp.analysis.retransmission").expect("listed")
+}
 
 /// Is tshark installed? CI installs it; a developer machine may not have it.
 pub fn tshark_available() -> bool {
@@ -210,7 +213,7 @@ pub fn compare(path: &Path) -> Comparison {
                     .iter()
                     .map(|v| v.as_str().unwrap().to_string())
                     .collect();
-                let theirs_flags: BTreeSet<String> = FIELDS[FIRST_FLAG..FIELDS.len() - 1]
+                let theirs_flags: BTreeSet<String> = FIELDS[first_flag()..FIELDS.len() - 1]
                     .iter()
                     .filter(|f| !field(t, f).is_empty())
                     .map(|f| f.trim_start_matches("tcp.analysis.").to_string())
@@ -224,6 +227,7 @@ pub fn compare(path: &Path) -> Comparison {
                 check("dport", num(&o["dport"]), field(t, "udp.dstport"));
                 let len = field(t, "udp.length").parse::<i64>().map(|l| (l - 8).to_string()).unwrap_or_default();
                 check("len", num(&o["len"]), &len);
+                check("stream", num(&o["stream"]), field(t, "udp.stream"));
             }
             "icmp" => {
                 check("icmp_type", num(&o["icmp_type"]), field(t, "icmp.type"));
