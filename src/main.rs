@@ -25,11 +25,24 @@ fn run_lab(args: RunArgs) -> Result<ExitCode, Error> {
     };
     let stdout = io::stdout();
     let out = io::LineWriter::new(stdout.lock());
+    let stop = wirelab::sniff::stop_on_signals();
+    let mut prompter = lab::prompt::StdinPrompter::new(stop.clone());
     let result = match args.format {
-        RunFormat::Ladder => engine::run(&loaded, &opts, &mut lab_render::TerminalSink::new(out))?,
-        RunFormat::Jsonl => engine::run(&loaded, &opts, &mut lab_render::JsonlSink::new(out))?,
+        RunFormat::Ladder => {
+            engine::run_with_stop(&loaded, &opts, &mut lab_render::TerminalSink::new(out), &mut prompter, stop)?
+        }
+        RunFormat::Jsonl => {
+            engine::run_with_stop(&loaded, &opts, &mut lab_render::JsonlSink::new(out), &mut prompter, stop)?
+        }
     };
-    Ok(if result.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if result.interrupted {
+        // The shell's convention for "ended by SIGINT".
+        ExitCode::from(130)
+    } else if result.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn lab_command(action: LabCommand) -> Result<ExitCode, Error> {

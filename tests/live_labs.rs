@@ -222,7 +222,7 @@ fn lab_check_reports_the_line_of_an_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "check"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("broken.toml") && err.contains("line 9") && err.contains("needs to ="), "{err}");
+    assert!(err.contains("broken.toml") && err.contains("line 9") && err.contains("missing field `to`"), "{err}");
     // Every shipped lab validates.
     let labs: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/labs"))
         .unwrap()

@@ -5,33 +5,23 @@
 //! Labs are data files (`labs/*.toml`, see [`spec`]) that instructors write
 //! without touching Rust.
 
+mod capture;
 pub mod engine;
 pub mod errno;
+pub mod events;
+pub mod exec;
+pub mod expect;
+pub mod kernel;
+pub mod messages;
 pub mod procnet;
+pub mod prompt;
+pub mod quiz;
 pub mod render;
 pub mod spec;
 pub mod transfer;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
-
-/// Kernel state names a lab may expect (as /proc/net lists them), plus NONE:
-/// the socket is gone from the kernel's tables.
-pub const KERNEL_STATES: &[&str] = &[
-    "ESTABLISHED",
-    "SYN_SENT",
-    "SYN_RECV",
-    "FIN_WAIT1",
-    "FIN_WAIT2",
-    "TIME_WAIT",
-    "CLOSE",
-    "CLOSE_WAIT",
-    "LAST_ACK",
-    "LISTEN",
-    "CLOSING",
-    "UNCONNECTED",
-    "NONE",
-];
 
 /// A lab loaded from its file.
 #[derive(Clone, Debug)]
@@ -61,6 +51,16 @@ pub fn captures_dir() -> PathBuf {
         return local;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+}
+
+/// What to tell a user who cannot capture: where a recording of the lab is.
+pub fn recording_hint(id: &str) -> String {
+    let recorded = captures_dir().join(format!("{id}.pcap"));
+    if recorded.exists() {
+        format!("wirelab: a recorded capture of this lab is bundled: wirelab replay {}", recorded.display())
+    } else {
+        String::new()
+    }
 }
 
 /// Loads and validates one lab file.

@@ -34,6 +34,9 @@ pub struct KernelSocket {
     pub timer_s: Option<f64>,
     /// Which timer: 1 retransmit, 2 keep-alive, 3 TIME_WAIT, 4 zero-window probe.
     pub timer_kind: u8,
+    /// The socket's inode; 0 when no file refers to it any more (TIME_WAIT,
+    /// a closed socket finishing its FIN exchange, a connection not accepted yet).
+    pub inode: u64,
 }
 
 /// Linux TCP state numbers (include/net/tcp_states.h).
@@ -116,6 +119,7 @@ pub fn parse(text: &str, proto: Proto) -> Vec<KernelSocket> {
                 rx_queue: u64::from_str_radix(rx, 16).ok()?,
                 timer_s: (timer_kind != 0).then_some(when as f64 / hz),
                 timer_kind,
+                inode: f.get(9).and_then(|i| i.parse().ok()).unwrap_or(0),
             })
         })
         .collect()
@@ -165,6 +169,7 @@ mod tests {
         let rows = parse(text, Proto::Tcp);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].state, "LISTEN");
+        assert_eq!((rows[0].inode, rows[1].inode), (123456, 0));
         assert_eq!(rows[0].local, "127.0.0.1:41394".parse().unwrap());
         assert_eq!(rows[1].state, "TIME_WAIT");
         assert_eq!(rows[1].timer_kind, 3);

@@ -1,10 +1,11 @@
 //! Showing a lab: the terminal view (calls, their packets on the ladder, the
-//! kernel's sockets, ✓/✗ expectations) and JSON lines for graders.
+//! kernel's sockets, ✓/✗ expectations) and JSON lines for graders. Both put
+//! the engine's data into words through `lab::messages`; JSON always in English.
 
-use super::engine::{py_bytes, CallOutcome, Event, LabSink, StateRow};
-use super::errno;
+use super::events::{Event, Holder, LabSink, StateRow};
+use super::messages;
 use crate::analyze::Analyzer;
-use crate::i18n::{either, pick, tr};
+use crate::i18n::{current, pick, tr, Lang};
 use crate::render::jsonl::JsonFrame;
 use crate::render::ladder::{wrap, LadderRenderer, WIDTH};
 use crate::render::style::{paint, Role};
@@ -29,53 +30,17 @@ impl<W: Write> TerminalSink<W> {
     }
 }
 
-/// "0", "5 bytes: b'hello'", "ECONNREFUSED (111)".
-pub fn describe_outcome(o: &CallOutcome) -> String {
-    let mut s = if o.ok {
-        match (&o.data, o.ret) {
-            (Some(d), _) if d.is_empty() => {
-                tr("b'' (0 bytes: the peer closed its side)", "b''（0 字节：对方关闭了它那一端）").to_string()
-            }
-            (Some(d), _) => format!("{} {}: {}", d.len(), tr("bytes", "字节"), py_bytes(d, 60)),
-            (None, Some(r)) if o.returns_fd => format!("fd {r}"),
-            (None, Some(r)) => r.to_string(),
-            (None, None) => "done".to_string(),
-        }
-    } else {
-        match o.errno {
-            Some(e) => format!("{} {} ({e})", tr("error", "错误"), errno::name(e)),
-            None => tr("error", "错误").to_string(),
-        }
+fn state_line(r: &StateRow, lang: Lang) -> String {
+    let who = messages::holder(&r.holder, lang);
+    let pad = 24usize.saturating_sub(unicode_width::UnicodeWidthStr::width(who.as_str()));
+    let Some(k) = &r.socket else {
+        return format!("{who}{:pad$} {}", "", messages::no_row(lang));
     };
-    if let Some(d) = &o.detail {
-        s.push_str(&format!("  — {d}"));
-    }
-    s
-}
-
-fn state_line(r: &StateRow) -> String {
-    let remote = if r.socket.remote.port() == 0 { "*".to_string() } else { r.socket.remote.to_string() };
-    let pad = 24usize.saturating_sub(unicode_width::UnicodeWidthStr::width(r.actor.as_str()));
-    let mut s = format!("{}{:pad$} {:<21} {:<21} {}", r.actor, "", r.socket.local, remote, r.socket.state);
-    // For a connection rx_queue counts a received FIN as one byte.
-    let fin_received = matches!(r.socket.state, "CLOSE_WAIT" | "LAST_ACK" | "CLOSING" | "TIME_WAIT");
-    let unread = r.socket.rx_queue.saturating_sub(fin_received as u64);
-    match (r.socket.state, r.socket.timer_s) {
-        ("TIME_WAIT", Some(t)) => {
-            s.push_str(&either(format!("  {t:.1} s left of 60 s"), format!("  60 秒还剩 {t:.1} 秒")))
-        }
-        ("LISTEN", _) if r.socket.rx_queue > 0 => {
-            let n = r.socket.rx_queue;
-            s.push_str(&either(
-                format!("  {n} connection(s) waiting for accept()"),
-                format!("  {n} 个连接在等待 accept()"),
-            ))
-        }
-        ("LISTEN", _) => {}
-        _ if unread > 0 => {
-            s.push_str(&either(format!("  {unread} byte(s) not yet recv()'d"), format!("  {unread} 字节尚未 recv()")))
-        }
-        _ => {}
+    let remote = if k.remote.port() == 0 { "*".to_string() } else { k.remote.to_string() };
+    let mut s = format!("{who}{:pad$} {:<21} {:<21} {}", "", k.local, remote, k.state);
+    if let Some(extra) = messages::row_extra(k, lang) {
+        s.push_str("  ");
+        s.push_str(&extra);
     }
     s
 }
@@ -87,6 +52,7 @@ impl<W: Write> LabSink for TerminalSink<W> {
         }
         // A bulk run never spans a step: show it before the step's next line.
         self.ladder.flush_run(analyzer)?;
+        let lang = current();
         match ev {
             Event::Start { lab, capturing } => {
                 let out = self.out();
@@ -101,10 +67,12 @@ impl<W: Write> LabSink for TerminalSink<W> {
                     writeln!(out, "{}", paint(note, Role::Warning))?;
                 }
             }
-            Event::Ask { question, .. } => {
+            Event::Ask { step, .. } => {
+                let Some(q) = &step.quiz else { return Ok(()) };
                 let out = self.out();
+                let question = pick(&q.question, q.question_zh.as_deref());
                 writeln!(out, "{}", paint(&format!("   ? {question}"), Role::Warning))?;
-                write!(out, "   {}", tr("your answer: ", "你的答案："))?;
+                write!(out, "   {}", tr("your answer (q: stop): ", "你的答案（q：停止）："))?;
                 out.flush()?;
             }
             Event::Quiz { answer, truth, right, .. } => {
@@ -132,10 +100,10 @@ impl<W: Write> LabSink for TerminalSink<W> {
                 }
             }
             Event::Call { outcome, step, .. } => {
-                if step.call == "sleep" || step.call == "watch" {
+                if !step.call.needs_actor() {
                     return Ok(());
                 }
-                let text = format!("   → {}", describe_outcome(outcome));
+                let text = format!("   → {}", messages::outcome(outcome, lang));
                 let role = if outcome.ok { Role::Call } else { Role::Abort };
                 writeln!(self.out(), "{}", paint(&text, role))?;
             }
@@ -154,54 +122,73 @@ impl<W: Write> LabSink for TerminalSink<W> {
                     } else {
                         " ".repeat(unicode_width::UnicodeWidthStr::width(kernel))
                     };
-                    writeln!(out, "   {} {}", paint(&lead, Role::State), paint(&state_line(r), Role::State))?;
+                    writeln!(out, "   {} {}", paint(&lead, Role::State), paint(&state_line(r, lang), Role::State))?;
                 }
             }
-            Event::Expect { pass, what, want, got, .. } => {
+            Event::Expect { pass, expectation, observed, n: _ } => {
+                let what = messages::label(expectation, lang);
+                let want = messages::want(expectation, "", lang);
+                let want = want.trim_start();
                 let text = if *pass {
                     format!("   ✓ {what}: {want}")
                 } else {
+                    let got = messages::got(observed, lang);
                     format!("   ✗ {what}: {} {want}, {} {got}", tr("wanted", "期望"), tr("saw", "实际"))
                 };
                 writeln!(self.out(), "{}", paint(&text, if *pass { Role::Open } else { Role::Abort }))?;
             }
-            Event::End { passed, failed, skipped, stats, summary, quiz } => {
+            Event::Skipped { expectation, .. } => {
+                let text = format!(
+                    "   · {}: {}",
+                    messages::label(expectation, lang),
+                    tr("skipped (no capture)", "已跳过（没有抓包）")
+                );
+                writeln!(self.out(), "{}", paint(&text, Role::Warning))?;
+            }
+            Event::Interrupted { n } => {
                 let out = self.out();
                 writeln!(out)?;
-                if let Some(s) = summary {
-                    for line in wrap(s, WIDTH) {
-                        writeln!(out, "{}", paint(&line, Role::Explain))?;
-                    }
+                let text = match lang {
+                    Lang::En => format!("■ interrupted at step {n}: the lab stopped before the end (sockets closed)"),
+                    Lang::Zh => format!("■ 在第 {n} 步被中断：实验没有做完（套接字已关闭）"),
+                };
+                writeln!(out, "{}", paint(&text, Role::Warning))?;
+                out.flush()?;
+            }
+            Event::End { passed, failed, skipped, stats, lab, quiz } => {
+                let out = self.out();
+                writeln!(out)?;
+                let summary = pick(lab.summary.as_deref().unwrap_or(""), lab.summary_zh.as_deref());
+                for line in wrap(summary, WIDTH).into_iter().filter(|l| !l.trim().is_empty()) {
+                    writeln!(out, "{}", paint(&line, Role::Explain))?;
                 }
                 if let Some((right, asked)) = quiz {
                     let score = format!("{} {right}/{asked}", tr("quiz score:", "测验得分："));
                     writeln!(out, "{}", paint(&score, Role::Heading))?;
                 }
-                let mut line = match crate::i18n::current() {
-                    crate::i18n::Lang::En => format!("expectations: {passed} passed, {failed} failed"),
-                    crate::i18n::Lang::Zh => format!("检查项：{passed} 通过，{failed} 失败"),
+                let mut line = match lang {
+                    Lang::En => format!("expectations: {passed} passed, {failed} failed"),
+                    Lang::Zh => format!("检查项：{passed} 通过，{failed} 失败"),
                 };
                 if *skipped > 0 {
-                    line.push_str(&match crate::i18n::current() {
-                        crate::i18n::Lang::En => format!(", {skipped} skipped (no capture)"),
-                        crate::i18n::Lang::Zh => format!("，{skipped} 跳过（没有抓包）"),
+                    line.push_str(&match lang {
+                        Lang::En => format!(", {skipped} skipped (no capture)"),
+                        Lang::Zh => format!("，{skipped} 跳过（没有抓包）"),
                     });
                 }
                 if let Some(st) = stats {
-                    line.push_str(&match crate::i18n::current() {
-                        crate::i18n::Lang::En => {
-                            format!(" · capture: {} frames, {} dropped by the kernel", st.received, st.dropped)
-                        }
-                        crate::i18n::Lang::Zh => format!(" · 抓包：{} 帧，内核丢弃 {} 帧", st.received, st.dropped),
+                    line.push_str(&match lang {
+                        Lang::En => format!(" · capture: {} frames, {} dropped by the kernel", st.received, st.dropped),
+                        Lang::Zh => format!(" · 抓包：{} 帧，内核丢弃 {} 帧", st.received, st.dropped),
                     });
                 }
                 writeln!(out, "{}", paint(&line, if *failed == 0 { Role::Open } else { Role::Abort }))?;
                 if stats.is_some_and(|s| s.dropped > 0) {
-                    writeln!(
-                        out,
-                        "{}",
-                        paint("warning: the kernel dropped frames; the ladder is incomplete", Role::Warning)
-                    )?;
+                    let warn = tr(
+                        "warning: the kernel dropped frames; the ladder is incomplete",
+                        "警告：内核丢弃了一些帧，梯形图不完整",
+                    );
+                    writeln!(out, "{}", paint(warn, Role::Warning))?;
                 }
                 out.flush()?;
             }
@@ -210,7 +197,8 @@ impl<W: Write> LabSink for TerminalSink<W> {
     }
 }
 
-/// JSON lines: one object per event, each with `kind` and `step`.
+/// JSON lines: one object per event, each with `kind` and `step`. English
+/// only (the catalogue in `Lang::En`): it is a contract for scripts.
 pub struct JsonlSink<W: Write> {
     out: W,
 }
@@ -227,7 +215,7 @@ struct CallJson<'a> {
     kind: &'static str,
     step: usize,
     actor: &'a str,
-    call: &'a str,
+    call: &'static str,
     signature: &'a str,
     ok: bool,
     ret: Option<i64>,
@@ -235,8 +223,10 @@ struct CallJson<'a> {
     errno_num: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    notes: &'a [super::events::Note],
     #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<&'a str>,
+    detail: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -252,19 +242,21 @@ struct StateJson<'a> {
     kind: &'static str,
     step: usize,
     actor: &'a str,
-    local: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    accept_queue: bool,
+    local: Option<String>,
     remote: Option<String>,
     state: &'a str,
     timer_s: Option<f64>,
-    rx_queue: u64,
-    tx_queue: u64,
+    rx_queue: Option<u64>,
+    tx_queue: Option<u64>,
 }
 
 #[derive(Serialize)]
 struct ExpectJson<'a> {
     kind: &'static str,
     step: usize,
-    what: &'a str,
+    what: &'static str,
     pass: bool,
     want: &'a str,
     got: &'a str,
@@ -279,47 +271,79 @@ impl<W: Write> JsonlSink<W> {
 
 impl<W: Write> LabSink for JsonlSink<W> {
     fn event(&mut self, ev: &Event<'_>, _: &Analyzer) -> io::Result<()> {
+        let en = Lang::En;
         match ev {
             Event::Start { .. } => Ok(()),
             Event::Step { .. } | Event::Ask { .. } => Ok(()),
-            Event::Quiz { n, question, answer, truth, right } => {
+            Event::Quiz { n, step, answer, truth, right } => {
+                let question = step.quiz.as_ref().map(|q| q.question.as_str());
                 let v = serde_json::json!({"kind": "quiz", "step": n, "question": question, "answer": answer, "truth": truth, "right": right});
                 self.line(&v)
             }
-            Event::Call { n, step, signature, outcome } => self.line(&CallJson {
-                kind: "call",
-                step: *n,
-                actor: &step.actor,
-                call: &step.call,
-                signature,
-                ok: outcome.ok,
-                ret: outcome.ret,
-                errno: outcome.errno.map(errno::name),
-                errno_num: outcome.errno,
-                data: outcome.data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned()),
-                detail: outcome.detail.as_deref(),
-            }),
+            Event::Call { n, step, signature, outcome } => {
+                let detail: Vec<String> = outcome.notes.iter().map(|x| messages::note(x, en)).collect();
+                self.line(&CallJson {
+                    kind: "call",
+                    step: *n,
+                    actor: &step.actor,
+                    call: step.call.name(),
+                    signature,
+                    ok: outcome.ok,
+                    ret: outcome.ret,
+                    errno: outcome.errno.map(super::errno::name),
+                    errno_num: outcome.errno,
+                    data: outcome.data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned()),
+                    notes: &outcome.notes,
+                    detail: (!detail.is_empty()).then(|| detail.join("; ")),
+                })
+            }
             Event::Packet { n, rec } => self.line(&PacketJson { kind: "packet", step: *n, frame: JsonFrame::new(rec) }),
             Event::States { n, rows, .. } => {
                 for r in rows.iter() {
+                    let k = r.socket.as_ref();
                     self.line(&StateJson {
                         kind: "state",
                         step: *n,
-                        actor: &r.actor,
-                        local: r.socket.local.to_string(),
-                        remote: (r.socket.remote.port() != 0).then(|| r.socket.remote.to_string()),
-                        state: r.socket.state,
-                        timer_s: r.socket.timer_s,
-                        rx_queue: r.socket.rx_queue,
-                        tx_queue: r.socket.tx_queue,
+                        actor: r.holder.actor(),
+                        accept_queue: matches!(r.holder, Holder::AcceptQueue(_)),
+                        local: k.map(|k| k.local.to_string()),
+                        remote: k.filter(|k| k.remote.port() != 0).map(|k| k.remote.to_string()),
+                        state: r.state(),
+                        timer_s: k.and_then(|k| k.timer_s),
+                        rx_queue: k.map(|k| k.rx_queue),
+                        tx_queue: k.map(|k| k.tx_queue),
                     })?;
                 }
                 Ok(())
             }
-            Event::Expect { n, pass, what, want, got } => {
-                self.line(&ExpectJson { kind: "expect", step: *n, what, pass: *pass, want, got })
+            Event::Expect { n, pass, expectation, observed } => {
+                let want = messages::want(expectation, "", en);
+                let got = messages::got(observed, en);
+                self.line(&ExpectJson {
+                    kind: "expect",
+                    step: *n,
+                    what: expectation.key(),
+                    pass: *pass,
+                    want: want.trim_start(),
+                    got: &got,
+                })
             }
-            Event::End { .. } => self.out.flush(),
+            Event::Skipped { n, expectation } => {
+                let v = serde_json::json!({"kind": "skipped", "step": n, "what": expectation.key()});
+                self.line(&v)
+            }
+            Event::Interrupted { n } => {
+                let v = serde_json::json!({"kind": "interrupted", "step": n});
+                self.line(&v)?;
+                self.out.flush()
+            }
+            Event::End { passed, failed, skipped, stats, quiz, lab } => {
+                let v = serde_json::json!({"kind": "end", "step": lab.steps.len(), "passed": passed, "failed": failed, "skipped": skipped,
+                    "frames": stats.map(|s| s.received), "dropped": stats.map(|s| s.dropped),
+                    "quiz": quiz.map(|(r, a)| serde_json::json!({"right": r, "asked": a}))});
+                self.line(&v)?;
+                self.out.flush()
+            }
         }
     }
 }
@@ -343,7 +367,8 @@ pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::
     }
     for l in labs {
         let title = pick(&l.lab.title, l.lab.title_zh.as_deref());
-        table.add_row(vec![l.lab.id.clone(), title.to_string(), l.lab.topics.join(", ")]);
+        let topics = if current() == Lang::Zh && !l.lab.topics_zh.is_empty() { &l.lab.topics_zh } else { &l.lab.topics };
+        table.add_row(vec![l.lab.id.clone(), title.to_string(), topics.join(", ")]);
     }
     writeln!(out, "{table}")?;
     writeln!(
@@ -368,50 +393,21 @@ pub fn show(l: &super::LoadedLab, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}{}", tr("File: ", "文件："), l.path.display())?;
     for (i, s) in lab.steps.iter().enumerate() {
         let s = s.get_ref();
-        let mut call = format!("{}.{}", if s.actor.is_empty() { "lab" } else { &s.actor }, s.call);
-        for (k, v) in [
-            ("to", s.to.clone()),
-            ("addr", s.addr.clone()),
-            ("backlog", s.backlog.map(|b| b.to_string())),
-            ("as", s.new_actor.clone()),
-            ("data", s.data.as_ref().map(|d| py_bytes(d.as_bytes(), 30))),
-            ("bytes", s.bytes.map(|b| b.to_string())),
-            ("size", s.size.map(|b| b.to_string())),
-            ("option", s.option.clone()),
-            ("value", s.value.map(|b| b.to_string())),
-            ("seconds", s.seconds.map(|b| b.to_string())),
-        ] {
-            if let Some(v) = v {
-                call.push_str(&format!(" {k}={v}"));
-            }
-        }
-        writeln!(out, "\n{}", format!("{:>2}. {call}", i + 1).bold())?;
+        let who = if s.actor.is_empty() { "lab" } else { &s.actor };
+        let call = super::exec::signature(&s.call, None);
+        writeln!(out, "\n{}", format!("{:>2}. {who}: {call}", i + 1).bold())?;
         if let Some(say) = &s.say {
             for line in wrap(pick(say, s.say_zh.as_deref()), WIDTH - 4) {
                 writeln!(out, "    {}", paint(&line, Role::Explain))?;
             }
         }
-        if let Some(e) = &s.expect {
-            let mut parts = Vec::new();
-            if let Some(p) = &e.packets {
-                parts.push(format!("packets {}", p.join(" ")));
-            }
-            if let Some(p) = &e.packets_include {
-                parts.push(format!("packets include {}", p.join(" ")));
-            }
-            if let Some(x) = &e.errno {
-                parts.push(format!("errno {x}"));
-            }
-            if let Some(x) = e.ret {
-                parts.push(format!("returns {x}"));
-            }
-            if let Some(x) = &e.data {
-                parts.push(format!("data {}", py_bytes(x.as_bytes(), 30)));
-            }
-            if let Some(x) = &e.state {
-                parts.push(format!("kernel state {x}"));
-            }
-            writeln!(out, "    expect: {}", parts.join("; "))?;
+        let lang = current();
+        for e in s.expect.list() {
+            let want = messages::want(&e, &s.actor, lang);
+            writeln!(out, "    {} {}: {want}", tr("expect", "期望"), messages::label(&e, lang))?;
+        }
+        if let Some(q) = &s.quiz {
+            writeln!(out, "    {} {}", tr("quiz:", "测验："), pick(&q.question, q.question_zh.as_deref()))?;
         }
     }
     Ok(())

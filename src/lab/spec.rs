@@ -1,11 +1,20 @@
-//! Lab files: the data model of `labs/*.toml` and its validation.
+//! Lab files: the typed model of `labs/*.toml` and its validation.
 //!
 //! A lab is an id, a title, a goal, topics and ordered steps; a step is one
-//! socket call by one actor (a named socket), with optional text to say and
-//! optional expectations. See `labs/README.md` for the instructor's guide.
+//! [`Call`] by one actor (a named socket), with optional text to say, typed
+//! [`Expectation`]s and a [`Quiz`] question. The TOML shape is the one
+//! instructors write (`call = "connect"`, `to = "server"` …, see
+//! `labs/README.md`); serde turns it into these types, so a misspelt call,
+//! option, state, flag set or field is an error with its line, and every
+//! place that handles a call or an expectation is an exhaustive `match`:
+//! adding a step kind is a new variant, and the compiler lists what to do.
 
+use crate::analyze::Expert;
+use crate::decode::flags;
 use serde::Deserialize;
 use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
 
 /// A whole lab file.
 #[derive(Clone, Debug, Deserialize)]
@@ -20,6 +29,9 @@ pub struct Lab {
     /// Course topics this lab covers.
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Topics in Simplified Chinese.
+    #[serde(default)]
+    pub topics_zh: Vec<String>,
     /// A closing text shown after the last step.
     #[serde(default)]
     pub summary: Option<String>,
@@ -34,37 +46,717 @@ pub struct Lab {
     pub steps: Vec<toml::Spanned<Step>>,
 }
 
-/// Expected outcome of a step.
+/// One step: an actor's call, what to tell the student, what must happen.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Step {
+    /// Which socket (actor) makes the call; a name the lab chooses ("server").
+    /// Empty for `sleep` and `watch`.
+    #[serde(default)]
+    pub actor: String,
+    /// The call and its arguments (`call = "…"` selects the variant).
+    #[serde(flatten)]
+    pub call: Call,
+    /// Text for the student, shown before the call.
+    pub say: Option<String>,
+    /// Text for the student in Simplified Chinese.
+    pub say_zh: Option<String>,
+    /// What must happen.
+    #[serde(default)]
+    pub expect: Expect,
+    /// A question for `--quiz`.
+    pub quiz: Option<Quiz>,
+    /// connect/accept/recv: give up after this many seconds (default 2).
+    pub timeout: Option<f64>,
+    /// Put the socket in non-blocking mode before the call.
+    pub nonblocking: Option<bool>,
+    /// Longest wait for the wire to go quiet after the call (default 1.5 s).
+    pub settle: Option<f64>,
+}
+
+/// Address family of `socket`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// AF_INET.
+    #[default]
+    Inet,
+    /// AF_INET6.
+    Inet6,
+}
+
+/// Socket type of `socket`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SockType {
+    /// SOCK_STREAM (TCP).
+    #[default]
+    Stream,
+    /// SOCK_DGRAM (UDP).
+    Dgram,
+}
+
+/// `shutdown(how)`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    /// SHUT_WR: send FIN, keep reading.
+    #[default]
+    Wr,
+    /// SHUT_RD.
+    Rd,
+    /// SHUT_RDWR.
+    Rdwr,
+}
+
+/// `setsockopt` options wirelab knows.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum SockOpt {
+    /// SO_REUSEADDR (value 1/0).
+    #[serde(rename = "SO_REUSEADDR")]
+    ReuseAddr,
+    /// SO_LINGER (value: seconds with linger on; negative: off).
+    #[serde(rename = "SO_LINGER")]
+    Linger,
+    /// SO_RCVBUF (bytes).
+    #[serde(rename = "SO_RCVBUF")]
+    RcvBuf,
+    /// SO_SNDBUF (bytes).
+    #[serde(rename = "SO_SNDBUF")]
+    SndBuf,
+    /// TCP_NODELAY (1/0).
+    #[serde(rename = "TCP_NODELAY")]
+    NoDelay,
+    /// SO_KEEPALIVE (1/0).
+    #[serde(rename = "SO_KEEPALIVE")]
+    KeepAlive,
+}
+
+impl SockOpt {
+    /// The C name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SockOpt::ReuseAddr => "SO_REUSEADDR",
+            SockOpt::Linger => "SO_LINGER",
+            SockOpt::RcvBuf => "SO_RCVBUF",
+            SockOpt::SndBuf => "SO_SNDBUF",
+            SockOpt::NoDelay => "TCP_NODELAY",
+            SockOpt::KeepAlive => "SO_KEEPALIVE",
+        }
+    }
+}
+
+/// How `serve` handles clients.
+#[derive(Clone, Copy, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ServeMode {
+    /// One client at a time.
+    #[default]
+    Iterative,
+    /// A thread per connection.
+    Threaded,
+}
+
+/// How several messages of one `send` step are framed.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Framing {
+    /// Bytes as they are.
+    #[default]
+    None,
+    /// Each message after its length (4 bytes, big-endian).
+    Length,
+}
+
+fn default_backlog() -> i32 {
+    128
+}
+
+fn default_size() -> usize {
+    1024
+}
+
+/// The socket call of a step (`call = "…"`). Each variant holds its own
+/// arguments; a key that does not belong to the call is an error.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(tag = "call", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Call {
+    /// `socket(family, type)`.
+    Socket {
+        /// "inet" (default) or "inet6".
+        #[serde(default)]
+        family: Family,
+        /// "stream" (TCP, default) or "dgram" (UDP).
+        #[serde(rename = "type", default)]
+        kind: SockType,
+    },
+    /// `bind(addr)`; port 0 lets the kernel choose.
+    Bind {
+        /// A loopback (or wildcard) address with port.
+        addr: String,
+    },
+    /// `listen(backlog)`.
+    Listen {
+        /// The backlog (default 128).
+        #[serde(default = "default_backlog")]
+        backlog: i32,
+    },
+    /// `connect(to)`.
+    Connect {
+        /// An actor (its bound address), "unused" (a port nobody listens on), or an address.
+        to: String,
+    },
+    /// `new = accept()`.
+    Accept {
+        /// The name of the new connected socket.
+        #[serde(rename = "as")]
+        new_actor: String,
+    },
+    /// One `send()` (or, with `messages`, one per message back to back).
+    Send {
+        /// The bytes (text; escapes like `\n`).
+        data: Option<String>,
+        /// Send this many bytes of filler instead.
+        bytes: Option<usize>,
+        /// Several messages, one `send()` each.
+        messages: Option<Vec<String>>,
+        /// "length": each message after its 4-byte length.
+        #[serde(default)]
+        framing: Framing,
+    },
+    /// `sendall()`: `send()` until every byte is out.
+    Sendall {
+        /// The bytes.
+        data: Option<String>,
+        /// Filler bytes instead.
+        bytes: Option<usize>,
+        /// Bytes per `send()` (default 65536).
+        chunk: Option<usize>,
+        /// Run in a thread; `join` collects the result.
+        #[serde(default)]
+        background: bool,
+    },
+    /// Send a file of `bytes` bytes in `sendall()`s of `chunk`.
+    Sendfile {
+        /// The file's size.
+        bytes: usize,
+        /// Bytes per `sendall()` (default 65536).
+        chunk: Option<usize>,
+        /// Run in a thread.
+        #[serde(default)]
+        background: bool,
+    },
+    /// `recv(size)`.
+    Recv {
+        /// Buffer size (default 1024).
+        #[serde(default = "default_size")]
+        size: usize,
+    },
+    /// `recvfrom(size)`.
+    Recvfrom {
+        /// Buffer size (default 1024).
+        #[serde(default = "default_size")]
+        size: usize,
+    },
+    /// Read a 4-byte length, then that many bytes.
+    RecvFramed {},
+    /// `recv()` until `bytes` arrived or the peer closed.
+    RecvAll {
+        /// Stop after this many bytes (default: until b'').
+        bytes: Option<usize>,
+        /// Write what arrives to a temporary file (memory stays flat).
+        #[serde(default)]
+        to_file: bool,
+        /// Run in a thread.
+        #[serde(default)]
+        background: bool,
+    },
+    /// An accept loop in a thread (echoes each client until it closes).
+    Serve {
+        /// "iterative" or "threaded".
+        #[serde(default)]
+        mode: ServeMode,
+    },
+    /// Wait for the actor's background call and take its result.
+    Join {},
+    /// `shutdown(how)`.
+    Shutdown {
+        /// "wr" (default), "rd" or "rdwr".
+        #[serde(default)]
+        how: How,
+    },
+    /// `close()`.
+    Close {},
+    /// `setsockopt(option, value)`.
+    Setsockopt {
+        /// The option.
+        option: SockOpt,
+        /// Its value (default 1).
+        value: Option<i64>,
+    },
+    /// `sendto(data, to)`.
+    Sendto {
+        /// An actor, "unused", or an address.
+        to: String,
+        /// The bytes.
+        data: Option<String>,
+        /// Filler bytes instead.
+        bytes: Option<usize>,
+    },
+    /// Wait (the wire keeps being watched).
+    Sleep {
+        /// How long.
+        seconds: f64,
+    },
+    /// Show the kernel's sockets every `every` seconds for `seconds`.
+    Watch {
+        /// How long.
+        seconds: f64,
+        /// How often (default 1 s).
+        every: Option<f64>,
+    },
+}
+
+impl Call {
+    /// Every call's name, as written in lab files, with a one-line doc
+    /// (for `lab check`, `labs/README.md` and its test).
+    pub const ALL: &'static [(&'static str, &'static str)] = &[
+        ("socket", "socket(family, type): family = \"inet\"|\"inet6\", type = \"stream\"|\"dgram\""),
+        ("bind", "bind(addr): addr = \"127.0.0.1:0\" (port 0: the kernel chooses)"),
+        ("listen", "listen(backlog): backlog = N (default 128)"),
+        ("connect", "connect(to): to = an actor, \"unused\" or an address"),
+        ("accept", "as = accept(): as = the new socket's name"),
+        ("send", "send(data): data = \"…\" | bytes = N | messages = [\"…\"] (framing = \"length\")"),
+        ("sendall", "sendall(data): data | bytes, chunk = N, background = true"),
+        ("sendfile", "send a file: bytes = N (its size), chunk = N, background = true"),
+        ("recv", "recv(size): size = N (default 1024)"),
+        ("recvfrom", "recvfrom(size): size = N (default 1024)"),
+        ("recv_framed", "read a 4-byte length, then the message"),
+        ("recv_all", "recv() until bytes = N or b'': to_file = true, background = true"),
+        ("serve", "an accept loop in a thread that echoes: mode = \"iterative\"|\"threaded\""),
+        ("join", "wait for the actor's background call; its result"),
+        ("shutdown", "shutdown(how): how = \"wr\"|\"rd\"|\"rdwr\""),
+        ("close", "close()"),
+        (
+            "setsockopt",
+            "setsockopt(option, value): SO_REUSEADDR, SO_LINGER, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, SO_KEEPALIVE",
+        ),
+        ("sendto", "sendto(data, to): data | bytes, to"),
+        ("sleep", "wait: seconds = N (no actor)"),
+        ("watch", "show the kernel's sockets: seconds = N, every = N (no actor)"),
+    ];
+
+    /// The name in lab files (`call = "…"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Socket { .. } => "socket",
+            Call::Bind { .. } => "bind",
+            Call::Listen { .. } => "listen",
+            Call::Connect { .. } => "connect",
+            Call::Accept { .. } => "accept",
+            Call::Send { .. } => "send",
+            Call::Sendall { .. } => "sendall",
+            Call::Sendfile { .. } => "sendfile",
+            Call::Recv { .. } => "recv",
+            Call::Recvfrom { .. } => "recvfrom",
+            Call::RecvFramed {} => "recv_framed",
+            Call::RecvAll { .. } => "recv_all",
+            Call::Serve { .. } => "serve",
+            Call::Join {} => "join",
+            Call::Shutdown { .. } => "shutdown",
+            Call::Close {} => "close",
+            Call::Setsockopt { .. } => "setsockopt",
+            Call::Sendto { .. } => "sendto",
+            Call::Sleep { .. } => "sleep",
+            Call::Watch { .. } => "watch",
+        }
+    }
+
+    /// Calls made by no socket (the lab itself waits or watches).
+    pub fn needs_actor(&self) -> bool {
+        !matches!(self, Call::Sleep { .. } | Call::Watch { .. })
+    }
+
+    /// Calls that return received bytes.
+    pub fn receives_data(&self) -> bool {
+        matches!(self, Call::Recv { .. } | Call::Recvfrom { .. } | Call::RecvFramed {})
+    }
+
+    /// Calls whose result carries the MD5 of what they moved.
+    pub fn moves_bytes(&self) -> bool {
+        matches!(self, Call::Sendall { .. } | Call::Sendfile { .. } | Call::RecvAll { .. } | Call::Join {})
+    }
+
+    /// The `to` / `addr` argument to resolve to an address, if any.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Call::Connect { to } | Call::Sendto { to, .. } => Some(to),
+            Call::Bind { addr } => Some(addr),
+            _ => None,
+        }
+    }
+
+    /// Seconds the step lasts by itself (`sleep`, `watch`).
+    pub fn duration(&self) -> Option<f64> {
+        match self {
+            Call::Sleep { seconds } | Call::Watch { seconds, .. } => Some(*seconds),
+            _ => None,
+        }
+    }
+
+    /// Checks the arguments that serde cannot (one of several keys, ranges).
+    fn validate(&self) -> Result<(), String> {
+        let one_payload = |data: &Option<String>, bytes: &Option<usize>, extra: bool| {
+            let given = data.is_some() as u8 + bytes.is_some() as u8 + extra as u8;
+            match given {
+                1 => Ok(()),
+                0 => Err("needs data = \"...\" or bytes = N".to_string()),
+                _ => Err("give only one of data, bytes, messages".to_string()),
+            }
+        };
+        match self {
+            Call::Send { data, bytes, messages, framing } => {
+                one_payload(data, bytes, messages.is_some())?;
+                if *framing == Framing::Length && messages.is_none() {
+                    return Err("framing = \"length\" needs messages = [...]".into());
+                }
+                Ok(())
+            }
+            Call::Sendall { data, bytes, chunk, .. } => {
+                one_payload(data, bytes, false)?;
+                if *chunk == Some(0) {
+                    return Err("chunk must be at least 1".into());
+                }
+                Ok(())
+            }
+            Call::Sendto { data, bytes, .. } => one_payload(data, bytes, false),
+            Call::Sendfile { chunk: Some(0), .. } => Err("chunk must be at least 1".into()),
+            Call::Recv { size: 0 } | Call::Recvfrom { size: 0 } => Err("size must be at least 1".into()),
+            Call::Sleep { seconds } | Call::Watch { seconds, .. } if !(0.0..=600.0).contains(seconds) => {
+                Err("seconds: between 0 and 600".into())
+            }
+            Call::Watch { every: Some(e), .. } if *e <= 0.0 => Err("every must be above 0".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A packet as a lab expects it: a set of TCP flags ("SYN,ACK"), or "UDP" / "ICMP".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum PacketPattern {
+    /// A TCP segment with exactly these flags.
+    Tcp(u16),
+    /// A UDP datagram.
+    Udp,
+    /// An ICMP or ICMPv6 message.
+    Icmp,
+}
+
+impl TryFrom<String> for PacketPattern {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let parts: Vec<String> =
+            s.split([',', '+', ' ']).filter(|p| !p.is_empty()).map(|p| p.to_ascii_uppercase()).collect();
+        match parts.as_slice() {
+            [one] if one == "UDP" => return Ok(PacketPattern::Udp),
+            [one] if one == "ICMP" => return Ok(PacketPattern::Icmp),
+            [] => return Err("an empty packet: write TCP flags (\"SYN,ACK\"), \"UDP\" or \"ICMP\"".into()),
+            _ => {}
+        }
+        let mut bits = 0u16;
+        for p in &parts {
+            match flags::NAMES.iter().find(|(_, n)| n == p) {
+                Some((b, _)) => bits |= b,
+                None => {
+                    return Err(format!(
+                        "packet {s:?}: {p:?} is not a TCP flag; write flags separated by commas (\"SYN,ACK\"), or \"UDP\", \"ICMP\""
+                    ))
+                }
+            }
+        }
+        Ok(PacketPattern::Tcp(bits))
+    }
+}
+
+impl fmt::Display for PacketPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PacketPattern::Udp => f.write_str("UDP"),
+            PacketPattern::Icmp => f.write_str("ICMP"),
+            PacketPattern::Tcp(bits) => {
+                let names: Vec<&str> = flags::NAMES.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| *n).collect();
+                f.write_str(&names.join(","))
+            }
+        }
+    }
+}
+
+/// An expert flag by its tshark name ("zero_window").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpertName(pub &'static str);
+
+impl<'de> Deserialize<'de> for ExpertName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ExpertName::try_from(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<String> for ExpertName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Expert::ALL.iter().find(|(_, n)| *n == s).map(|(_, n)| ExpertName(n)).ok_or_else(|| {
+            let all: Vec<&str> = Expert::ALL.iter().map(|(_, n)| *n).collect();
+            format!("{s:?} is not an analysis flag; one of {}", all.join(", "))
+        })
+    }
+}
+
+/// The errno a call must end with, or success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ErrnoWant {
+    /// The call succeeds.
+    None,
+    /// The call fails with this errno.
+    Errno(i32),
+}
+
+impl TryFrom<String> for ErrnoWant {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if s == "none" {
+            return Ok(ErrnoWant::None);
+        }
+        match super::errno::from_name(&s) {
+            Some(e) if super::errno::name(e) != "E?" => Ok(ErrnoWant::Errno(e)),
+            _ => Err(format!("{s:?} is not an errno name (\"ECONNREFUSED\") or \"none\"")),
+        }
+    }
+}
+
+/// A state as Linux lists sockets in /proc/net, plus NONE: gone from the tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum KernelState {
+    /// ESTABLISHED.
+    Established,
+    /// SYN_SENT.
+    SynSent,
+    /// SYN_RECV.
+    SynRecv,
+    /// FIN_WAIT1.
+    #[serde(rename = "FIN_WAIT1")]
+    FinWait1,
+    /// FIN_WAIT2.
+    #[serde(rename = "FIN_WAIT2")]
+    FinWait2,
+    /// TIME_WAIT.
+    TimeWait,
+    /// CLOSE.
+    Close,
+    /// CLOSE_WAIT.
+    CloseWait,
+    /// LAST_ACK.
+    LastAck,
+    /// LISTEN.
+    Listen,
+    /// CLOSING.
+    Closing,
+    /// A UDP socket with no peer.
+    Unconnected,
+    /// No row in the kernel's tables.
+    None,
+}
+
+impl KernelState {
+    /// The name as /proc/net and `ss` show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelState::Established => "ESTABLISHED",
+            KernelState::SynSent => "SYN_SENT",
+            KernelState::SynRecv => "SYN_RECV",
+            KernelState::FinWait1 => "FIN_WAIT1",
+            KernelState::FinWait2 => "FIN_WAIT2",
+            KernelState::TimeWait => "TIME_WAIT",
+            KernelState::Close => "CLOSE",
+            KernelState::CloseWait => "CLOSE_WAIT",
+            KernelState::LastAck => "LAST_ACK",
+            KernelState::Listen => "LISTEN",
+            KernelState::Closing => "CLOSING",
+            KernelState::Unconnected => "UNCONNECTED",
+            KernelState::None => "NONE",
+        }
+    }
+}
+
+/// The `expect = { … }` table of a step, as written.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// The packets this step causes, in order, by TCP flags ("SYN", "SYN,ACK",
-    /// "PSH,ACK", "FIN,ACK", "RST,ACK" …), or "UDP", "ICMP".
-    pub packets: Option<Vec<String>>,
-    /// These packets appear among the step's packets, in this order (others may be between).
-    pub packets_include: Option<Vec<String>>,
-    /// These expert flags (tshark names: "zero_window", "retransmission" …) appear among the step's packets.
-    pub analysis: Option<Vec<String>>,
-    /// The call fails with this errno ("ECONNREFUSED") — or "none" for success.
-    pub errno: Option<String>,
-    /// The return value (bytes sent/received, or 0).
+    /// Exactly these packets, in order.
+    pub packets: Option<Vec<PacketPattern>>,
+    /// These packets among the step's, in this order.
+    pub packets_include: Option<Vec<PacketPattern>>,
+    /// These expert flags among the step's packets.
+    pub analysis: Option<Vec<ExpertName>>,
+    /// The errno, or "none".
+    pub errno: Option<ErrnoWant>,
+    /// The return value.
     pub ret: Option<i64>,
-    /// The bytes recv()/recvfrom() returns ("" is b"": the peer closed).
+    /// The bytes received ("" is b'').
     pub data: Option<String>,
-    /// The kernel state of the actor's socket after the step ("TIME_WAIT").
-    pub state: Option<String>,
+    /// The kernel state of the actor's (or `of`'s) socket after the step.
+    pub state: Option<KernelState>,
     /// The return value is at least this.
     pub ret_min: Option<i64>,
-    /// The return value is below this (e.g. a short send()).
+    /// The return value is below this.
     pub ret_below: Option<i64>,
-    /// The MD5 digest of what this call moved equals the one of that actor's last transfer.
+    /// The MD5 of what this call moved equals that actor's last transfer.
     pub same_md5_as: Option<String>,
-    /// Check `state` on this socket instead of the step's actor (e.g. the one accept() made).
+    /// Check `state` on this socket instead of the step's actor.
     pub of: Option<String>,
 }
 
+/// One thing a step must show, checked after it ran.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    /// Exactly these packets, in order.
+    Packets(Vec<PacketPattern>),
+    /// These packets among the step's, in this order (others may be between).
+    PacketsInclude(Vec<PacketPattern>),
+    /// These expert flags among the step's packets.
+    Analysis(Vec<ExpertName>),
+    /// The call's errno, or success.
+    Errno(ErrnoWant),
+    /// The return value equals.
+    Ret(i64),
+    /// The return value is at least.
+    RetMin(i64),
+    /// The return value is below.
+    RetBelow(i64),
+    /// The bytes received.
+    Data(String),
+    /// The kernel state of a socket after the step.
+    State {
+        /// Whose socket (default: the step's actor).
+        of: Option<String>,
+        /// The state.
+        state: KernelState,
+    },
+    /// Same MD5 as that actor's last transfer.
+    SameMd5As(String),
+}
+
+impl Expectation {
+    /// Its key in lab files and JSON (`what`).
+    pub fn key(&self) -> &'static str {
+        match self {
+            Expectation::Packets(_) => "packets",
+            Expectation::PacketsInclude(_) => "packets_include",
+            Expectation::Analysis(_) => "analysis",
+            Expectation::Errno(_) => "errno",
+            Expectation::Ret(_) | Expectation::RetMin(_) | Expectation::RetBelow(_) => "ret",
+            Expectation::Data(_) => "data",
+            Expectation::State { .. } => "state",
+            Expectation::SameMd5As(_) => "md5",
+        }
+    }
+
+    /// Judged from the capture (skipped without one).
+    pub fn needs_capture(&self) -> bool {
+        matches!(self, Expectation::Packets(_) | Expectation::PacketsInclude(_) | Expectation::Analysis(_))
+    }
+
+    /// Why it cannot apply to `call`, if it cannot.
+    fn applies_to(&self, call: &Call) -> Result<(), String> {
+        let name = call.name();
+        match self {
+            Expectation::Data(_) if !call.receives_data() => {
+                Err(format!("expect.data needs a call that receives bytes (recv, recvfrom, recv_framed), not {name}"))
+            }
+            Expectation::SameMd5As(_) if !call.moves_bytes() => {
+                Err(format!("expect.same_md5_as needs sendall, sendfile, recv_all or join, not {name}"))
+            }
+            Expectation::Errno(_) | Expectation::Ret(_) | Expectation::RetMin(_) | Expectation::RetBelow(_)
+                if !call.needs_actor() =>
+            {
+                Err(format!("{name} has no result to expect (errno/ret)"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Expect {
+    /// The expectations in the order they are checked and shown.
+    pub fn list(&self) -> Vec<Expectation> {
+        let mut v = Vec::new();
+        if let Some(p) = &self.packets {
+            v.push(Expectation::Packets(p.clone()));
+        }
+        if let Some(p) = &self.packets_include {
+            v.push(Expectation::PacketsInclude(p.clone()));
+        }
+        if let Some(a) = &self.analysis {
+            v.push(Expectation::Analysis(a.clone()));
+        }
+        if let Some(e) = self.errno {
+            v.push(Expectation::Errno(e));
+        }
+        v.extend(self.ret.map(Expectation::Ret));
+        v.extend(self.ret_min.map(Expectation::RetMin));
+        v.extend(self.ret_below.map(Expectation::RetBelow));
+        if let Some(other) = &self.same_md5_as {
+            v.push(Expectation::SameMd5As(other.clone()));
+        }
+        if let Some(d) = &self.data {
+            v.push(Expectation::Data(d.clone()));
+        }
+        if let Some(state) = self.state {
+            v.push(Expectation::State { of: self.of.clone(), state });
+        }
+        v
+    }
+}
+
+/// What a quiz question asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuizField {
+    /// Relative seq of a packet.
+    Seq,
+    /// Relative ack of a packet.
+    Ack,
+    /// Payload length of a packet.
+    Len,
+    /// Window of a packet.
+    Win,
+    /// Flags of a packet.
+    Flags,
+    /// MSS option of a packet.
+    Mss,
+    /// How many packets the step causes.
+    Count,
+    /// The call's return value.
+    Ret,
+    /// The call's errno (or none).
+    Errno,
+    /// The bytes received.
+    Data,
+    /// The kernel state of the actor's socket after the step.
+    State,
+}
+
+impl QuizField {
+    /// A field of one packet (needs `packet = N`).
+    pub fn of_packet(self) -> bool {
+        matches!(self, QuizField::Seq | QuizField::Ack | QuizField::Len | QuizField::Win | QuizField::Flags | QuizField::Mss)
+    }
+}
+
 /// A question asked before a step runs (`--quiz`), answered from what the
-/// step really does: a field of one of its packets, or the call's result.
+/// step really does.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Quiz {
@@ -72,114 +764,11 @@ pub struct Quiz {
     pub question: String,
     /// The question in Simplified Chinese.
     pub question_zh: Option<String>,
-    /// What answers it: seq, ack, len, win, flags, mss (of `packet`), count (how
-    /// many packets the step causes), ret, errno, data, or state (kernel state).
-    pub field: String,
+    /// What answers it.
+    pub field: QuizField,
     /// For packet fields: which packet of the step (1-based).
     pub packet: Option<usize>,
 }
-
-/// Fields a quiz can ask about.
-pub const QUIZ_FIELDS: &[&str] =
-    &["seq", "ack", "len", "win", "flags", "mss", "count", "ret", "errno", "data", "state"];
-
-/// One socket call.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    /// Which socket (actor) makes the call; a name the lab chooses ("server").
-    #[serde(default)]
-    pub actor: String,
-    /// The call: socket, bind, listen, connect, accept, send, sendall, recv,
-    /// shutdown, close, setsockopt, sendto, recvfrom, sleep, watch.
-    pub call: String,
-    /// socket: "inet" (default) or "inet6".
-    pub family: Option<String>,
-    /// socket: "stream" (TCP, default) or "dgram" (UDP).
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    /// bind: local address; port 0 lets the kernel choose.
-    pub addr: Option<String>,
-    /// connect/sendto: an actor name (its bound address), "unused" (a port
-    /// nobody listens on), or an address.
-    pub to: Option<String>,
-    /// listen: the backlog.
-    pub backlog: Option<i32>,
-    /// accept: the name of the new connected socket.
-    #[serde(rename = "as")]
-    pub new_actor: Option<String>,
-    /// send/sendall/sendto: the bytes to send (text; `\n` etc. are escapes).
-    pub data: Option<String>,
-    /// send/sendall/sendfile: send this many bytes of filler instead of `data`;
-    /// recv_all: stop after this many bytes (default: until the peer closes).
-    pub bytes: Option<usize>,
-    /// send: several messages, each with its own send() call, back to back.
-    pub messages: Option<Vec<String>>,
-    /// send: "length" prefixes each message with its length (4 bytes, big-endian).
-    pub framing: Option<String>,
-    /// sendfile/sendall: chunk size of each send() (default 65536).
-    pub chunk: Option<usize>,
-    /// recv_all/sendall/sendfile/serve: run in a thread; `join` collects the result.
-    pub background: Option<bool>,
-    /// recv_all: write what arrives to a temporary file (memory stays flat).
-    pub to_file: Option<bool>,
-    /// serve: "iterative" (one client at a time) or "threaded" (a thread per connection).
-    pub mode: Option<String>,
-    /// recv/recvfrom: the buffer size.
-    pub size: Option<usize>,
-    /// shutdown: "wr" (SHUT_WR, default), "rd" or "rdwr".
-    pub how: Option<String>,
-    /// setsockopt: SO_REUSEADDR, SO_LINGER, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, SO_KEEPALIVE.
-    pub option: Option<String>,
-    /// setsockopt: the value (SO_LINGER: seconds, with linger on).
-    pub value: Option<i64>,
-    /// sleep/watch: how long.
-    pub seconds: Option<f64>,
-    /// watch: how often to show the kernel's sockets.
-    pub every: Option<f64>,
-    /// connect/accept/recv: give up after this many seconds (default 2).
-    pub timeout: Option<f64>,
-    /// Put the socket in non-blocking mode before the call.
-    pub nonblocking: Option<bool>,
-    /// How long to wait for the wire to go quiet after the call (default 0.08 s of silence, 1.5 s at most).
-    pub settle: Option<f64>,
-    /// Text for the student, shown before the call.
-    pub say: Option<String>,
-    /// Text for the student in Simplified Chinese.
-    pub say_zh: Option<String>,
-    /// What must happen.
-    #[serde(default)]
-    pub expect: Option<Expect>,
-    /// A question for `--quiz`.
-    pub quiz: Option<Quiz>,
-}
-
-/// Every call a step may make.
-pub const CALLS: &[&str] = &[
-    "recv_framed",
-    "recv_all",
-    "sendfile",
-    "serve",
-    "join",
-    "socket",
-    "bind",
-    "listen",
-    "connect",
-    "accept",
-    "send",
-    "sendall",
-    "recv",
-    "shutdown",
-    "close",
-    "setsockopt",
-    "sendto",
-    "recvfrom",
-    "sleep",
-    "watch",
-];
-
-/// Options `setsockopt` knows.
-pub const OPTIONS: &[&str] = &["SO_REUSEADDR", "SO_LINGER", "SO_RCVBUF", "SO_SNDBUF", "TCP_NODELAY", "SO_KEEPALIVE"];
 
 /// 1-based line of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
@@ -189,11 +778,55 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 /// Parses and validates a lab file; errors name the line.
 pub fn parse(text: &str) -> Result<Lab, String> {
     let lab: Lab = toml::from_str(text).map_err(|e| match e.span() {
-        Some(span) => format!("line {}: {}", line_of(text, span.start), e.message()),
+        Some(span) => format!("line {}: {}", line_of_key(text, span, e.message()), e.message()),
         None => e.message().to_string(),
     })?;
     validate(&lab, text)?;
     Ok(lab)
+}
+
+/// serde reports a step's errors at the step's table; the line of the key
+/// the message names ("unknown field `colour`") is more useful.
+fn line_of_key(text: &str, span: std::ops::Range<usize>, message: &str) -> usize {
+    let key = message.split('`').nth(1).filter(|k| !k.is_empty());
+    if let Some(key) = key {
+        let start = span.start.min(text.len());
+        let end = span.end.min(text.len());
+        let mut offset = start;
+        for line in text[start..end].split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            let is_key = trimmed.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='));
+            let is_value = trimmed.split_once('=').is_some_and(|(_, v)| v.contains(&format!("\"{key}\"")));
+            if is_key || is_value {
+                return line_of(text, offset);
+            }
+            offset += line.len();
+        }
+    }
+    line_of(text, span.start)
+}
+
+/// Names within edit distance 2, for "did you mean".
+fn did_you_mean<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                cur.push((prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    let mut best: Vec<&str> = known.filter(|k| distance(name, k) <= 2).collect();
+    best.sort();
+    best.dedup();
+    match best.as_slice() {
+        [] => String::new(),
+        _ => format!(" (did you mean {}?)", best.iter().map(|b| format!("{b:?}")).collect::<Vec<_>>().join(" or ")),
+    }
 }
 
 fn validate(lab: &Lab, text: &str) -> Result<(), String> {
@@ -203,92 +836,111 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
     if lab.steps.is_empty() {
         return Err("a lab needs at least one [[step]]".into());
     }
+    // Actors known so far (created by `socket` or `accept`), in order of appearance.
+    let mut actors: Vec<String> = Vec::new();
     let mut sockets: HashSet<String> = HashSet::new();
     for spanned in &lab.steps {
         let step = spanned.get_ref();
         let line = line_of(text, spanned.span().start);
-        let fail = |msg: String| Err(format!("line {line}: step `{}`: {msg}", step.call));
-        if !CALLS.contains(&step.call.as_str()) {
-            return fail(format!("unknown call; one of {}", CALLS.join(", ")));
+        let call = &step.call;
+        let fail = |msg: String| Err(format!("line {line}: step `{}`: {msg}", call.name()));
+        if let Err(msg) = call.validate() {
+            return fail(msg);
         }
-        let needs_actor = !matches!(step.call.as_str(), "sleep" | "watch");
-        if needs_actor && step.actor.is_empty() {
+        if call.needs_actor() && step.actor.is_empty() {
             return fail("needs an actor (the socket's name)".into());
         }
-        if step.call == "socket" {
-            if let Some(f) = &step.family {
-                if f != "inet" && f != "inet6" {
-                    return fail(format!("family {f:?}: \"inet\" or \"inet6\""));
-                }
-            }
-            if let Some(k) = &step.kind {
-                if k != "stream" && k != "dgram" {
-                    return fail(format!("type {k:?}: \"stream\" or \"dgram\""));
-                }
-            }
-            sockets.insert(step.actor.clone());
-        } else if needs_actor && !sockets.contains(&step.actor) {
-            return fail(format!("actor {:?} has no socket yet (add a `socket` step first)", step.actor));
+        if !call.needs_actor() && !matches!(step.actor.as_str(), "" | "lab") && !sockets.contains(&step.actor) {
+            return fail(format!(
+                "actor {:?} is not a socket of this lab (sleep and watch need none, or \"lab\"){}",
+                step.actor,
+                did_you_mean(&step.actor, actors.iter().map(String::as_str))
+            ));
         }
-        // Labs talk to this machine only.
-        for target in [&step.addr, &step.to].into_iter().flatten() {
-            if let Ok(a) = target.parse::<std::net::SocketAddr>() {
-                if !(a.ip().is_loopback() || a.ip().is_unspecified()) {
-                    return fail(format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"));
+        let unknown = |name: &str| {
+            format!(
+                "actor {name:?} has no socket yet (add a `socket` step first){}",
+                did_you_mean(name, actors.iter().map(String::as_str))
+            )
+        };
+        match call {
+            Call::Socket { .. } => {
+                if sockets.insert(step.actor.clone()) {
+                    actors.push(step.actor.clone());
                 }
             }
-        }
-        match step.call.as_str() {
-            "bind" if step.addr.is_none() => return fail("needs addr = \"127.0.0.1:0\"".into()),
-            "connect" | "sendto" if step.to.is_none() => return fail("needs to = \"<actor>\" or an address".into()),
-            "accept" => match &step.new_actor {
-                Some(n) => {
-                    sockets.insert(n.clone());
-                }
-                None => return fail("needs as = \"<name of the connected socket>\"".into()),
-            },
-            "setsockopt" => match &step.option {
-                Some(o) if OPTIONS.contains(&o.as_str()) => {}
-                _ => return fail(format!("needs option = one of {}", OPTIONS.join(", "))),
-            },
-            "sleep" | "watch" if step.seconds.is_none() => return fail("needs seconds = N".into()),
-            "send" | "sendall" | "sendto" if step.data.is_none() && step.bytes.is_none() && step.messages.is_none() => {
-                return fail("needs data = \"...\", messages = [...] or bytes = N".into())
-            }
-            "sendfile" if step.bytes.is_none() => return fail("needs bytes = N (the file's size)".into()),
-            "serve" => {
-                if !matches!(step.mode.as_deref(), None | Some("iterative") | Some("threaded")) {
-                    return fail("mode: \"iterative\" or \"threaded\"".into());
-                }
-            }
-            "shutdown" => {
-                if let Some(h) = &step.how {
-                    if !matches!(h.as_str(), "wr" | "rd" | "rdwr") {
-                        return fail(format!("how {h:?}: \"wr\", \"rd\" or \"rdwr\""));
-                    }
-                }
-            }
+            _ if call.needs_actor() && !sockets.contains(&step.actor) => return fail(unknown(&step.actor)),
             _ => {}
         }
-        if let Some(q) = &step.quiz {
-            if !QUIZ_FIELDS.contains(&q.field.as_str()) {
-                return fail(format!("quiz.field {:?}: one of {}", q.field, QUIZ_FIELDS.join(", ")));
-            }
-            if matches!(q.field.as_str(), "seq" | "ack" | "len" | "win" | "flags" | "mss") && q.packet.unwrap_or(0) == 0
-            {
-                return fail("quiz.packet = N (1-based) is needed for a packet field".into());
+        if let Call::Bind { addr } = call {
+            match addr.parse::<SocketAddr>() {
+                Ok(a) if !(a.ip().is_loopback() || a.ip().is_unspecified()) => {
+                    return fail(format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"))
+                }
+                Ok(_) => {}
+                // Another actor's address (the same port again, as in `reuseaddr`).
+                Err(_) if sockets.contains(addr) => {}
+                Err(_) => {
+                    return fail(format!(
+                        "addr = {addr:?} is neither an address with a port (\"127.0.0.1:0\") nor an actor{}",
+                        did_you_mean(addr, actors.iter().map(String::as_str))
+                    ))
+                }
             }
         }
-        if let Some(e) = &step.expect {
-            if let Some(errno) = &e.errno {
-                if errno != "none" && super::errno::from_name(errno).is_none() {
-                    return fail(format!("expect.errno {errno:?} is not an errno name"));
+        if let Call::Connect { to } | Call::Sendto { to, .. } = call {
+            let is_addr = to.parse::<SocketAddr>();
+            match is_addr {
+                Ok(a) if !(a.ip().is_loopback() || a.ip().is_unspecified()) => {
+                    return fail(format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"))
+                }
+                Ok(_) => {}
+                Err(_) if to == "unused" || sockets.contains(to) => {}
+                Err(_) => {
+                    return fail(format!(
+                        "to = {to:?} is neither an actor of this lab, \"unused\", nor an address{}",
+                        did_you_mean(to, actors.iter().map(String::as_str))
+                    ))
                 }
             }
-            if let Some(state) = &e.state {
-                if !super::KERNEL_STATES.contains(&state.as_str()) {
-                    return fail(format!("expect.state {state:?}: one of {}", super::KERNEL_STATES.join(", ")));
+        }
+        if let Call::Accept { new_actor } = call {
+            if new_actor.is_empty() {
+                return fail("as = \"<name of the connected socket>\" must not be empty".into());
+            }
+            if sockets.insert(new_actor.clone()) {
+                actors.push(new_actor.clone());
+            }
+        }
+        if step.expect.of.is_some() && step.expect.state.is_none() {
+            return fail("expect.of names whose state to check: it needs expect.state".into());
+        }
+        for e in step.expect.list() {
+            if let Err(msg) = e.applies_to(call) {
+                return fail(msg);
+            }
+            match &e {
+                Expectation::State { of: Some(who), .. } | Expectation::SameMd5As(who) if !sockets.contains(who) => {
+                    return fail(format!(
+                        "expect names actor {who:?}, which has no socket{}",
+                        did_you_mean(who, actors.iter().map(String::as_str))
+                    ))
                 }
+                _ => {}
+            }
+        }
+        if let Some(q) = &step.quiz {
+            if q.field.of_packet() && q.packet.unwrap_or(0) == 0 {
+                return fail("quiz.packet = N (1-based) is needed for a packet field".into());
+            }
+            if !q.field.of_packet() && q.packet.is_some() {
+                return fail("quiz.packet only applies to packet fields (seq, ack, len, win, flags, mss)".into());
+            }
+            if q.field == QuizField::Data && !call.receives_data() {
+                return fail(format!("quiz.field = \"data\" needs a call that receives bytes, not {}", call.name()));
+            }
+            if matches!(q.field, QuizField::Ret | QuizField::Errno | QuizField::State) && !call.needs_actor() {
+                return fail(format!("{} has no result for quiz.field", call.name()));
             }
         }
     }
@@ -299,28 +951,83 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    const HEAD: &str = "id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n";
+
+    fn err(body: &str) -> String {
+        parse(&format!("{HEAD}{body}")).unwrap_err()
+    }
+
     #[test]
     fn errors_name_the_line() {
-        let text = "id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n\n[[step]]\nactor = \"a\"\ncall = \"socket\"\n\n[[step]]\nactor = \"a\"\ncall = \"conect\"\n";
-        let err = parse(text).unwrap_err();
-        assert!(err.starts_with("line 9:"), "{err}");
-        assert!(err.contains("unknown call"), "{err}");
-        let err = parse("id = \"x\"\ntitle = 3\n").unwrap_err();
-        assert!(err.starts_with("line 2:"), "{err}");
-        let err =
-            parse("id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"listen\"\n").unwrap_err();
-        assert!(err.contains("has no socket yet"), "{err}");
-        let err =
-            parse("id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"socket\"\ncolour = 1\n")
-                .unwrap_err();
-        assert!(err.contains("unknown field"), "{err}");
+        let e = err("\n[[step]]\nactor = \"a\"\ncall = \"socket\"\n\n[[step]]\nactor = \"a\"\ncall = \"conect\"\n");
+        assert!(e.starts_with("line 11:"), "{e}");
+        assert!(e.contains("unknown variant `conect`"), "{e}");
+        let e = parse("id = \"x\"\ntitle = 3\n").unwrap_err();
+        assert!(e.starts_with("line 2:"), "{e}");
+        let e = err("[[step]]\nactor = \"b\"\ncall = \"listen\"\n");
+        assert!(e.contains("has no socket yet"), "{e}");
+        let e = err("[[step]]\nactor = \"b\"\ncall = \"socket\"\ncolour = 1\n");
+        assert!(e.starts_with("line 7:") && e.contains("unknown field `colour`"), "{e}");
+    }
+
+    #[test]
+    fn a_key_that_does_not_belong_to_the_call_is_an_error() {
+        let e = err("[[step]]\nactor = \"b\"\ncall = \"socket\"\n[[step]]\nactor = \"b\"\ncall = \"close\"\nbacklog = 5\n");
+        assert!(e.starts_with("line 10:") && e.contains("unknown field `backlog`"), "{e}");
+    }
+
+    #[test]
+    fn misspelt_actor_and_flag_set_are_caught_with_their_line() {
+        let base = "[[step]]\nactor = \"server\"\ncall = \"socket\"\n[[step]]\nactor = \"client\"\ncall = \"socket\"\n";
+        let e = err(&format!("{base}[[step]]\nactor = \"client\"\ncall = \"connect\"\nto = \"sever\"\n"));
+        assert!(e.starts_with("line 10:") && e.contains("did you mean \"server\""), "{e}");
+        let e = err(&format!(
+            "{base}[[step]]\nactor = \"client\"\ncall = \"connect\"\nto = \"server\"\nexpect = {{ packets = [\"SYNACK\"] }}\n"
+        ));
+        assert!(e.contains("\"SYNACK\" is not a TCP flag"), "{e}");
+        assert!(e.starts_with("line 14:"), "{e}");
+        let e = err(&format!("{base}[[step]]\nactor = \"clinet\"\ncall = \"close\"\n"));
+        assert!(e.contains("did you mean \"client\""), "{e}");
+    }
+
+    #[test]
+    fn unknown_states_flags_and_misplaced_expectations_are_errors() {
+        let base = "[[step]]\nactor = \"a\"\ncall = \"socket\"\n";
+        let e = err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ state = \"TIMEWAIT\" }}\n"));
+        assert!(e.contains("unknown variant `TIMEWAIT`"), "{e}");
+        let e = err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ analysis = [\"retransmit\"] }}\n"));
+        assert!(e.contains("not an analysis flag"), "{e}");
+        let e = err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ data = \"x\" }}\n"));
+        assert!(e.contains("expect.data needs a call that receives bytes"), "{e}");
+        let e = err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ errno = \"ECONREFUSED\" }}\n"));
+        assert!(e.contains("not an errno name"), "{e}");
+        let e = err(&format!(
+            "{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nquiz = {{ question = \"q\", field = \"colour\" }}\n"
+        ));
+        assert!(e.contains("unknown variant `colour`"), "{e}");
+        let e = err(&format!(
+            "{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nquiz = {{ question = \"q\", field = \"ack\" }}\n"
+        ));
+        assert!(e.contains("quiz.packet = N"), "{e}");
+        let e = err(&format!(
+            "{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nquiz = {{ question = \"q\", field = \"ret\", hint = 1 }}\n"
+        ));
+        assert!(e.contains("unknown field `hint`"), "{e}");
     }
 
     #[test]
     fn labs_stay_on_loopback() {
-        let lab = "id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"b\"\ncall = \"socket\"\n\
-                   [[step]]\nactor = \"b\"\ncall = \"connect\"\nto = \"8.8.8.8:53\"\n";
-        let err = parse(lab).unwrap_err();
-        assert!(err.contains("only use loopback"), "{err}");
+        let lab = "[[step]]\nactor = \"b\"\ncall = \"socket\"\n[[step]]\nactor = \"b\"\ncall = \"connect\"\nto = \"8.8.8.8:53\"\n";
+        assert!(err(lab).contains("only use loopback"));
+        let lab = "[[step]]\nactor = \"b\"\ncall = \"socket\"\n[[step]]\nactor = \"b\"\ncall = \"bind\"\naddr = \"10.0.0.1:0\"\n";
+        assert!(err(lab).contains("only use loopback"));
+    }
+
+    #[test]
+    fn packet_patterns_take_any_order_and_separator() {
+        let p = PacketPattern::try_from("ack, syn".to_string()).unwrap();
+        assert_eq!(p.to_string(), "SYN,ACK");
+        assert_eq!(PacketPattern::try_from("udp".to_string()).unwrap(), PacketPattern::Udp);
+        assert!(PacketPattern::try_from("SYN,UDP".to_string()).is_err());
     }
 }

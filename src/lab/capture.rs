@@ -1,0 +1,136 @@
+//! The lab's view of the wire: live capture limited (in the kernel) to the
+//! lab's ports, attribution of packets to the step that caused them, the
+//! saved file, and the analysis.
+
+use super::events::{Event, LabSink};
+use crate::analyze::{Analyzer, FrameRecord};
+use crate::error::{Error, Result};
+use crate::sniff::port_match;
+use crate::source::live::{CaptureStats, LiveCapture, LiveFrame};
+use crate::source::writer::PcapWriter;
+use crate::source::{Frame, LinkType};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
+
+/// The wire counts as quiet after this long without a lab packet. Longer than
+/// Linux's minimum delayed-ACK timer (40 ms, `TCP_DELACK_MIN`), so a delayed
+/// ACK is attributed to the call that caused it.
+pub const QUIET: Duration = Duration::from_millis(80);
+/// Longest wait for quiet after a call.
+pub const MAX_SETTLE: Duration = Duration::from_millis(1500);
+
+/// Capture, file and analysis of one lab run.
+pub struct LabCapture {
+    live: Option<LiveCapture>,
+    writer: Option<PcapWriter>,
+    /// The analysis of every lab packet so far.
+    pub analyzer: Analyzer,
+    frame_no: u64,
+    ports: BTreeSet<u16>,
+}
+
+impl LabCapture {
+    /// Wraps a started capture (or none) and the file to save to.
+    pub fn new(live: Option<LiveCapture>, writer: Option<PcapWriter>) -> Self {
+        LabCapture { live, writer, analyzer: Analyzer::new(), frame_no: 0, ports: BTreeSet::new() }
+    }
+
+    /// Packets are being captured.
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// The lab's ports so far.
+    pub fn ports(&self) -> &BTreeSet<u16> {
+        &self.ports
+    }
+
+    /// Adds ports of the lab; the kernel filter follows.
+    pub fn add_ports(&mut self, ports: impl IntoIterator<Item = u16>) {
+        let before = self.ports.len();
+        self.ports.extend(ports);
+        if self.ports.len() != before {
+            if let Some(c) = &self.live {
+                let ports: Vec<u16> = self.ports.iter().copied().collect();
+                if let Err(e) = c.set_ports(&ports) {
+                    eprintln!("wirelab: {e}");
+                }
+            }
+        }
+    }
+
+    fn handle_frame(&mut self, n: usize, f: &LiveFrame, sink: &mut dyn LabSink) -> Result<Option<FrameRecord>> {
+        let link = self.live.as_ref().map(|c| c.link).unwrap_or(LinkType::ETHERNET);
+        let probe = Frame { number: self.frame_no + 1, ts: f.ts, link, data: &f.data, orig_len: f.orig_len };
+        let packet = crate::decode::decode(&probe);
+        let ports: Vec<u16> = self.ports.iter().copied().collect();
+        if ports.is_empty() || !port_match(&packet, &ports) {
+            return Ok(None);
+        }
+        self.frame_no += 1;
+        if let Some(w) = self.writer.as_mut() {
+            w.write(f.ts, &f.data, f.orig_len)?;
+            w.flush()?;
+        }
+        let rec = self.analyzer.on_packet(&probe, &packet);
+        sink.event(&Event::Packet { n, rec: &rec }, &self.analyzer).map_err(|e| Error::io("writing output", e))?;
+        Ok(Some(rec))
+    }
+
+    /// Collects the packets of step `n`: at least `min` long, then until the
+    /// wire has been quiet for [`QUIET`] (at most `max` in all, or until `stop`).
+    pub fn settle(
+        &mut self,
+        n: usize,
+        min: Duration,
+        max: Duration,
+        stop: &AtomicBool,
+        sink: &mut dyn LabSink,
+    ) -> Result<Vec<FrameRecord>> {
+        let mut seen = Vec::new();
+        let start = Instant::now();
+        if self.live.is_none() {
+            // Without capture the wire cannot be watched: wait as long as a
+            // delayed ACK may take, twice over.
+            let wait = min.max(2 * QUIET);
+            while start.elapsed() < wait && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            return Ok(seen);
+        }
+        let mut last = Instant::now();
+        loop {
+            let now = Instant::now();
+            let elapsed = now - start;
+            if (elapsed >= min && now - last >= QUIET) || elapsed >= max.max(min) || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let wait = if elapsed < min { (min - elapsed).min(QUIET) } else { QUIET.saturating_sub(now - last) };
+            let got = self.live.as_ref().expect("capturing").frames.recv_timeout(wait.max(Duration::from_millis(1)));
+            match got {
+                Ok(f) => {
+                    if let Some(rec) = self.handle_frame(n, &f, sink)? {
+                        seen.push(rec);
+                        last = Instant::now();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Stops capturing; the saved file is complete after this.
+    pub fn finish(&mut self) -> Result<Option<CaptureStats>> {
+        if let Some(w) = self.writer.as_mut() {
+            w.flush()?;
+        }
+        match self.live.as_mut() {
+            Some(c) => Ok(Some(c.stop()?)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,589 @@
+//! The socket executor: performs each [`Call`] with a real socket (socket2)
+//! and tells what it returned, as the program would see it.
+
+use super::events::{CallOutcome, Note};
+use super::spec::{Call, Family, Framing, How, SockOpt, SockType, Step};
+use super::transfer::{self, Transfer};
+use socket2::{Domain, Socket, Type};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read};
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Default timeout of blocking calls.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A socket of the lab.
+pub struct Actor {
+    /// The lab's name for it.
+    pub name: String,
+    /// The socket, until close().
+    pub sock: Option<Socket>,
+    /// TCP (true) or UDP.
+    pub stream: bool,
+    /// IPv6.
+    pub v6: bool,
+    /// Its address, once it has one.
+    pub local: Option<SocketAddr>,
+    /// Its peer, once connected.
+    pub peer: Option<SocketAddr>,
+    /// listen() succeeded.
+    pub listening: bool,
+    /// The socket's inode: how the kernel's tables name it (while it is open).
+    pub inode: Option<u64>,
+}
+
+/// A call running in a thread (`background = true`), collected by `join`.
+struct Background {
+    handle: JoinHandle<CallOutcome>,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+/// The lab's sockets and what runs in the background.
+#[derive(Default)]
+pub struct Executor {
+    /// Sockets by order of creation.
+    pub actors: Vec<Actor>,
+    background: HashMap<String, Background>,
+    unused: HashMap<(bool, bool), SocketAddr>,
+    md5s: HashMap<String, String>,
+    /// File descriptors of open sockets, for waking blocked calls on Ctrl-C.
+    open: Arc<Mutex<HashSet<RawFd>>>,
+}
+
+fn loopback(v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::LOCALHOST)
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    }
+}
+
+/// The errno a C program would see for this error.
+fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(match e.kind() {
+        io::ErrorKind::TimedOut => libc::ETIMEDOUT,
+        io::ErrorKind::WouldBlock => libc::EAGAIN,
+        io::ErrorKind::UnexpectedEof => libc::ECONNRESET,
+        _ => libc::EIO,
+    })
+}
+
+fn outcome_of(r: io::Result<i64>) -> CallOutcome {
+    match r {
+        Ok(ret) => CallOutcome { ok: true, ret: Some(ret), ..Default::default() },
+        Err(e) => CallOutcome { ok: false, errno: Some(errno_of(&e)), ..Default::default() },
+    }
+}
+
+fn failed(note: Note) -> CallOutcome {
+    CallOutcome { ok: false, notes: vec![note], ..Default::default() }
+}
+
+fn of_transfer(r: io::Result<Transfer>, sent: bool) -> CallOutcome {
+    match r {
+        Ok(t) => CallOutcome {
+            ok: true,
+            ret: Some(t.bytes as i64),
+            notes: vec![Note::Transfer { sent, bytes: t.bytes, calls: t.calls, md5: t.md5.clone() }],
+            md5: Some(t.md5),
+            ..Default::default()
+        },
+        Err(e) => outcome_of(Err(e)),
+    }
+}
+
+/// The inode of a socket, as /proc/net lists it.
+fn inode_of(sock: &Socket) -> Option<u64> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: the fd is open (borrowed from `sock`) and `st` is a valid out-pointer.
+    let r = unsafe { libc::fstat(sock.as_raw_fd(), st.as_mut_ptr()) };
+    // SAFETY: fstat returned 0, so it filled `st`.
+    (r == 0).then(|| unsafe { st.assume_init() }.st_ino as u64)
+}
+
+/// Text of a payload as Python shows bytes: b'GET / HTTP/1.1\r\n'.
+pub fn py_bytes(data: &[u8], limit: usize) -> String {
+    let mut s = String::from("b'");
+    for &b in data.iter().take(limit) {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'\'' => s.push_str("\\'"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('\'');
+    if data.len() > limit {
+        s.push_str(&format!("… ({} bytes)", data.len()));
+    }
+    s
+}
+
+fn filler(n: usize) -> Vec<u8> {
+    b"0123456789abcdefghijklmnopqrstuvwxyz".iter().cycle().take(n).copied().collect()
+}
+
+/// The bytes of `data = "…"` or `bytes = N` of filler.
+fn payload(data: &Option<String>, bytes: Option<usize>) -> Vec<u8> {
+    data.as_ref().map(|d| d.as_bytes().to_vec()).unwrap_or_else(|| filler(bytes.unwrap_or(0)))
+}
+
+fn payload_text(data: &Option<String>, bytes: Option<usize>) -> String {
+    match (data, bytes) {
+        (Some(d), _) => py_bytes(d.as_bytes(), 40),
+        (None, Some(n)) => format!("<{n} bytes>"),
+        _ => String::new(),
+    }
+}
+
+/// The call as a program writes it: code, not prose, so it needs no translation.
+pub fn signature(call: &Call, resolved: Option<SocketAddr>) -> String {
+    // Not resolved yet (`lab show`): the lab's own word for the target.
+    let a = resolved.map(|a| a.to_string()).unwrap_or_else(|| call.target().unwrap_or_default().to_string());
+    match call {
+        Call::Socket { family, kind } => format!(
+            "socket({}, {})",
+            if *family == Family::Inet6 { "AF_INET6" } else { "AF_INET" },
+            if *kind == SockType::Dgram { "SOCK_DGRAM" } else { "SOCK_STREAM" }
+        ),
+        Call::Bind { addr } => format!("bind({addr})"),
+        Call::Listen { backlog } => format!("listen({backlog})"),
+        Call::Connect { .. } => format!("connect({a})"),
+        Call::Accept { new_actor } => format!("{new_actor} = accept()"),
+        Call::Send { messages: Some(m), framing, .. } => m
+            .iter()
+            .map(|m| match framing {
+                Framing::Length => format!("send(len + {})", py_bytes(m.as_bytes(), 20)),
+                Framing::None => format!("send({})", py_bytes(m.as_bytes(), 20)),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Call::Send { data, bytes, .. } => format!("send({})", payload_text(data, *bytes)),
+        Call::Sendall { data, bytes, .. } => format!("sendall({})", payload_text(data, *bytes)),
+        Call::Sendto { data, bytes, .. } => format!("sendto({}, {a})", payload_text(data, *bytes)),
+        Call::Sendfile { bytes, chunk, .. } => {
+            format!("sendfile(<{bytes}-byte file>, chunk={})", chunk.unwrap_or(transfer::DEFAULT_CHUNK))
+        }
+        Call::Recv { size } => format!("recv({size})"),
+        Call::Recvfrom { size } => format!("recvfrom({size})"),
+        Call::RecvFramed {} => "recv_message()  # 4-byte length, then the message".into(),
+        Call::RecvAll { bytes, to_file, .. } => {
+            let until = bytes.map(|b| b.to_string()).unwrap_or_else(|| "b''".into());
+            format!("recv_all(until={until}{})", if *to_file { ", to_file=True" } else { "" })
+        }
+        Call::Serve { mode } => format!("serve(mode={:?})", format!("{mode:?}").to_lowercase()),
+        Call::Join {} => "thread.join()".into(),
+        Call::Shutdown { how } => format!(
+            "shutdown({})",
+            match how {
+                How::Rd => "SHUT_RD",
+                How::Rdwr => "SHUT_RDWR",
+                How::Wr => "SHUT_WR",
+            }
+        ),
+        Call::Close {} => "close()".into(),
+        Call::Setsockopt { option, value } => {
+            let level = if *option == SockOpt::NoDelay { "IPPROTO_TCP" } else { "SOL_SOCKET" };
+            match (option, value) {
+                (SockOpt::Linger, Some(v)) if *v >= 0 => format!("setsockopt({level}, SO_LINGER, {{on, {v}s}})"),
+                (SockOpt::Linger, _) => format!("setsockopt({level}, SO_LINGER, {{off}})"),
+                (o, v) => format!("setsockopt({level}, {}, {})", o.name(), v.unwrap_or(1)),
+            }
+        }
+        Call::Sleep { seconds } => format!("sleep({seconds})"),
+        Call::Watch { seconds, every } => format!("watch({seconds} s, every={} s)", every.unwrap_or(1.0)),
+    }
+}
+
+/// sendall / sendfile / recv_all on `sock` (in the foreground or a thread).
+fn transfer_call(sock: &Socket, call: &Call, timeout: Duration) -> CallOutcome {
+    match call {
+        Call::Sendfile { bytes, chunk, .. } => {
+            of_transfer(transfer::send_file(sock, *bytes as u64, chunk.unwrap_or(transfer::DEFAULT_CHUNK)), true)
+        }
+        Call::RecvAll { bytes, to_file, .. } => {
+            of_transfer(transfer::recv_all(sock, bytes.map(|b| b as u64), *to_file, timeout), false)
+        }
+        Call::Sendall { data, bytes, chunk, .. } => {
+            let data = payload(data, *bytes);
+            let mut calls = 0u64;
+            for piece in data.chunks(chunk.unwrap_or(transfer::DEFAULT_CHUNK).max(1)) {
+                match transfer::send_all(sock, piece) {
+                    Ok(c) => calls += c,
+                    Err(e) => return outcome_of(Err(e)),
+                }
+            }
+            // sendall() returns None in Python; report the bytes it sent.
+            CallOutcome {
+                ok: true,
+                ret: Some(data.len() as i64),
+                notes: vec![Note::SendallCalls { calls, bytes: data.len() as u64 }],
+                md5: Some(transfer::md5_hex(&data)),
+                ..Default::default()
+            }
+        }
+        _ => unreachable!("transfer_call is only called for transfers"),
+    }
+}
+
+impl Executor {
+    /// An actor by name.
+    pub fn actor(&self, name: &str) -> Option<&Actor> {
+        self.actors.iter().find(|a| a.name == name)
+    }
+
+    fn actor_mut(&mut self, name: &str) -> Option<&mut Actor> {
+        self.actors.iter_mut().find(|a| a.name == name)
+    }
+
+    /// The registry of open socket fds (shared with the interrupt watcher).
+    pub fn open_fds(&self) -> Arc<Mutex<HashSet<RawFd>>> {
+        Arc::clone(&self.open)
+    }
+
+    fn adopt(&mut self, actor: Actor) {
+        if let Some(s) = &actor.sock {
+            self.open.lock().expect("fd registry").insert(s.as_raw_fd());
+        }
+        // A name used again (a new socket() for the same actor) replaces the old one.
+        if let Some(old) = self.actors.iter().position(|a| a.name == actor.name) {
+            let old = self.actors.remove(old);
+            self.forget(old.sock);
+        }
+        self.actors.push(actor);
+    }
+
+    /// Closes a socket; its fd leaves the registry first so a reused number
+    /// is never shut down by mistake.
+    fn forget(&self, sock: Option<Socket>) {
+        if let Some(s) = sock {
+            self.open.lock().expect("fd registry").remove(&s.as_raw_fd());
+            drop(s);
+        }
+    }
+
+    /// Resolves `to`/`addr`: an actor's address, "unused", or a literal address.
+    pub fn resolve(&mut self, target: &str, v6: bool, stream: bool) -> Result<SocketAddr, CallOutcome> {
+        if let Some(a) = self.actor(target) {
+            let Some(mut addr) = a.local else {
+                return Err(failed(Note::NotBound { actor: target.to_string() }));
+            };
+            if addr.ip().is_unspecified() {
+                addr.set_ip(loopback(a.v6));
+            }
+            return Ok(addr);
+        }
+        if target == "unused" {
+            // A port nobody uses: bind one, note it, close it. The same for the whole lab.
+            if let Some(a) = self.unused.get(&(v6, stream)) {
+                return Ok(*a);
+            }
+            let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+            let ty = if stream { Type::STREAM } else { Type::DGRAM };
+            let probe = Socket::new(domain, ty, None)
+                .and_then(|p| p.bind(&SocketAddr::new(loopback(v6), 0).into()).map(|_| p))
+                .and_then(|p| p.local_addr())
+                .map_err(|e| outcome_of(Err(e)))?;
+            let addr = probe.as_socket().expect("an inet socket has an inet address");
+            self.unused.insert((v6, stream), addr);
+            return Ok(addr);
+        }
+        // spec::validate admitted only actors, "unused" and loopback addresses.
+        Ok(target.parse().expect("validated address"))
+    }
+
+    /// Performs one call with a real socket.
+    pub fn perform(&mut self, step: &Step, target: Option<SocketAddr>) -> CallOutcome {
+        let timeout = step.timeout.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT);
+        let name = step.actor.clone();
+        match &step.call {
+            Call::Socket { family, kind } => {
+                let v6 = *family == Family::Inet6;
+                let stream = *kind == SockType::Stream;
+                let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+                let ty = if stream { Type::STREAM } else { Type::DGRAM };
+                return match Socket::new(domain, ty, None) {
+                    Ok(sock) => {
+                        let fd = sock.as_raw_fd() as i64;
+                        let inode = inode_of(&sock);
+                        self.adopt(Actor {
+                            name,
+                            sock: Some(sock),
+                            stream,
+                            v6,
+                            local: None,
+                            peer: None,
+                            listening: false,
+                            inode,
+                        });
+                        CallOutcome { ok: true, ret: Some(fd), returns_fd: true, ..Default::default() }
+                    }
+                    Err(e) => outcome_of(Err(e)),
+                };
+            }
+            Call::Sleep { .. } | Call::Watch { .. } => return CallOutcome { ok: true, ..Default::default() },
+            Call::Join {} | Call::Close {} => {
+                // A background call on this actor ends first (an accept loop is told to stop).
+                if let Some(bg) = self.background.remove(&name) {
+                    if let Some(stop) = &bg.stop {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    let result = bg.handle.join().unwrap_or_else(|_| failed(Note::ThreadPanicked));
+                    if let Some(m) = &result.md5 {
+                        self.md5s.insert(name.clone(), m.clone());
+                    }
+                    if matches!(step.call, Call::Join {}) {
+                        return result;
+                    }
+                } else if matches!(step.call, Call::Join {}) {
+                    return failed(Note::NothingInBackground);
+                }
+            }
+            _ => {}
+        }
+        let Some(actor) = self.actor_mut(&name) else {
+            unreachable!("spec::validate admits only actors created before")
+        };
+        let Some(sock) = actor.sock.as_ref() else {
+            return failed(Note::SocketClosed);
+        };
+        if let Some(nb) = step.nonblocking {
+            let _ = sock.set_nonblocking(nb);
+        }
+        let no_addr = || io::Error::other("no address");
+        let mut outcome = match &step.call {
+            Call::Bind { .. } => outcome_of(target.ok_or_else(no_addr).and_then(|a| sock.bind(&a.into()).map(|_| 0))),
+            Call::Listen { backlog } => outcome_of(sock.listen(*backlog).map(|_| 0)),
+            Call::Connect { .. } => {
+                let r = match target {
+                    Some(a) if actor.stream && step.nonblocking != Some(true) => {
+                        sock.connect_timeout(&a.into(), timeout)
+                    }
+                    Some(a) => sock.connect(&a.into()),
+                    None => Err(no_addr()),
+                };
+                outcome_of(r.map(|_| 0))
+            }
+            Call::Accept { new_actor } => {
+                let _ = sock.set_read_timeout(Some(timeout));
+                match sock.accept() {
+                    Ok((conn, from)) => {
+                        let fd = conn.as_raw_fd() as i64;
+                        let (stream, v6) = (actor.stream, actor.v6);
+                        let local = conn.local_addr().ok().and_then(|a| a.as_socket());
+                        let peer = from.as_socket();
+                        let inode = inode_of(&conn);
+                        self.adopt(Actor {
+                            name: new_actor.clone(),
+                            sock: Some(conn),
+                            stream,
+                            v6,
+                            local,
+                            peer,
+                            listening: false,
+                            inode,
+                        });
+                        CallOutcome {
+                            ok: true,
+                            ret: Some(fd),
+                            returns_fd: true,
+                            notes: peer.map(|peer| Note::ConnectionFrom { peer }).into_iter().collect(),
+                            ..Default::default()
+                        }
+                    }
+                    Err(e) => outcome_of(Err(e)),
+                }
+            }
+            Call::Send { messages: Some(messages), framing, .. } => {
+                // Several send() calls back to back, like a loop in the student's program.
+                let mut total = 0i64;
+                let mut result = Ok(0);
+                for m in messages {
+                    let bytes = match framing {
+                        Framing::Length => transfer::frame(m.as_bytes()),
+                        Framing::None => m.as_bytes().to_vec(),
+                    };
+                    match sock.send(&bytes) {
+                        Ok(n) => total += n as i64,
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                }
+                let mut o = outcome_of(result.map(|_: i64| total));
+                o.notes.push(Note::SendCalls { calls: messages.len() as u64 });
+                o
+            }
+            Call::Send { data, bytes, .. } => {
+                let data = payload(data, *bytes);
+                let mut o = outcome_of(sock.send(&data).map(|n| n as i64));
+                if let Some(sent) = o.ret.filter(|r| (*r as usize) < data.len()) {
+                    o.notes.push(Note::ShortSend { sent: sent as u64, of: data.len() as u64 });
+                }
+                o
+            }
+            Call::Sendall { background: true, .. }
+            | Call::Sendfile { background: true, .. }
+            | Call::RecvAll { background: true, .. } => match sock.try_clone() {
+                Ok(dup) => {
+                    let call = step.call.clone();
+                    let handle = std::thread::spawn(move || transfer_call(&dup, &call, timeout));
+                    self.background.insert(name.clone(), Background { handle, stop: None });
+                    CallOutcome { ok: true, notes: vec![Note::Background], ..Default::default() }
+                }
+                Err(e) => outcome_of(Err(e)),
+            },
+            Call::Sendall { .. } | Call::Sendfile { .. } | Call::RecvAll { .. } => {
+                transfer_call(sock, &step.call, timeout)
+            }
+            Call::RecvFramed {} => match transfer::recv_framed(sock, timeout) {
+                Ok(msg) => CallOutcome { ok: true, ret: Some(msg.len() as i64), data: Some(msg), ..Default::default() },
+                Err(e) => outcome_of(Err(e)),
+            },
+            Call::Serve { mode } => match sock.try_clone() {
+                Ok(dup) => {
+                    let threaded = *mode == super::spec::ServeMode::Threaded;
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let flag = Arc::clone(&stop);
+                    let handle = std::thread::spawn(move || match transfer::serve(dup, threaded, flag) {
+                        Ok(n) => CallOutcome {
+                            ok: true,
+                            ret: Some(n as i64),
+                            notes: vec![Note::Served { clients: n }],
+                            ..Default::default()
+                        },
+                        Err(e) => outcome_of(Err(e)),
+                    });
+                    self.background.insert(name.clone(), Background { handle, stop: Some(stop) });
+                    CallOutcome { ok: true, notes: vec![Note::AcceptLoop { mode: *mode }], ..Default::default() }
+                }
+                Err(e) => outcome_of(Err(e)),
+            },
+            Call::Sendto { data, bytes, .. } => {
+                let data = payload(data, *bytes);
+                let r = target.ok_or_else(no_addr).and_then(|a| sock.send_to(&data, &a.into()));
+                outcome_of(r.map(|n| n as i64))
+            }
+            Call::Recv { size } => {
+                let _ = sock.set_read_timeout(Some(timeout));
+                let mut buf = vec![0u8; *size];
+                let mut reader: &Socket = sock;
+                match reader.read(&mut buf) {
+                    Ok(n) => {
+                        buf.truncate(n);
+                        CallOutcome { ok: true, ret: Some(n as i64), data: Some(buf), ..Default::default() }
+                    }
+                    Err(e) => outcome_of(Err(e)),
+                }
+            }
+            Call::Recvfrom { size } => {
+                let _ = sock.set_read_timeout(Some(timeout));
+                let mut buf = vec![MaybeUninit::<u8>::uninit(); *size];
+                match sock.recv_from(&mut buf) {
+                    Ok((n, from)) => {
+                        // SAFETY: recv_from initialised the first n bytes.
+                        let data: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+                        CallOutcome {
+                            ok: true,
+                            ret: Some(n as i64),
+                            data: Some(data),
+                            notes: from.as_socket().map(|peer| Note::DatagramFrom { peer }).into_iter().collect(),
+                            ..Default::default()
+                        }
+                    }
+                    Err(e) => outcome_of(Err(e)),
+                }
+            }
+            Call::Shutdown { how } => {
+                let how = match how {
+                    How::Rd => std::net::Shutdown::Read,
+                    How::Rdwr => std::net::Shutdown::Both,
+                    How::Wr => std::net::Shutdown::Write,
+                };
+                outcome_of(sock.shutdown(how).map(|_| 0))
+            }
+            Call::Close {} => {
+                let sock = actor.sock.take();
+                actor.inode = None;
+                self.forget(sock);
+                CallOutcome { ok: true, ret: Some(0), ..Default::default() }
+            }
+            Call::Setsockopt { option, value } => {
+                let v = value.unwrap_or(1);
+                let r = match option {
+                    SockOpt::ReuseAddr => sock.set_reuse_address(v != 0),
+                    SockOpt::Linger => sock.set_linger((v >= 0).then(|| Duration::from_secs(v as u64))),
+                    SockOpt::RcvBuf => sock.set_recv_buffer_size(v as usize),
+                    SockOpt::SndBuf => sock.set_send_buffer_size(v as usize),
+                    SockOpt::NoDelay => sock.set_tcp_nodelay(v != 0),
+                    SockOpt::KeepAlive => sock.set_keepalive(v != 0),
+                };
+                outcome_of(r.map(|_| 0))
+            }
+            Call::Socket { .. } | Call::Sleep { .. } | Call::Watch { .. } | Call::Join {} => {
+                unreachable!("handled above")
+            }
+        };
+        // Learn the addresses the kernel chose.
+        if let Some(actor) = self.actor_mut(&name) {
+            if let Some(sock) = actor.sock.as_ref() {
+                let before = actor.local;
+                actor.local = sock.local_addr().ok().and_then(|a| a.as_socket()).filter(|a| a.port() != 0).or(actor.local);
+                if let Some(p) = sock.peer_addr().ok().and_then(|a| a.as_socket()) {
+                    actor.peer = Some(p);
+                }
+                if matches!(step.call, Call::Listen { .. }) && outcome.ok {
+                    actor.listening = true;
+                }
+                if let (Call::Bind { addr }, true, None, Some(l)) = (&step.call, outcome.ok, before, actor.local) {
+                    if addr.ends_with(":0") {
+                        outcome.notes.push(Note::KernelChosePort { port: l.port() });
+                    }
+                }
+            }
+            if let (Call::Connect { .. }, true, Some(local)) = (&step.call, outcome.ok, actor.local) {
+                outcome.notes.push(Note::EphemeralPort { local });
+            }
+        }
+        if let Some(m) = &outcome.md5 {
+            self.md5s.insert(name, m.clone());
+        }
+        outcome
+    }
+
+    /// The MD5 of an actor's last transfer.
+    pub fn md5_of(&self, actor: &str) -> Option<&String> {
+        self.md5s.get(actor)
+    }
+
+    /// Every local port of the lab's sockets.
+    pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.actors.iter().filter_map(|a| a.local.map(|l| l.port()))
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        // Accept loops end when told; their sockets close with them.
+        for (_, bg) in self.background.drain() {
+            if let Some(stop) = &bg.stop {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        for a in self.actors.drain(..) {
+            if let Some(s) = a.sock {
+                self.open.lock().expect("fd registry").remove(&s.as_raw_fd());
+            }
+        }
+    }
+}

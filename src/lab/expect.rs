@@ -1,0 +1,93 @@
+//! Judging a step: each [`Expectation`] against what the call returned, the
+//! packets it caused and the kernel's table after it.
+
+use super::events::{CallOutcome, Observed, StateRow};
+use super::spec::{ErrnoWant, Expectation, PacketPattern};
+use crate::analyze::FrameRecord;
+use std::collections::BTreeSet;
+
+/// A packet as a lab expectation names it.
+pub fn pattern_of(rec: &FrameRecord) -> Option<PacketPattern> {
+    if let Some(t) = &rec.tcp {
+        return Some(PacketPattern::Tcp(t.flags));
+    }
+    if rec.udp.is_some() {
+        return Some(PacketPattern::Udp);
+    }
+    rec.icmp.map(|_| PacketPattern::Icmp)
+}
+
+/// "SYN,ACK", "UDP", "ICMP", or "OTHER".
+pub fn packet_label(rec: &FrameRecord) -> String {
+    pattern_of(rec).map(|p| p.to_string()).unwrap_or_else(|| "OTHER".into())
+}
+
+/// The kernel state of `whose` socket in `states` (NONE when it has no row).
+pub fn state_of(states: &[StateRow], whose: &str) -> &'static str {
+    states
+        .iter()
+        .find(|r| r.holder == super::events::Holder::Actor(whose.to_string()))
+        .map(StateRow::state)
+        .unwrap_or("NONE")
+}
+
+/// What the step needs to be judged.
+pub struct StepResult<'a> {
+    /// The step's actor.
+    pub actor: &'a str,
+    /// What the call returned.
+    pub outcome: &'a CallOutcome,
+    /// The packets it caused.
+    pub packets: &'a [FrameRecord],
+    /// The kernel's table after it.
+    pub states: &'a [StateRow],
+}
+
+/// Pass or fail, and what was seen. `md5_of` gives another actor's last transfer.
+pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Option<String>) -> (bool, Observed) {
+    let seen = || r.packets.iter().filter_map(pattern_of).collect::<Vec<_>>();
+    let labels = |ps: &[PacketPattern]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    match exp {
+        Expectation::Packets(want) => {
+            let got = seen();
+            (&got == want && got.len() == r.packets.len(), Observed::Packets(r.packets.iter().map(packet_label).collect()))
+        }
+        Expectation::PacketsInclude(want) => {
+            let got = seen();
+            let mut it = got.iter();
+            let pass = want.iter().all(|w| it.any(|g| g == w));
+            (pass, Observed::Packets(labels(&got)))
+        }
+        Expectation::Analysis(want) => {
+            let flags: BTreeSet<&'static str> =
+                r.packets.iter().filter_map(|p| p.tcp).flat_map(|t| t.expert.names()).collect();
+            let pass = want.iter().all(|w| flags.contains(w.0));
+            (pass, Observed::Flags(flags.into_iter().collect()))
+        }
+        Expectation::Errno(want) => {
+            let got = r.outcome.errno;
+            let pass = match want {
+                ErrnoWant::None => r.outcome.ok,
+                ErrnoWant::Errno(e) => got == Some(*e),
+            };
+            (pass, Observed::Errno(got))
+        }
+        Expectation::Ret(w) => (r.outcome.ret == Some(*w), Observed::Ret(r.outcome.ret)),
+        Expectation::RetMin(m) => (r.outcome.ret.is_some_and(|g| g >= *m), Observed::Ret(r.outcome.ret)),
+        Expectation::RetBelow(b) => (r.outcome.ret.is_some_and(|g| g < *b), Observed::Ret(r.outcome.ret)),
+        Expectation::Data(want) => {
+            let got = r.outcome.data.clone().unwrap_or_default();
+            (got == want.as_bytes(), Observed::Data(got))
+        }
+        Expectation::State { of, state } => {
+            let whose = of.as_deref().unwrap_or(r.actor);
+            let got = state_of(r.states, whose);
+            (got == state.name(), Observed::State { of: whose.to_string(), state: got })
+        }
+        Expectation::SameMd5As(other) => {
+            let want = md5_of(other);
+            let got = r.outcome.md5.clone();
+            (want.is_some() && want == got, Observed::Md5 { want, got })
+        }
+    }
+}
