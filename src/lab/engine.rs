@@ -1099,12 +1099,8 @@ pub fn run(loaded: &LoadedLab, opts: &RunOptions, sink: &mut dyn LabSink) -> Res
             Err(e) => {
                 eprintln!("wirelab: {e}");
                 eprintln!("wirelab: the lab runs anyway: its socket calls and the kernel's socket states are real; packets are not shown.");
-                let recorded = super::captures_dir().join(format!("{}.pcap", lab.id));
-                if recorded.exists() {
-                    eprintln!(
-                        "wirelab: a recorded capture of this lab is bundled: wirelab replay {}",
-                        recorded.display()
-                    );
+                if let Some(hint) = super::recording_hint(loaded) {
+                    eprintln!("wirelab: {hint}");
                 }
                 None
             }

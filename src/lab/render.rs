@@ -328,7 +328,11 @@ impl<W: Write> LabSink for JsonlSink<W> {
 pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::Result<()> {
     if jsonl {
         for l in labs {
-            let v = serde_json::json!({"id": l.lab.id, "title": l.lab.title, "topics": l.lab.topics});
+            let v = serde_json::json!({
+                "id": l.lab.id, "title": l.lab.title, "topics": l.lab.topics,
+                "source": l.source.to_string(),
+                "replaces_built_in": matches!(l.source, super::Source::File { replaces_built_in: true, .. }),
+            });
             writeln!(out, "{v}")?;
         }
         return Ok(());
@@ -337,13 +341,13 @@ pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::
     table
         .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-        .set_header(vec!["id", "title", "topics"]);
+        .set_header(vec!["id", "title", "topics", "source"]);
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         table.set_width(WIDTH as u16);
     }
     for l in labs {
         let title = pick(&l.lab.title, l.lab.title_zh.as_deref());
-        table.add_row(vec![l.lab.id.clone(), title.to_string(), l.lab.topics.join(", ")]);
+        table.add_row(vec![l.lab.id.clone(), title.to_string(), l.lab.topics.join(", "), l.source.describe()]);
     }
     writeln!(out, "{table}")?;
     writeln!(
@@ -365,7 +369,7 @@ pub fn show(l: &super::LoadedLab, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{line}")?;
     }
     writeln!(out, "{}{}", tr("Topics: ", "主题："), lab.topics.join(", "))?;
-    writeln!(out, "{}{}", tr("File: ", "文件："), l.path.display())?;
+    writeln!(out, "{}{}", tr("File: ", "文件："), l.source.describe())?;
     for (i, s) in lab.steps.iter().enumerate() {
         let s = s.get_ref();
         let mut call = format!("{}.{}", if s.actor.is_empty() { "lab" } else { &s.actor }, s.call);
