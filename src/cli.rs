@@ -22,7 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Show a saved capture (pcap or pcapng) as an annotated ladder, table or JSON lines.
     Replay {
-        /// The capture file (from tcpdump, Wireshark, or `wirelab --save`).
+        /// The capture file (from tcpdump, Wireshark, or `wirelab --save`), or a lab id
+        /// (e.g. handshake) to replay the recording of that lab built into wirelab.
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Ladder)]
@@ -63,6 +64,10 @@ pub enum Command {
     },
     /// Labs: wirelab performs real socket calls and shows the packets each one causes.
     Lab {
+        /// Also read the labs of this folder (repeatable; before $WIRELAB_LABS and ./labs).
+        /// They are added to the built-in labs; one with a built-in lab's id replaces it.
+        #[arg(long = "labs", value_name = "DIR", global = true)]
+        labs: Vec<PathBuf>,
         /// What to do with labs.
         #[command(subcommand)]
         action: LabCommand,

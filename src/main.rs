@@ -5,15 +5,17 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, Command, LabCommand, ListFormat, RunArgs, RunFormat};
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use wirelab::lab::{self, engine, render as lab_render};
 use wirelab::replay::{self, Filter};
 use wirelab::sniff::{self, SniffOptions};
+use wirelab::source::file::CaptureReader;
 use wirelab::Error;
 
-fn run_lab(args: RunArgs) -> Result<ExitCode, Error> {
-    let loaded = lab::find(&args.name)?;
+fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
+    let loaded = lab::find(&args.name, labs)?;
     let opts = engine::RunOptions {
         step_mode: args.step,
         pace: args.pace.map(Duration::from_secs_f64),
@@ -45,21 +47,23 @@ fn run_lab(args: RunArgs) -> Result<ExitCode, Error> {
     })
 }
 
-fn lab_command(action: LabCommand) -> Result<ExitCode, Error> {
+fn lab_command(action: LabCommand, labs: &[PathBuf]) -> Result<ExitCode, Error> {
     let mut out = io::stdout().lock();
     let io_err = |e| Error::io("writing output", e);
     match action {
         LabCommand::List { format } => {
-            lab_render::list(&lab::catalogue()?, format == ListFormat::Jsonl, &mut out).map_err(io_err)?;
+            let catalogue = lab::catalogue(labs);
+            catalogue.warn();
+            lab_render::list(&catalogue.labs, format == ListFormat::Jsonl, &mut out).map_err(io_err)?;
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Show { name } => {
-            lab_render::show(&lab::find(&name)?, &mut out).map_err(io_err)?;
+            lab_render::show(&lab::find(&name, labs)?, &mut out).map_err(io_err)?;
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Run(args) => {
             drop(out);
-            run_lab(args)
+            run_lab(args, labs)
         }
         LabCommand::Check { files } => {
             let mut bad = 0;
@@ -83,7 +87,14 @@ fn main() -> ExitCode {
     wirelab::render::style::init_colors();
     let result = match cli.command {
         Command::Replay { file, format, ports, streams, every_packet } => {
-            replay::replay(&file, format, &Filter { ports, streams, every_packet }).map(|_| ExitCode::SUCCESS)
+            // A file of that name wins over a lab's built-in recording.
+            let reader = match file.to_str().filter(|_| !file.exists()).and_then(lab::recording) {
+                Some(recording) => CaptureReader::from_reader(&file, recording),
+                None => CaptureReader::open(&file),
+            };
+            reader
+                .and_then(|r| replay::replay_reader(r, format, &Filter { ports, streams, every_packet }))
+                .map(|_| ExitCode::SUCCESS)
         }
         Command::Sniff { ports, interface, count, duration, save, snaplen, format } => {
             let opts = SniffOptions {
@@ -97,7 +108,7 @@ fn main() -> ExitCode {
             };
             sniff::sniff(&opts).map(|_| ExitCode::SUCCESS)
         }
-        Command::Lab { action } => lab_command(action),
+        Command::Lab { labs, action } => lab_command(action, &labs),
     };
     match result {
         Ok(code) => code,

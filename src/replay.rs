@@ -65,15 +65,23 @@ pub struct ReplaySummary {
 /// Replays `path` to stdout. On a damaged file, what was read is shown first,
 /// then the error is returned.
 pub fn replay(path: &Path, format: Format, filter: &Filter) -> Result<ReplaySummary> {
+    replay_reader(CaptureReader::open(path)?, format, filter)
+}
+
+/// Replays an opened capture to stdout: a file, or a lab recording compiled into wirelab.
+pub fn replay_reader(reader: CaptureReader, format: Format, filter: &Filter) -> Result<ReplaySummary> {
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut render = renderer(format, out, filter);
-    replay_into(path, render.as_mut(), filter)
+    replay_frames(reader, render.as_mut(), filter)
 }
 
 /// Replays `path` into any renderer.
 pub fn replay_into(path: &Path, render: &mut dyn Renderer, filter: &Filter) -> Result<ReplaySummary> {
-    let mut reader = CaptureReader::open(path)?;
+    replay_frames(CaptureReader::open(path)?, render, filter)
+}
+
+fn replay_frames(mut reader: CaptureReader, render: &mut dyn Renderer, filter: &Filter) -> Result<ReplaySummary> {
     let mut analyzer = Analyzer::new();
     let mut io_error: Option<io::Error> = None;
     let mut warned: Vec<u32> = Vec::new();

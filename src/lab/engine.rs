@@ -111,7 +111,9 @@ fn start_capture(loaded: &LoadedLab, opts: &RunOptions) -> Result<LabCapture> {
             Err(e) => {
                 eprintln!("wirelab: {e}");
                 eprintln!("wirelab: the lab runs anyway: its socket calls and the kernel's socket states are real; packets are not shown.");
-                eprintln!("{}", super::recording_hint(&loaded.lab.id));
+                if let Some(hint) = super::recording_hint(loaded) {
+                    eprintln!("wirelab: {hint}");
+                }
                 None
             }
         }

@@ -3,7 +3,8 @@
 //! each call next to the packets it caused and the kernel's own socket states.
 //!
 //! Labs are data files (`labs/*.toml`, see [`spec`]) that instructors write
-//! without touching Rust.
+//! without touching Rust. Those of the project's `labs/` are compiled in;
+//! folders named at run time add labs or replace one (see [`local_dirs`]).
 
 mod capture;
 pub mod engine;
@@ -21,81 +22,289 @@ pub mod spec;
 pub mod transfer;
 
 use crate::error::{Error, Result};
+use crate::i18n::tr;
 use std::path::{Path, PathBuf};
 
-/// A lab loaded from its file.
+/// The labs and lab recordings compiled in by `build.rs`.
+mod built_in {
+    include!(concat!(env!("OUT_DIR"), "/built_in.rs"));
+}
+
+/// Where a lab came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Compiled into wirelab from the project's `labs/` (the file name).
+    BuiltIn(&'static str),
+    /// Read at run time.
+    File {
+        /// The lab file.
+        path: PathBuf,
+        /// It has a built-in lab's id and is used instead of that lab.
+        replaces_built_in: bool,
+    },
+}
+
+impl Source {
+    /// "built-in" or the file, in the current language, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::BuiltIn(_) => tr("built-in", "内置").to_string(),
+            Source::File { path, replaces_built_in: false } => path.display().to_string(),
+            Source::File { path, replaces_built_in: true } => {
+                format!("{}{}", path.display(), tr(" (replaces built-in)", "（替换内置实验）"))
+            }
+        }
+    }
+}
+
+/// "built-in" or the file's path, for scripts (always English).
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::BuiltIn(_) => f.write_str("built-in"),
+            Source::File { path, .. } => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A lab and where it came from.
 #[derive(Clone, Debug)]
 pub struct LoadedLab {
     /// Where it came from.
-    pub path: PathBuf,
+    pub source: Source,
     /// Its content.
     pub lab: spec::Lab,
 }
 
-/// Where the lab files are: `$WIRELAB_LABS`, `./labs`, or the project's `labs/`.
-pub fn labs_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WIRELAB_LABS") {
-        return PathBuf::from(dir);
+/// The folders whose labs are added to the built-in ones, highest precedence
+/// first: each `--labs DIR`, then `$WIRELAB_LABS` (`:`-separated), then
+/// `./labs` if it exists.
+pub fn local_dirs(flag_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs = flag_dirs.to_vec();
+    if let Some(env) = std::env::var_os("WIRELAB_LABS") {
+        dirs.extend(std::env::split_paths(&env).filter(|d| !d.as_os_str().is_empty()));
     }
-    let local = PathBuf::from("labs");
-    if local.is_dir() {
-        return local;
+    let here = PathBuf::from("labs");
+    if here.is_dir() {
+        dirs.push(here);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("labs")
+    // `WIRELAB_LABS=labs` run in the same folder would otherwise report every
+    // one of its labs as a duplicate of itself.
+    let mut seen = Vec::new();
+    dirs.retain(|d| {
+        let key = d.canonicalize().unwrap_or_else(|_| d.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    dirs
 }
 
-/// Where recorded captures of the labs are (for the no-privilege fallback).
-pub fn captures_dir() -> PathBuf {
-    let local = PathBuf::from("captures");
-    if local.is_dir() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+/// The labs on offer, and the local files that were skipped.
+#[derive(Debug)]
+pub struct Catalogue {
+    /// The built-in labs (sorted by file name), each replaced in place by a
+    /// local lab with its id, then the other local labs, folder by folder.
+    pub labs: Vec<LoadedLab>,
+    /// Why a local file or folder was skipped, one line each.
+    pub warnings: Vec<String>,
 }
 
-/// What to tell a user who cannot capture: where a recording of the lab is.
-pub fn recording_hint(id: &str) -> String {
-    let recorded = captures_dir().join(format!("{id}.pcap"));
-    if recorded.exists() {
-        format!("wirelab: a recorded capture of this lab is bundled: wirelab replay {}", recorded.display())
-    } else {
-        String::new()
+/// The built-in labs plus those of [`local_dirs`].
+pub fn catalogue(flag_dirs: &[PathBuf]) -> Catalogue {
+    Catalogue::load(&local_dirs(flag_dirs))
+}
+
+impl Catalogue {
+    /// The built-in labs plus those of `dirs` (highest precedence first).
+    pub fn load(dirs: &[PathBuf]) -> Catalogue {
+        let mut labs = Vec::new();
+        let mut warnings = Vec::new();
+        for (file, text) in built_in::BUILT_IN_LABS {
+            match spec::parse(text) {
+                Ok(lab) => labs.push(LoadedLab { source: Source::BuiltIn(file), lab }),
+                // Unit-tested never to happen; if it does, the other labs still work.
+                Err(detail) => warnings.push(format!("built-in lab {file}: {detail} (a bug in wirelab)")),
+            }
+        }
+        // Local ids already taken, and by which file: the first folder wins.
+        let mut taken: Vec<(String, PathBuf)> = Vec::new();
+        for dir in dirs {
+            let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
+                Ok(entries) => entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect(),
+                Err(e) => {
+                    warnings.push(format!("{}: cannot list lab files: {e}", dir.display()));
+                    continue;
+                }
+            };
+            paths.sort();
+            for path in paths {
+                let (text, lab) = match read_lab(&path) {
+                    Ok(read) => read,
+                    Err(e) => {
+                        warnings.push(format!("{e}; skipped"));
+                        continue;
+                    }
+                };
+                if let Some((_, first)) = taken.iter().find(|(id, _)| *id == lab.id) {
+                    warnings.push(format!(
+                        "{}: lab `{}` is already given by {}; skipped",
+                        path.display(),
+                        lab.id,
+                        first.display()
+                    ));
+                    continue;
+                }
+                taken.push((lab.id.clone(), path.clone()));
+                let same_id = labs.iter().position(|l| l.lab.id == lab.id);
+                match same_id {
+                    // A copy of a built-in lab (the project's own `labs/`) changes nothing,
+                    // so `lab list` run in the source tree does not flag all of them.
+                    Some(i) if built_in_text(&labs[i].source) == Some(text.as_str()) => {}
+                    Some(i) => labs[i] = LoadedLab { source: Source::File { path, replaces_built_in: true }, lab },
+                    None => labs.push(LoadedLab { source: Source::File { path, replaces_built_in: false }, lab }),
+                }
+            }
+        }
+        Catalogue { labs, warnings }
     }
+
+    /// Prints the warnings on stderr.
+    pub fn warn(&self) {
+        for w in &self.warnings {
+            eprintln!("wirelab: warning: {w}");
+        }
+    }
+
+    /// The lab with this id.
+    pub fn find(self, id: &str) -> Result<LoadedLab> {
+        let ids: Vec<String> = self.labs.iter().map(|l| l.lab.id.clone()).collect();
+        self.labs.into_iter().find(|l| l.lab.id == id).ok_or_else(|| Error::Lab {
+            path: id.to_string(),
+            detail: format!("no such lab; available: {}", ids.join(", ")),
+        })
+    }
+}
+
+fn built_in_text(source: &Source) -> Option<&'static str> {
+    match source {
+        Source::BuiltIn(file) => built_in::BUILT_IN_LABS.iter().find(|(f, _)| f == file).map(|(_, text)| *text),
+        Source::File { .. } => None,
+    }
+}
+
+fn read_lab(path: &Path) -> Result<(String, spec::Lab)> {
+    let fail = |detail| Error::Lab { path: path.display().to_string(), detail };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let lab = spec::parse(&text).map_err(fail)?;
+    Ok((text, lab))
 }
 
 /// Loads and validates one lab file.
 pub fn load_file(path: &Path) -> Result<LoadedLab> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Lab { path: path.display().to_string(), detail: format!("cannot read: {e}") })?;
-    let lab = spec::parse(&text).map_err(|detail| Error::Lab { path: path.display().to_string(), detail })?;
-    Ok(LoadedLab { path: path.to_owned(), lab })
+    let (_, lab) = read_lab(path)?;
+    Ok(LoadedLab { source: Source::File { path: path.to_owned(), replaces_built_in: false }, lab })
 }
 
-/// Every lab in the labs directory, sorted by file name.
-pub fn catalogue() -> Result<Vec<LoadedLab>> {
-    let dir = labs_dir();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| Error::Lab {
-            path: dir.display().to_string(),
-            detail: format!("cannot list lab files: {e} (set WIRELAB_LABS to the labs folder)"),
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| load_file(p)).collect()
-}
-
-/// Finds a lab by id, or loads it from a path.
-pub fn find(name: &str) -> Result<LoadedLab> {
-    let as_path = Path::new(name);
-    if as_path.extension().is_some_and(|x| x == "toml") && as_path.exists() {
-        return load_file(as_path);
+/// Loads a lab given as a path (anything with `/` or ending in `.toml`: lab
+/// ids have neither), whose errors are the user's to fix; otherwise finds the
+/// id in the catalogue, warning about skipped local files on stderr.
+pub fn find(name: &str, flag_dirs: &[PathBuf]) -> Result<LoadedLab> {
+    if name.contains('/') || name.ends_with(".toml") {
+        return load_file(Path::new(name));
     }
-    let all = catalogue()?;
-    let ids: Vec<String> = all.iter().map(|l| l.lab.id.clone()).collect();
-    all.into_iter().find(|l| l.lab.id == name).ok_or_else(|| Error::Lab {
-        path: name.to_string(),
-        detail: format!("no such lab; available: {}", ids.join(", ")),
-    })
+    let catalogue = catalogue(flag_dirs);
+    catalogue.warn();
+    catalogue.find(name)
+}
+
+/// The capture recorded from built-in lab `id` (`captures/ID.pcap`), compiled in.
+pub fn recording(id: &str) -> Option<&'static [u8]> {
+    built_in::RECORDINGS.iter().find(|(name, _)| *name == id).map(|(_, bytes)| *bytes)
+}
+
+/// For someone who cannot capture: how to see this lab's packets anyway.
+pub fn recording_hint(loaded: &LoadedLab) -> Option<String> {
+    let id = &loaded.lab.id;
+    // A local lab with a built-in id may do something else than the recording shows.
+    if matches!(loaded.source, Source::BuiltIn(_)) && recording(id).is_some() {
+        return Some(format!("a recorded capture of this lab is bundled: wirelab replay {id}"));
+    }
+    // Where labs/README.md suggests recording a local lab.
+    let saved = Path::new("captures").join(format!("{id}.pcap"));
+    saved.is_file().then(|| format!("a recorded capture of this lab is saved: wirelab replay {}", saved.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_lab_parses_and_is_named_after_its_id() {
+        assert!(built_in::BUILT_IN_LABS.len() >= 16);
+        for (file, text) in built_in::BUILT_IN_LABS {
+            let lab = spec::parse(text).unwrap_or_else(|e| panic!("built-in lab {file}: {e}"));
+            // Recordings are matched to labs by file name.
+            assert_eq!(format!("{}.toml", lab.id), *file);
+        }
+        let catalogue = Catalogue::load(&[]);
+        assert!(catalogue.warnings.is_empty(), "{:?}", catalogue.warnings);
+        assert_eq!(catalogue.labs.len(), built_in::BUILT_IN_LABS.len());
+    }
+
+    #[test]
+    fn every_recording_belongs_to_a_lab_and_is_a_capture() {
+        assert!(recording("handshake").is_some());
+        for (id, bytes) in built_in::RECORDINGS {
+            assert!(built_in::BUILT_IN_LABS.iter().any(|(f, _)| *f == format!("{id}.toml")), "{id}");
+            let mut reader = crate::source::file::CaptureReader::from_reader(Path::new(id), *bytes).unwrap();
+            let mut frames = 0;
+            reader
+                .for_each(|_| {
+                    frames += 1;
+                    std::ops::ControlFlow::Continue(())
+                })
+                .unwrap();
+            assert!(frames > 0, "{id}");
+        }
+    }
+
+    #[test]
+    fn local_labs_add_replace_and_never_hide_the_others() {
+        let root = std::env::temp_dir().join(format!("wirelab-catalogue-unit-{}", std::process::id()));
+        let (first, second) = (root.join("first"), root.join("second"));
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        let handshake = built_in_text(&Source::BuiltIn("handshake.toml")).unwrap();
+        let echo = built_in_text(&Source::BuiltIn("echo.toml")).unwrap();
+        std::fs::write(first.join("a-broken.toml"), "id = \"x\"\ntitle = \n").unwrap();
+        std::fs::write(first.join("echo.toml"), echo).unwrap();
+        let mine = handshake.replacen("id = \"handshake\"", "id = \"mine\"", 1);
+        std::fs::write(first.join("mine.toml"), &mine).unwrap();
+        std::fs::write(second.join("handshake.toml"), handshake.replacen("title = ", "title = \"Mine\"\n#", 1))
+            .unwrap();
+        std::fs::write(second.join("mine.toml"), &mine).unwrap();
+        let missing = root.join("missing");
+
+        let c = Catalogue::load(&[first.clone(), second.clone(), missing]);
+        let n = built_in::BUILT_IN_LABS.len();
+        assert_eq!(c.labs.len(), n + 1);
+        let by_id = |id: &str| c.labs.iter().find(|l| l.lab.id == id).unwrap();
+        // Identical to the built-in one: still reported as built-in.
+        assert_eq!(by_id("echo").source, Source::BuiltIn("echo.toml"));
+        assert_eq!(
+            by_id("handshake").source,
+            Source::File { path: second.join("handshake.toml"), replaces_built_in: true }
+        );
+        assert_eq!(by_id("handshake").lab.title, "Mine");
+        assert_eq!(c.labs[n].source, Source::File { path: first.join("mine.toml"), replaces_built_in: false });
+        assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("a-broken.toml: line 2:"), "{}", c.warnings[0]);
+        assert!(c.warnings[1].contains("already given by"), "{}", c.warnings[1]);
+        assert!(c.warnings[2].contains("missing: cannot list"), "{}", c.warnings[2]);
+        std::fs::remove_dir_all(&root).ok();
+    }
 }

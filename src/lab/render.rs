@@ -352,7 +352,11 @@ impl<W: Write> LabSink for JsonlSink<W> {
 pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::Result<()> {
     if jsonl {
         for l in labs {
-            let v = serde_json::json!({"id": l.lab.id, "title": l.lab.title, "topics": l.lab.topics});
+            let v = serde_json::json!({
+                "id": l.lab.id, "title": l.lab.title, "topics": l.lab.topics,
+                "source": l.source.to_string(),
+                "replaces_built_in": matches!(l.source, super::Source::File { replaces_built_in: true, .. }),
+            });
             writeln!(out, "{v}")?;
         }
         return Ok(());
@@ -361,14 +365,14 @@ pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::
     table
         .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-        .set_header(vec!["id", "title", "topics"]);
+        .set_header(vec!["id", "title", "topics", "source"]);
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         table.set_width(WIDTH as u16);
     }
     for l in labs {
         let title = pick(&l.lab.title, l.lab.title_zh.as_deref());
         let topics = if current() == Lang::Zh && !l.lab.topics_zh.is_empty() { &l.lab.topics_zh } else { &l.lab.topics };
-        table.add_row(vec![l.lab.id.clone(), title.to_string(), topics.join(", ")]);
+        table.add_row(vec![l.lab.id.clone(), title.to_string(), topics.join(", "), l.source.describe()]);
     }
     writeln!(out, "{table}")?;
     writeln!(
@@ -390,7 +394,7 @@ pub fn show(l: &super::LoadedLab, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{line}")?;
     }
     writeln!(out, "{}{}", tr("Topics: ", "主题："), lab.topics.join(", "))?;
-    writeln!(out, "{}{}", tr("File: ", "文件："), l.path.display())?;
+    writeln!(out, "{}{}", tr("File: ", "文件："), l.source.describe())?;
     for (i, s) in lab.steps.iter().enumerate() {
         let s = s.get_ref();
         let who = if s.actor.is_empty() { "lab" } else { &s.actor };
