@@ -184,10 +184,17 @@ fn every_lab_in_the_catalogue_runs_green() {
                 s.spawn(move || {
                     let mut bad = Vec::new();
                     for id in chunk {
-                        let (code, events, stderr) = run_lab(&id, &[]);
+                        // In Chinese: the JSON lines must stay English all the same.
+                        let (code, events, stderr) = run_lab(&id, &["--lang", "zh"]);
                         let (_, failed) = expectations(&events);
                         if code != 0 || !failed.is_empty() {
                             bad.push(format!("{id}: exit {code}, {failed:?}, {stderr}"));
+                        }
+                        for e in &events {
+                            let line = e.to_string();
+                            if line.chars().any(is_cjk) {
+                                bad.push(format!("{id}: CJK in a JSON line: {line}"));
+                            }
                         }
                         // No socket of the lab is left LISTEN or ESTABLISHED (TIME_WAIT is expected).
                         let mine: Vec<(std::net::SocketAddr, Option<std::net::SocketAddr>)> = events
@@ -211,6 +218,99 @@ fn every_lab_in_the_catalogue_runs_green() {
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+fn is_cjk(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c) || ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c)
+}
+
+#[test]
+fn lab_check_catches_a_misspelt_actor_and_an_unknown_flag_set() {
+    let dir = std::env::temp_dir().join(format!("wirelab-check2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let head = "id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"server\"\ncall = \"socket\"\n[[step]]\nactor = \"client\"\ncall = \"socket\"\n";
+    let cases = [
+        ("actor.toml", "[[step]]\nactor = \"client\"\ncall = \"connect\"\nto = \"sever\"\n", "line 10", "did you mean \"server\""),
+        (
+            "flags.toml",
+            "[[step]]\nactor = \"client\"\ncall = \"connect\"\nto = \"server\"\nexpect = { packets = [\"SYNACK\"] }\n",
+            "line 14",
+            "\"SYNACK\" is not a TCP flag",
+        ),
+    ];
+    for (name, body, line, why) in cases {
+        let f = dir.join(name);
+        std::fs::write(&f, format!("{head}{body}")).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["lab", "check"]).arg(&f).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(line) && err.contains(why), "{name}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Ctrl-C typed at the `--step` prompt, in a real pseudo-terminal: the lab
+/// stops at once with status 130, says "interrupted", shows no ✗ and no summary.
+#[test]
+fn ctrl_c_at_a_step_prompt_interrupts_the_lab() {
+    use std::io::{Read, Write};
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two fds into the out-pointers; the other arguments may be null.
+    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty succeeded, so both fds are open and owned by nobody else.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wirelab"));
+    cmd.args(["lab", "run", "handshake", "--step"]).env("NO_COLOR", "1");
+    cmd.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave.try_clone().unwrap());
+    // SAFETY: only async-signal-safe calls between fork and exec: the child gets
+    // its own session with the pty as controlling terminal, so the line
+    // discipline turns ^C into SIGINT for it.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("run wirelab in a pty");
+    drop(slave);
+    let mut master = std::fs::File::from(master);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut enters = 0;
+    // Press Enter for the first two steps, then Ctrl-C at the third prompt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let n = master.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&seen);
+        let prompts = text.matches("press Enter").count();
+        if prompts > enters && enters < 2 {
+            master.write_all(b"\r").unwrap();
+            enters += 1;
+        } else if prompts == 3 && enters == 2 {
+            master.write_all(&[3]).unwrap();
+            enters += 1;
+        }
+        if text.contains("interrupted") {
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    // Drain what is left.
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(text.contains("interrupted at step 3"), "{text}");
+    assert!(!text.contains('✗'), "a false ✗:\n{text}");
+    assert!(!text.contains("expectations:"), "a summary as if the lab had finished:\n{text}");
+    assert!(!text.contains("step 4/"), "a step after the interrupt:\n{text}");
 }
 
 #[test]
