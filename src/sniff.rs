@@ -96,6 +96,12 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
             }
         );
     }
+    if !crate::source::live::ports_fit_kernel_filter(&opts.ports) {
+        eprintln!(
+            "wirelab: too many ports for the kernel filter: the kernel passes every frame and wirelab keeps \
+             those of the listed ports (same result, more work)"
+        );
+    }
     let mut analyzer = Analyzer::new();
     let started = Instant::now();
     let mut shown = 0u64;

@@ -6,19 +6,25 @@
 //! * a 256 KiB read buffer (loopback frames reach 65,549 bytes; pnet's default
 //!   4096 cuts them silently) and a 32 MiB receive buffer (`SO_RCVBUFFORCE`);
 //! * the kernel's receive timestamp of each frame (`SIOCGSTAMPNS`);
-//! * the kernel's drop counter (`PACKET_STATISTICS`), read before pnet closes
-//!   the socket.
+//! * the kernel's drop counter (`PACKET_STATISTICS`);
+//! * a classic BPF filter on the ports of interest, with a snaplen.
+//!
+//! The socket is ours (an `OwnedFd`); pnet reads frames from a duplicate it
+//! owns and closes.
 //!
 //! Frames are read on a thread and handed over through a channel.
 
 use super::{LinkType, Timestamp};
 use crate::error::{Error, Result};
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+pub mod bpf;
 
 /// `SOL_PACKET` socket level.
 const SOL_PACKET: libc::c_int = 263;
@@ -46,18 +52,39 @@ pub struct LiveFrame {
     pub orig_len: u32,
 }
 
+/// Frame layout on `lo`: Ethernet with zero MACs (NOTES.md); IPv4 options
+/// are allowed for, IPv6 extension headers are not.
+mod frame {
+    pub const ETH_HEADER: u32 = 14;
+    pub const ETHERTYPE_AT: u32 = 12;
+    pub const ETHERTYPE_IPV4: u16 = 0x0800;
+    pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+    pub const IPV4_TOTAL_LEN_AT: u32 = ETH_HEADER + 2;
+    pub const IPV4_PROTOCOL_AT: u32 = ETH_HEADER + 9;
+    pub const IPV6_PAYLOAD_LEN_AT: u32 = ETH_HEADER + 4;
+    pub const IPV6_NEXT_HEADER_AT: u32 = ETH_HEADER + 6;
+    pub const IPV6_HEADER: u32 = 40;
+    /// TCP and UDP headers both open with the source and destination ports.
+    pub const SRC_PORT_AT: u32 = 0;
+    pub const DST_PORT_AT: u32 = 2;
+    pub const ICMP: u32 = 1;
+    pub const TCP: u32 = 6;
+    pub const UDP: u32 = 17;
+    pub const ICMPV6: u32 = 58;
+}
+
 /// Length of an Ethernet frame on the wire, from its IP header (the kernel
 /// filter may have cut the bytes we hold).
 fn wire_length(data: &[u8]) -> u32 {
-    const ETH: usize = 14;
-    let ether_type = data.get(12..14).map(|b| u16::from_be_bytes([b[0], b[1]]));
-    let ip_len = match ether_type {
-        Some(0x0800) => data.get(ETH + 2..ETH + 4).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize),
-        Some(0x86dd) => data.get(ETH + 4..ETH + 6).map(|b| 40 + u16::from_be_bytes([b[0], b[1]]) as usize),
+    use frame::*;
+    let be16 = |at: u32| data.get(at as usize..at as usize + 2).map(|b| u16::from_be_bytes([b[0], b[1]]) as u32);
+    let ip_len = match be16(ETHERTYPE_AT).map(|t| t as u16) {
+        Some(ETHERTYPE_IPV4) => be16(IPV4_TOTAL_LEN_AT),
+        Some(ETHERTYPE_IPV6) => be16(IPV6_PAYLOAD_LEN_AT).map(|n| IPV6_HEADER + n),
         _ => None,
     };
     match ip_len {
-        Some(n) if n > 0 => ((ETH + n).max(data.len())) as u32,
+        Some(n) if n > 0 => (ETH_HEADER + n).max(data.len() as u32),
         _ => data.len() as u32,
     }
 }
@@ -68,98 +95,84 @@ fn wire_length(data: &[u8]) -> u32 {
 /// the kernel keeps other programs' loopback traffic out of our receive
 /// buffer, and a snaplen makes the kernel copy less (NOTES.md: it removed the
 /// drops of bulk transfers).
+///
+/// When the ports do not fit in the kernel's 4096 instructions (about a
+/// thousand distinct ports, see [`port_filter`]), the program keeps every
+/// frame instead of failing: both callers (`sniff` and the lab engine) match
+/// ports again in user space on every frame, so the result is the same and
+/// only the kernel copies more. An error instead would stop a lab mid-run,
+/// whose port set grows as its sockets bind.
 pub fn filter_program(ports: Option<&[u16]>, snaplen: u32) -> Vec<libc::sock_filter> {
-    // Opcodes (linux/filter.h).
-    const LDH_ABS: u16 = 0x28;
-    const LDB_ABS: u16 = 0x30;
-    const LDH_IND: u16 = 0x48;
-    const LDXB_MSH: u16 = 0xb1;
-    const JEQ_K: u16 = 0x15;
-    const RET_K: u16 = 0x06;
-    /// A jump target: the accept or drop instruction at the end.
-    #[derive(Clone, Copy)]
-    enum To {
-        Next,
-        Label(&'static str),
-    }
-    let Some(ports) = ports else {
-        return vec![libc::sock_filter { code: RET_K, jt: 0, jf: 0, k: snaplen }];
-    };
-    let mut code: Vec<(u16, To, To, u32, Option<&'static str>)> = Vec::new();
-    let mut op = |c: u16, jt: To, jf: To, k: u32| code.push((c, jt, jf, k, None));
-    use To::{Label as L, Next as N};
-    op(LDH_ABS, N, N, 12);
-    op(JEQ_K, L("v4"), N, 0x0800);
-    op(JEQ_K, L("v6"), L("drop"), 0x86dd);
-    let mark = |code: &mut Vec<(u16, To, To, u32, Option<&'static str>)>, name: &'static str| {
-        let at = code.len();
-        code.push((0xffff, N, N, 0, Some(name)));
-        at
-    };
-    let port_checks = |code: &mut Vec<(u16, To, To, u32, Option<&'static str>)>, load: (u16, u32)| {
-        code.push((load.0, N, N, load.1, None));
-        for p in ports {
-            code.push((JEQ_K, L("accept"), N, *p as u32, None));
-        }
-    };
-    mark(&mut code, "v4");
-    code.push((LDB_ABS, N, N, 23, None)); // protocol
-    code.push((JEQ_K, L("accept"), N, 1, None)); // ICMP
-    code.push((JEQ_K, L("l4v4"), N, 6, None));
-    code.push((JEQ_K, L("l4v4"), L("drop"), 17, None));
-    mark(&mut code, "l4v4");
-    code.push((LDXB_MSH, N, N, 14, None)); // X = IPv4 header length
-    port_checks(&mut code, (LDH_IND, 14));
-    port_checks(&mut code, (LDH_IND, 16));
-    code.push((0, L("drop"), L("drop"), 0, Some("goto drop")));
-    mark(&mut code, "v6");
-    code.push((LDB_ABS, N, N, 20, None)); // next header
-    code.push((JEQ_K, L("accept"), N, 58, None)); // ICMPv6
-    code.push((JEQ_K, L("l4v6"), N, 6, None));
-    code.push((JEQ_K, L("l4v6"), L("drop"), 17, None));
-    mark(&mut code, "l4v6");
-    port_checks(&mut code, (LDH_ABS, 54));
-    port_checks(&mut code, (LDH_ABS, 56));
-    mark(&mut code, "drop");
-    code.push((RET_K, N, N, 0, None));
-    mark(&mut code, "accept");
-    code.push((RET_K, N, N, snaplen, None));
-    // Lay out: labels take no room; a "goto drop" becomes an always-true jump.
-    const JA: u16 = 0x05;
-    let mut at = Vec::with_capacity(code.len());
-    let mut labels = std::collections::HashMap::new();
-    let mut n = 0usize;
-    for (c, _, _, _, name) in &code {
-        at.push(n);
-        match (c, name) {
-            (0xffff, Some(l)) => {
-                labels.insert(*l, n);
-            }
-            _ => n += 1,
+    ports.and_then(|ports| port_filter(ports, snaplen).ok()).unwrap_or_else(|| keep_all(snaplen))
+}
+
+/// Whether `ports` fit in the kernel filter (else it keeps every frame).
+pub fn ports_fit_kernel_filter(ports: &[u16]) -> bool {
+    port_filter(ports, 0).is_ok()
+}
+
+fn keep_all(snaplen: u32) -> Vec<libc::sock_filter> {
+    vec![libc::sock_filter { code: bpf::op::RET_K, jt: 0, jf: 0, k: snaplen }]
+}
+
+/// The port-matching program of [`filter_program`], or why it does not fit.
+/// Costs 4 instructions per distinct port, plus ~19 and a few trampolines
+/// every 250 instructions.
+pub fn port_filter(ports: &[u16], snaplen: u32) -> std::result::Result<Vec<libc::sock_filter>, bpf::TooLong> {
+    use bpf::{Insn::*, Target::*};
+    use frame::*;
+    let mut unique: Vec<u16> = Vec::with_capacity(ports.len());
+    for &p in ports {
+        if !unique.contains(&p) {
+            unique.push(p);
         }
     }
-    let mut out = Vec::with_capacity(n);
-    for (i, (c, jt, jf, k, name)) in code.iter().enumerate() {
-        if *c == 0xffff {
-            continue;
+    let mut p = bpf::Program::new();
+    let [v4, l4v4, v6, l4v6, drop, accept] = [(); 6].map(|_| p.label());
+    let is = |k: u32, yes, no| JumpIfEqual { k, yes, no };
+    let port_checks = |p: &mut bpf::Program, load: bpf::Insn| {
+        p.push(load);
+        for &port in &unique {
+            p.push(is(port as u32, To(accept), Next));
         }
-        let here = at[i];
-        let rel = |t: To| match t {
-            To::Next => 0u8,
-            To::Label(l) => (labels[l] - here - 1) as u8,
-        };
-        if *name == Some("goto drop") {
-            out.push(libc::sock_filter { code: JA, jt: 0, jf: 0, k: (labels["drop"] - here - 1) as u32 });
-        } else {
-            out.push(libc::sock_filter { code: *c, jt: rel(*jt), jf: rel(*jf), k: *k });
-        }
-    }
-    out
+    };
+    p.push(LoadHalf(ETHERTYPE_AT));
+    p.push(is(ETHERTYPE_IPV4 as u32, To(v4), Next));
+    p.push(is(ETHERTYPE_IPV6 as u32, To(v6), To(drop)));
+
+    p.bind(v4);
+    p.push(LoadByte(IPV4_PROTOCOL_AT));
+    p.push(is(ICMP, To(accept), Next));
+    p.push(is(TCP, To(l4v4), Next));
+    p.push(is(UDP, To(l4v4), To(drop)));
+    p.bind(l4v4);
+    // X = IPv4 header length, so ports are at X + offset past Ethernet.
+    p.push(LoadIpv4HeaderLen(ETH_HEADER));
+    port_checks(&mut p, LoadHalfIndexed(ETH_HEADER + SRC_PORT_AT));
+    port_checks(&mut p, LoadHalfIndexed(ETH_HEADER + DST_PORT_AT));
+    p.push(Goto(drop));
+
+    p.bind(v6);
+    p.push(LoadByte(IPV6_NEXT_HEADER_AT));
+    p.push(is(ICMPV6, To(accept), Next));
+    p.push(is(TCP, To(l4v6), Next));
+    p.push(is(UDP, To(l4v6), To(drop)));
+    p.bind(l4v6);
+    port_checks(&mut p, LoadHalf(ETH_HEADER + IPV6_HEADER + SRC_PORT_AT));
+    port_checks(&mut p, LoadHalf(ETH_HEADER + IPV6_HEADER + DST_PORT_AT));
+
+    p.bind(drop);
+    p.push(Return(0));
+    p.bind(accept);
+    p.push(Return(snaplen));
+    p.assemble()
 }
 
 /// Attaches (or replaces) the socket's kernel filter.
-fn attach_filter(fd: libc::c_int, program: &mut [libc::sock_filter]) -> io::Result<()> {
-    let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
+fn attach_filter(fd: BorrowedFd<'_>, program: &mut [libc::sock_filter]) -> io::Result<()> {
+    // The builders stay within BPF_MAXINSNS, so the length fits the u16.
+    let len = u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fprog = libc::sock_fprog { len, filter: program.as_mut_ptr() };
     setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)
 }
 
@@ -180,8 +193,10 @@ pub struct LiveCapture {
     thread: Option<JoinHandle<io::Result<CaptureStats>>>,
     /// Link type of the frames.
     pub link: LinkType,
-    /// The packet socket (owned by the reader thread while it runs).
-    fd: libc::c_int,
+    /// Our descriptor of the packet socket, shared with the reader thread;
+    /// pnet closes its own duplicate (see [`LiveCapture::start`]). None once
+    /// stopped, so the socket is closed and stops queueing frames.
+    socket: Option<Arc<OwnedFd>>,
     snaplen: u32,
 }
 
@@ -200,11 +215,12 @@ pub fn privilege_advice(interface: &str, err: &io::Error) -> Error {
 }
 
 /// setsockopt(2) with a value of any plain type.
-fn setsockopt<T>(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
-    // SAFETY: a valid fd and a pointer to a live value of the given size.
+fn setsockopt<T>(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `fd` is borrowed, so it stays open for the call; the pointer
+    // and length describe `value`, a live `T` the kernel only reads.
     let rc = unsafe {
         libc::setsockopt(
-            fd,
+            fd.as_raw_fd(),
             level,
             name,
             value as *const T as *const libc::c_void,
@@ -218,12 +234,12 @@ fn setsockopt<T>(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: 
     }
 }
 
-fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+fn setsockopt_int(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
     setsockopt(fd, level, name, &value)
 }
 
 /// Reads and resets the kernel's counters of the packet socket.
-fn packet_statistics(fd: libc::c_int) -> io::Result<CaptureStats> {
+fn packet_statistics(fd: BorrowedFd<'_>) -> io::Result<CaptureStats> {
     #[repr(C)]
     #[derive(Default)]
     struct TpacketStats {
@@ -232,10 +248,12 @@ fn packet_statistics(fd: libc::c_int) -> io::Result<CaptureStats> {
     }
     let mut stats = TpacketStats::default();
     let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
-    // SAFETY: `stats` is a properly sized, writable tpacket_stats.
+    // SAFETY: `fd` is borrowed, so open; `stats` is a writable
+    // `struct tpacket_stats` (repr(C), two u32) and `len` holds its size, so
+    // the kernel writes no further.
     let rc = unsafe {
         libc::getsockopt(
-            fd,
+            fd.as_raw_fd(),
             SOL_PACKET,
             PACKET_STATISTICS,
             &mut stats as *mut TpacketStats as *mut libc::c_void,
@@ -249,11 +267,12 @@ fn packet_statistics(fd: libc::c_int) -> io::Result<CaptureStats> {
 }
 
 /// The kernel's receive time of the last frame read from `fd`.
-fn receive_time(fd: libc::c_int) -> Option<Timestamp> {
+fn receive_time(fd: BorrowedFd<'_>) -> Option<Timestamp> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: SIOCGSTAMPNS writes one timespec.
-    let rc = unsafe { libc::ioctl(fd, SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
-    (rc == 0).then(|| Timestamp { secs: ts.tv_sec, nanos: ts.tv_nsec as u32 })
+    // SAFETY: `fd` is borrowed, so open; SIOCGSTAMPNS writes exactly one
+    // `struct timespec`, and `ts` is one, writable.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
+    (rc == 0).then_some(Timestamp { secs: ts.tv_sec, nanos: ts.tv_nsec as u32 })
 }
 
 fn wall_clock() -> Timestamp {
@@ -262,27 +281,16 @@ fn wall_clock() -> Timestamp {
 }
 
 /// Opens the packet socket as NOTES.md prescribes.
-fn open_socket() -> io::Result<libc::c_int> {
+fn open_socket() -> io::Result<OwnedFd> {
     // Protocol 0: nothing is queued until pnet binds it to the interface.
-    // SAFETY: plain socket(2) call.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
+    // socket2 sets SOCK_CLOEXEC, so a lab's child processes do not inherit it.
+    let socket: OwnedFd = socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, None)?.into();
+    setsockopt_int(socket.as_fd(), SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)?;
+    // SO_RCVBUFFORCE needs CAP_NET_ADMIN; fall back to SO_RCVBUF (capped by rmem_max).
+    if setsockopt_int(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RECEIVE_BUFFER).is_err() {
+        setsockopt_int(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, RECEIVE_BUFFER)?;
     }
-    let configure = || -> io::Result<()> {
-        setsockopt_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)?;
-        // SO_RCVBUFFORCE needs CAP_NET_ADMIN; fall back to SO_RCVBUF (capped by rmem_max).
-        if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RECEIVE_BUFFER).is_err() {
-            setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, RECEIVE_BUFFER)?;
-        }
-        Ok(())
-    };
-    if let Err(e) = configure() {
-        // SAFETY: closing the fd we opened.
-        unsafe { libc::close(fd) };
-        return Err(e);
-    }
-    Ok(fd)
+    Ok(socket)
 }
 
 impl LiveCapture {
@@ -296,18 +304,25 @@ impl LiveCapture {
         let iface = pnet_datalink::interfaces().into_iter().find(|i| i.name == interface).ok_or_else(|| {
             Error::LiveCapture { interface: interface.to_string(), detail: "no such network interface".into() }
         })?;
-        let fd = open_socket().map_err(|e| privilege_advice(interface, &e))?;
+        // Every error return below drops `socket`, which closes it once.
+        let socket = open_socket().map_err(|e| privilege_advice(interface, &e))?;
         let snaplen = snaplen.map_or(READ_BUFFER as u32, |n| n.max(64));
-        if let Err(e) = attach_filter(fd, &mut filter_program(ports, snaplen)) {
-            // SAFETY: closing the fd we opened.
-            unsafe { libc::close(fd) };
-            return Err(Error::io("attaching the capture filter", e));
-        }
+        attach_filter(socket.as_fd(), &mut filter_program(ports, snaplen))
+            .map_err(|e| Error::io("attaching the capture filter", e))?;
+        // pnet_datalink 0.35 takes ownership of `socket_fd`: `channel()` closes
+        // it on each of its error paths and otherwise wraps it in a
+        // `pnet_sys::FileDesc`, which closes it when the receiver (and sender)
+        // are dropped. So pnet gets a duplicate of its own (same socket, same
+        // filter and counters) and `socket` stays ours: we keep using it for
+        // the filter, timestamps and counters without depending on when pnet
+        // closes its descriptor, and each descriptor is closed exactly once,
+        // by its single owner.
+        let for_pnet = socket.try_clone().map_err(|e| Error::io("duplicating the capture socket", e))?;
         let config = pnet_datalink::Config {
             read_buffer_size: READ_BUFFER,
             read_timeout: Some(POLL_INTERVAL),
             promiscuous: false,
-            socket_fd: Some(fd),
+            socket_fd: Some(for_pnet.into_raw_fd()),
             ..Default::default()
         };
         let mut rx = match pnet_datalink::channel(&iface, config) {
@@ -321,7 +336,9 @@ impl LiveCapture {
             Err(e) => return Err(privilege_advice(interface, &e)),
         };
         // Discard what the kernel counted before we were ready.
-        let _ = packet_statistics(fd);
+        let _ = packet_statistics(socket.as_fd());
+        let socket = Arc::new(socket);
+        let fd = Arc::clone(&socket);
         let (tx, frames) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = Arc::clone(&stop);
@@ -332,7 +349,7 @@ impl LiveCapture {
                 loop {
                     match rx.next() {
                         Ok(bytes) => {
-                            let ts = receive_time(fd).unwrap_or_else(wall_clock);
+                            let ts = receive_time(fd.as_fd()).unwrap_or_else(wall_clock);
                             let frame = LiveFrame { ts, orig_len: wire_length(bytes), data: bytes.to_vec() };
                             if tx.send(frame).is_err() {
                                 break;
@@ -343,7 +360,7 @@ impl LiveCapture {
                     }
                     if stop_flag.load(Ordering::Relaxed) {
                         // Drain what is already queued, then stop.
-                        let s = packet_statistics(fd)?;
+                        let s = packet_statistics(fd.as_fd())?;
                         stats.received += s.received;
                         stats.dropped += s.dropped;
                         break;
@@ -353,33 +370,331 @@ impl LiveCapture {
                 Ok(stats)
             })
             .map_err(|e| Error::io("starting the capture thread", e))?;
-        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET, fd, snaplen })
+        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET, socket: Some(socket), snaplen })
     }
 
     /// Replaces the kernel filter: keep frames with one of `ports` from now on.
     pub fn set_ports(&self, ports: &[u16]) -> Result<()> {
-        if self.thread.is_none() {
+        let Some(socket) = &self.socket else {
             return Ok(());
-        }
-        attach_filter(self.fd, &mut filter_program(Some(ports), self.snaplen))
+        };
+        attach_filter(socket.as_fd(), &mut filter_program(Some(ports), self.snaplen))
             .map_err(|e| Error::io("updating the capture filter", e))
     }
 
     /// Stops capturing and returns the kernel's counters.
     pub fn stop(&mut self) -> Result<CaptureStats> {
         self.stop.store(true, Ordering::Relaxed);
-        match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| Error::io("capture thread", io::Error::other("panicked")))?
-                .map_err(|e| Error::io("capturing", e)),
+        let result = match self.thread.take() {
+            Some(t) => match t.join() {
+                Ok(r) => r.map_err(|e| Error::io("capturing", e)),
+                Err(_) => Err(Error::io("capture thread", io::Error::other("panicked"))),
+            },
             None => Ok(CaptureStats::default()),
-        }
+        };
+        // The thread has ended and dropped its handle: this closes the socket.
+        self.socket = None;
+        result
     }
 }
 
 impl Drop for LiveCapture {
     fn drop(&mut self) {
         let _ = self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bpf::{self, op, Insn, Target};
+    use super::frame::*;
+    use super::*;
+
+    /// Runs a classic BPF program the way the kernel does for the opcodes we
+    /// emit: a load past the end of the frame drops it (returns 0).
+    fn run(program: &[libc::sock_filter], frame: &[u8]) -> u32 {
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        let byte = |at: u32| frame.get(at as usize).map(|&b| b as u32);
+        let half = |at: u32| Some(byte(at)? << 8 | byte(at.checked_add(1)?)?);
+        loop {
+            let i = program[pc];
+            pc += 1;
+            match i.code {
+                op::LDH_ABS => match half(i.k) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                op::LDB_ABS => match byte(i.k) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                op::LDH_IND => match half(x.wrapping_add(i.k)) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                op::LDXB_MSH => match byte(i.k) {
+                    Some(v) => x = 4 * (v & 0xf),
+                    None => return 0,
+                },
+                op::JEQ_K => pc += if a == i.k { i.jt } else { i.jf } as usize,
+                op::JA => pc += i.k as usize,
+                op::RET_K => return i.k,
+                other => panic!("opcode {other:#x} not emitted by the builder"),
+            }
+        }
+    }
+
+    /// The kernel's checks at attach time (bpf_check_classic) that concern
+    /// these opcodes: length, jumps inside the program, ends with a return.
+    fn check(program: &[libc::sock_filter]) {
+        assert!(!program.is_empty() && program.len() <= bpf::MAX_INSNS, "{} instructions", program.len());
+        for (pc, i) in program.iter().enumerate() {
+            let after = |off: usize| pc + 1 + off;
+            match i.code {
+                op::JA => assert!(after(i.k as usize) < program.len(), "ja at {pc} leaves the program"),
+                op::JEQ_K => {
+                    assert!(after(i.jt as usize) < program.len(), "jt at {pc} leaves the program");
+                    assert!(after(i.jf as usize) < program.len(), "jf at {pc} leaves the program");
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(program.last().unwrap().code, op::RET_K);
+    }
+
+    fn ethernet(ether_type: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; ETH_HEADER as usize];
+        f[ETHERTYPE_AT as usize..][..2].copy_from_slice(&ether_type.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// An IPv4 packet with `options_words` 32-bit words of options, so the
+    /// ports are not at a fixed offset.
+    fn ipv4(protocol: u32, options_words: u8, l4: &[u8]) -> Vec<u8> {
+        let header = 20 + 4 * options_words as usize;
+        let mut p = vec![0u8; header];
+        p[0] = 0x40 | (5 + options_words);
+        p[(IPV4_TOTAL_LEN_AT - ETH_HEADER) as usize..][..2]
+            .copy_from_slice(&((header + l4.len()) as u16).to_be_bytes());
+        p[(IPV4_PROTOCOL_AT - ETH_HEADER) as usize] = protocol as u8;
+        p.extend_from_slice(l4);
+        ethernet(ETHERTYPE_IPV4, &p)
+    }
+
+    fn ipv6(next_header: u32, l4: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; IPV6_HEADER as usize];
+        p[0] = 0x60;
+        p[(IPV6_PAYLOAD_LEN_AT - ETH_HEADER) as usize..][..2].copy_from_slice(&(l4.len() as u16).to_be_bytes());
+        p[(IPV6_NEXT_HEADER_AT - ETH_HEADER) as usize] = next_header as u8;
+        p.extend_from_slice(l4);
+        ethernet(ETHERTYPE_IPV6, &p)
+    }
+
+    /// A TCP (20-byte) or UDP (8-byte) header.
+    fn l4(protocol: u32, sport: u16, dport: u16) -> Vec<u8> {
+        let mut h = vec![0u8; if protocol == TCP { 20 } else { 8 }];
+        h[SRC_PORT_AT as usize..][..2].copy_from_slice(&sport.to_be_bytes());
+        h[DST_PORT_AT as usize..][..2].copy_from_slice(&dport.to_be_bytes());
+        h
+    }
+
+    /// Every kind of frame that carries these ports.
+    fn frames(sport: u16, dport: u16) -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("IPv4/TCP", ipv4(TCP, 0, &l4(TCP, sport, dport))),
+            ("IPv4/TCP with options", ipv4(TCP, 3, &l4(TCP, sport, dport))),
+            ("IPv4/UDP", ipv4(UDP, 0, &l4(UDP, sport, dport))),
+            ("IPv6/TCP", ipv6(TCP, &l4(TCP, sport, dport))),
+            ("IPv6/UDP", ipv6(UDP, &l4(UDP, sport, dport))),
+        ]
+    }
+
+    /// `n` distinct ports, spread out and not in order.
+    fn ports(n: usize) -> Vec<u16> {
+        (0..n).map(|i| (1024 + (i * 7919) % 60000) as u16).collect()
+    }
+
+    /// Ports in none of the lists of [`ports`] (it only reaches 1024..61024).
+    const UNLISTED: [u16; 3] = [1, 1023, 65535];
+    const SNAPLEN: u32 = 128;
+
+    /// Distinct ports that still fit, found by search.
+    fn max_ports() -> usize {
+        let (mut fits, mut too_many) = (0, 4096);
+        while too_many - fits > 1 {
+            let mid = (fits + too_many) / 2;
+            if port_filter(&ports(mid), SNAPLEN).is_ok() {
+                fits = mid;
+            } else {
+                too_many = mid;
+            }
+        }
+        fits
+    }
+
+    fn assert_filters_ports(n: usize) {
+        let listed = ports(n);
+        let program = port_filter(&listed, SNAPLEN).unwrap_or_else(|e| panic!("{n} ports: {e}"));
+        check(&program);
+        let other = UNLISTED[0];
+        for (i, &port) in listed.iter().enumerate() {
+            for (to_listed, from_listed) in [(other, port), (port, other)] {
+                for (kind, frame) in frames(to_listed, from_listed) {
+                    assert_eq!(run(&program, &frame), SNAPLEN, "{n} ports: {kind} {to_listed} -> {from_listed} (#{i})");
+                }
+            }
+        }
+        for sport in UNLISTED {
+            for dport in UNLISTED {
+                for (kind, frame) in frames(sport, dport) {
+                    assert_eq!(run(&program, &frame), 0, "{n} ports: {kind} {sport} -> {dport} is not listed");
+                }
+            }
+        }
+        // Whatever the ports: ICMP errors kept (user space matches the
+        // ports they quote), other protocols and ARP dropped.
+        assert_eq!(run(&program, &ipv4(ICMP, 0, &[3, 3, 0, 0])), SNAPLEN);
+        assert_eq!(run(&program, &ipv6(ICMPV6, &[1, 4, 0, 0])), SNAPLEN);
+        assert_eq!(run(&program, &ipv4(47, 0, &l4(TCP, listed[0], listed[0]))), 0);
+        assert_eq!(run(&program, &ethernet(0x0806, &[0; 28])), 0);
+        // Cut before the ports: the kernel's load fails, the frame is dropped.
+        assert_eq!(run(&program, &ipv4(TCP, 0, &[])), 0);
+    }
+
+    #[test]
+    fn filter_keeps_listed_ports_for_10_64_65_300_ports() {
+        for n in [1, 10, 63, 64, 65, 300] {
+            assert_filters_ports(n);
+        }
+    }
+
+    #[test]
+    fn filter_keeps_listed_ports_up_to_the_most_that_fit() {
+        let max = max_ports();
+        // 4 instructions per port, ~19 more and the trampolines.
+        assert!((1000..1024).contains(&max), "{max} ports fit");
+        assert_filters_ports(max);
+        let too_many = port_filter(&ports(max + 1), SNAPLEN).unwrap_err();
+        assert!(too_many.len > bpf::MAX_INSNS);
+        assert!(!ports_fit_kernel_filter(&ports(max + 1)));
+        // Beyond that, every frame is kept and user space matches the ports.
+        let fallback = filter_program(Some(&ports(max + 1)), SNAPLEN);
+        assert_eq!(fallback.len(), 1);
+        for (kind, frame) in frames(UNLISTED[0], UNLISTED[1]) {
+            assert_eq!(run(&fallback, &frame), SNAPLEN, "{kind}");
+        }
+    }
+
+    #[test]
+    fn duplicate_ports_cost_nothing() {
+        let twice: Vec<u16> = ports(600).iter().chain(&ports(600)).copied().collect();
+        assert_eq!(tuples(&port_filter(&twice, SNAPLEN).unwrap()), tuples(&port_filter(&ports(600), SNAPLEN).unwrap()));
+    }
+
+    #[test]
+    fn no_ports_keeps_every_frame() {
+        let program = filter_program(None, SNAPLEN);
+        check(&program);
+        for (kind, frame) in frames(UNLISTED[0], UNLISTED[1]) {
+            assert_eq!(run(&program, &frame), SNAPLEN, "{kind}");
+        }
+    }
+
+    fn tuples(program: &[libc::sock_filter]) -> Vec<(u16, u8, u8, u32)> {
+        program.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
+    }
+
+    /// Few ports: the same program, instruction for instruction, as before
+    /// jumps could be long (recorded from the previous builder).
+    #[test]
+    #[rustfmt::skip]
+    fn few_ports_program_unchanged() {
+        let two: &[(u16, u8, u8, u32)] = &[
+            (0x28, 0, 0, 0xc), (0x15, 1, 0, 0x800), (0x15, 12, 22, 0x86dd), (0x30, 0, 0, 0x17), (0x15, 21, 0, 0x1),
+            (0x15, 1, 0, 0x6), (0x15, 0, 18, 0x11), (0xb1, 0, 0, 0xe), (0x48, 0, 0, 0xe), (0x15, 16, 0, 0x50),
+            (0x15, 15, 0, 0x1bb), (0x48, 0, 0, 0x10), (0x15, 13, 0, 0x50), (0x15, 12, 0, 0x1bb), (0x05, 0, 0, 0xa),
+            (0x30, 0, 0, 0x14), (0x15, 9, 0, 0x3a), (0x15, 1, 0, 0x6), (0x15, 0, 6, 0x11), (0x28, 0, 0, 0x36),
+            (0x15, 5, 0, 0x50), (0x15, 4, 0, 0x1bb), (0x28, 0, 0, 0x38), (0x15, 2, 0, 0x50), (0x15, 1, 0, 0x1bb),
+            (0x06, 0, 0, 0x0), (0x06, 0, 0, 0x80),
+        ];
+        let none: &[(u16, u8, u8, u32)] = &[
+            (0x28, 0, 0, 0xc), (0x15, 1, 0, 0x800), (0x15, 8, 14, 0x86dd), (0x30, 0, 0, 0x17), (0x15, 13, 0, 0x1),
+            (0x15, 1, 0, 0x6), (0x15, 0, 10, 0x11), (0xb1, 0, 0, 0xe), (0x48, 0, 0, 0xe), (0x48, 0, 0, 0x10),
+            (0x05, 0, 0, 0x6), (0x30, 0, 0, 0x14), (0x15, 5, 0, 0x3a), (0x15, 1, 0, 0x6), (0x15, 0, 2, 0x11),
+            (0x28, 0, 0, 0x36), (0x28, 0, 0, 0x38), (0x06, 0, 0, 0x0), (0x06, 0, 0, 0x40000),
+        ];
+        let ten: &[(u16, u8, u8, u32)] = &[
+            (0x28, 0, 0, 0xc), (0x15, 1, 0, 0x800), (0x15, 28, 54, 0x86dd), (0x30, 0, 0, 0x17), (0x15, 53, 0, 0x1),
+            (0x15, 1, 0, 0x6), (0x15, 0, 50, 0x11), (0xb1, 0, 0, 0xe), (0x48, 0, 0, 0xe), (0x15, 48, 0, 0x7),
+            (0x15, 47, 0, 0x8), (0x15, 46, 0, 0x9), (0x15, 45, 0, 0xa), (0x15, 44, 0, 0xb), (0x15, 43, 0, 0xc),
+            (0x15, 42, 0, 0xd), (0x15, 41, 0, 0xe), (0x15, 40, 0, 0xf), (0x15, 39, 0, 0x10), (0x48, 0, 0, 0x10),
+            (0x15, 37, 0, 0x7), (0x15, 36, 0, 0x8), (0x15, 35, 0, 0x9), (0x15, 34, 0, 0xa), (0x15, 33, 0, 0xb),
+            (0x15, 32, 0, 0xc), (0x15, 31, 0, 0xd), (0x15, 30, 0, 0xe), (0x15, 29, 0, 0xf), (0x15, 28, 0, 0x10),
+            (0x05, 0, 0, 0x1a), (0x30, 0, 0, 0x14), (0x15, 25, 0, 0x3a), (0x15, 1, 0, 0x6), (0x15, 0, 22, 0x11),
+            (0x28, 0, 0, 0x36), (0x15, 21, 0, 0x7), (0x15, 20, 0, 0x8), (0x15, 19, 0, 0x9), (0x15, 18, 0, 0xa),
+            (0x15, 17, 0, 0xb), (0x15, 16, 0, 0xc), (0x15, 15, 0, 0xd), (0x15, 14, 0, 0xe), (0x15, 13, 0, 0xf),
+            (0x15, 12, 0, 0x10), (0x28, 0, 0, 0x38), (0x15, 10, 0, 0x7), (0x15, 9, 0, 0x8), (0x15, 8, 0, 0x9),
+            (0x15, 7, 0, 0xa), (0x15, 6, 0, 0xb), (0x15, 5, 0, 0xc), (0x15, 4, 0, 0xd), (0x15, 3, 0, 0xe),
+            (0x15, 2, 0, 0xf), (0x15, 1, 0, 0x10), (0x06, 0, 0, 0x0), (0x06, 0, 0, 0x60),
+        ];
+        assert_eq!(tuples(&filter_program(Some(&[80, 443]), 128)), two);
+        assert_eq!(tuples(&filter_program(Some(&[]), 262144)), none);
+        assert_eq!(tuples(&filter_program(Some(&[7, 8, 9, 10, 11, 12, 13, 14, 15, 16]), 96)), ten);
+    }
+
+    /// The assembler on its own: far jumps from either branch, several far
+    /// labels pending at once, a skip only where control can fall through.
+    #[test]
+    fn far_conditional_jumps_go_through_trampolines() {
+        for gap in [0, 200, 250, 253, 254, 255, 256, 257, 300, 1000, 3000] {
+            let mut p = bpf::Program::new();
+            let [far_yes, far_no, end] = [(); 3].map(|_| p.label());
+            p.push(Insn::LoadByte(0));
+            p.push(Insn::JumpIfEqual { k: 1, yes: Target::To(far_yes), no: Target::Next });
+            p.push(Insn::JumpIfEqual { k: 2, yes: Target::Next, no: Target::To(far_no) });
+            p.push(Insn::Return(2));
+            for _ in 0..gap {
+                p.push(Insn::LoadByte(0));
+            }
+            p.push(Insn::Goto(end));
+            p.bind(far_yes);
+            p.push(Insn::Return(1));
+            p.bind(far_no);
+            p.push(Insn::Return(3));
+            p.bind(end);
+            p.push(Insn::Return(4));
+            let program = p.assemble().unwrap();
+            check(&program);
+            assert_eq!(run(&program, &[1]), 1, "gap {gap}");
+            assert_eq!(run(&program, &[2]), 2, "gap {gap}");
+            assert_eq!(run(&program, &[3]), 3, "gap {gap}");
+            let islands = program.len() - (gap + 8);
+            assert_eq!(islands == 0, gap < 250, "gap {gap}: {islands} instructions of trampolines");
+        }
+    }
+
+    /// The kernel's own verdict on the programs (SO_ATTACH_FILTER works on
+    /// any socket, so no privilege is needed), and its limit.
+    #[test]
+    fn kernel_accepts_the_largest_program() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for n in [300, max_ports()] {
+            let mut program = port_filter(&ports(n), SNAPLEN).unwrap();
+            attach_filter(socket.as_fd(), &mut program).unwrap_or_else(|e| panic!("{n} ports: {e}"));
+        }
+        let mut too_long = keep_all(SNAPLEN).repeat(bpf::MAX_INSNS + 1);
+        let err = attach_filter(socket.as_fd(), &mut too_long).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
+    }
+
+    #[test]
+    fn wire_length_from_the_ip_header() {
+        let v4 = ipv4(TCP, 0, &l4(TCP, 1, 2));
+        assert_eq!(wire_length(&v4), v4.len() as u32);
+        assert_eq!(wire_length(&v4[..40]), v4.len() as u32);
+        let v6 = ipv6(UDP, &l4(UDP, 1, 2));
+        assert_eq!(wire_length(&v6[..60]), v6.len() as u32);
+        assert_eq!(wire_length(&[0; 10]), 10);
     }
 }

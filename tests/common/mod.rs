@@ -269,3 +269,9 @@ pub fn spawn_sniff(
     assert!(line.contains("sniffing on lo"), "{line}");
     (child, err)
 }
+
+/// Live capture needs CAP_NET_RAW; CI runs the live tests as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid(2) takes no arguments, touches no memory and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
