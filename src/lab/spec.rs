@@ -1031,3 +1031,18 @@ mod tests {
         assert!(PacketPattern::try_from("SYN,UDP".to_string()).is_err());
     }
 }
+
+#[cfg(test)]
+mod docs {
+    use super::Call;
+
+    /// The instructor's guide lists every call (its table row), and every
+    /// shipped lab parses.
+    #[test]
+    fn every_call_is_documented() {
+        let guide = include_str!("../../labs/README.md");
+        for (name, doc) in Call::ALL {
+            assert!(guide.contains(&format!("| `{name}` |")), "labs/README.md lacks a row for `{name}` ({doc})");
+        }
+    }
+}
