@@ -59,18 +59,18 @@ impl Cause {
         match self {
             Cause::Connect => "connect()",
             Cause::ConnectRetry => "内核：重发 SYN（connect() 仍在等待）",
-            Cause::ListenSynAck => "listen() 套接字的内核（在 accept() 之前）",
+            Cause::ListenSynAck => "监听套接字的内核（不等 accept()）",
             Cause::Send => "send()/sendall()",
             Cause::Close => "close() 或 shutdown(SHUT_WR)",
             Cause::SendClose => "send() 后 close()",
-            Cause::Abort => "带未读数据的 close()，或 SO_LINGER 0",
+            Cause::Abort => "RST：中止（带未读数据的 close()、SO_LINGER 0，或关闭了还有未 accept 连接的监听套接字）",
             Cause::Refused => "内核：该端口无人监听",
             Cause::ResetClosed => "内核：套接字已不存在",
             Cause::HandshakeAck => "内核：ACK，connect() 返回",
             Cause::KernelAck => "内核：ACK",
             Cause::Retransmit => "内核：重传",
             Cause::WindowUpdate => "recv() 腾出空间：窗口更新",
-            Cause::ZeroWindow => "接收方没有调用 recv()：缓冲区已满",
+            Cause::ZeroWindow => "接收缓冲区已满：数据还没有被 recv() 读走",
             Cause::ZeroWindowProbe => "内核：零窗口探测",
             Cause::KeepAlive => "内核：保活 / 窗口探测",
             Cause::DuplicateAck => "内核：重复 ACK（有报文段丢失）",
@@ -85,18 +85,18 @@ impl Cause {
         match self {
             Cause::Connect => "connect()",
             Cause::ConnectRetry => "kernel: SYN again (connect() still waiting)",
-            Cause::ListenSynAck => "kernel of listen()ing socket (before accept())",
+            Cause::ListenSynAck => "kernel of the listening socket (no accept() needed)",
             Cause::Send => "send()/sendall()",
             Cause::Close => "close() or shutdown(SHUT_WR)",
             Cause::SendClose => "send() then close()",
-            Cause::Abort => "close() with unread data, or SO_LINGER 0",
+            Cause::Abort => "RST: abort (close() with unread data, SO_LINGER 0, or a closed listener's unaccepted connection)",
             Cause::Refused => "kernel: no listener on port",
             Cause::ResetClosed => "kernel: socket already gone",
             Cause::HandshakeAck => "kernel: ACK, connect() returns",
             Cause::KernelAck => "kernel: ACK",
             Cause::Retransmit => "kernel: retransmission",
             Cause::WindowUpdate => "recv() made room: window update",
-            Cause::ZeroWindow => "receiver not calling recv(): buffer full",
+            Cause::ZeroWindow => "receive buffer full: data not yet recv()'d",
             Cause::ZeroWindowProbe => "kernel: zero-window probe",
             Cause::KeepAlive => "kernel: keep-alive / window probe",
             Cause::DuplicateAck => "kernel: duplicate ACK (segment missing)",
@@ -132,6 +132,8 @@ pub enum Explain {
     WindowReopened,
     /// A retransmission.
     Retransmission,
+    /// A SYN sent again (it carries no bytes).
+    SynRetransmission,
     /// ICMP port unreachable.
     PortUnreachable,
 }
@@ -146,16 +148,17 @@ impl Explain {
     pub fn zh(self) -> &'static str {
         match self {
             Explain::HandshakeSyn => "三次握手 1/3：connect() 发出 SYN，带着客户端的初始序列号（ISN）；相对序号从 0 开始。",
-            Explain::HandshakeSynAck => "三次握手 2/3：服务器的内核自己回复 SYN-ACK（ack = ISN+1）；此时 accept() 还没有运行。",
+            Explain::HandshakeSynAck => "三次握手 2/3：服务器的内核自己回复 SYN-ACK（ack = 客户端 ISN+1），不等待 accept()。",
             Explain::HandshakeAck => "三次握手 3/3：客户端的 ACK 完成握手；双方都进入 ESTABLISHED，accept() 可以返回了。",
             Explain::FirstFin => "四次挥手：这一方调用了 close()/shutdown(SHUT_WR)；对方的 recv() 将返回 b\"\"（0 字节）。",
             Explain::SecondFin => "四次挥手：另一方也关闭了；它的 FIN 被 ACK 之后才完全进入 CLOSED。",
-            Explain::TimeWait => "TIME_WAIT：先关闭的一方要等待 2×MSL（Linux 上固定 60 秒），让迟到的报文段消失，并能重发最后的 ACK。",
-            Explain::Refused => "连接被拒绝：该端口没有程序监听，内核回复 RST,ACK，connect() 失败并返回 ECONNREFUSED (111)。",
+            Explain::TimeWait => "TIME_WAIT：先关闭的一方等待一段时间，让迟到的报文段消失，并能重发最后的 ACK。RFC 9293 的 MSL 是 2 分钟（2MSL = 4 分钟）；Linux 固定等待 60 秒（TCP_TIMEWAIT_LEN），不可配置。",
+            Explain::Refused => "连接被拒绝：该端口没有程序监听，内核回复 RST,ACK，connect() 失败并返回 ECONNREFUSED (111)。按 RFC 9293 §3.10.7.1，这个 RST 的原始 seq 是 0；梯形图的相对序号显示为 1。",
             Explain::Reset => "连接重置：RST 立即中止连接——没有 FIN 交换，没有 TIME_WAIT；对方会得到 ECONNRESET (104)。",
-            Explain::ZeroWindow => "零窗口：接收方的缓冲区满了（应用程序没有调用 recv()）；发送方必须停下来。",
+            Explain::ZeroWindow => "零窗口：接收方的缓冲区满了（它的应用程序读得比发送方写得慢，或者根本没读）；发送方必须停下来。",
             Explain::WindowReopened => "窗口更新：接收方的应用程序调用了 recv()，腾出了空间；发送方可以继续发送。",
             Explain::Retransmission => "重传：没有及时收到 ACK，内核把同样的数据再发一次。",
+            Explain::SynRetransmission => "重发 SYN：没有收到 SYN-ACK，内核再发同一个 SYN（同一个 ISN，不带数据）；connect() 还在等待。",
             Explain::PortUnreachable => "端口不可达：没有套接字绑定这个 UDP 端口；已 connect 的 UDP 套接字下一次 send()/recv() 会失败并返回 ECONNREFUSED。",
         }
     }
@@ -164,16 +167,17 @@ impl Explain {
     pub fn en(self) -> &'static str {
         match self {
             Explain::HandshakeSyn => "Handshake 1/3: connect() sends SYN with the client's initial sequence number (ISN); relative seq starts at 0.",
-            Explain::HandshakeSynAck => "Handshake 2/3: the server's kernel answers SYN-ACK by itself (ack = ISN+1); accept() has not run yet.",
+            Explain::HandshakeSynAck => "Handshake 2/3: the server's kernel answers SYN-ACK by itself (ack = client ISN+1), without waiting for accept().",
             Explain::HandshakeAck => "Handshake 3/3: the client's ACK completes it; both sides ESTABLISHED, accept() can return.",
             Explain::FirstFin => "Teardown: this side called close()/shutdown(SHUT_WR); the peer's recv() will now return b\"\" (0 bytes).",
             Explain::SecondFin => "Teardown: the other side closes too; its FIN must be ACKed before it is fully CLOSED.",
-            Explain::TimeWait => "TIME_WAIT: the side that closed first waits 2×MSL (60 s on Linux) so stray segments die and its last ACK can be resent.",
-            Explain::Refused => "Refused: nobody listens on that port, so the kernel answers RST,ACK and connect() fails with ECONNREFUSED (111).",
+            Explain::TimeWait => "TIME_WAIT: the side that closed first waits so stray segments die and its last ACK can be resent. RFC 9293's MSL is 2 minutes (2MSL = 4 min); Linux waits a fixed 60 s (TCP_TIMEWAIT_LEN), not configurable.",
+            Explain::Refused => "Refused: nobody listens on that port, so the kernel answers RST,ACK and connect() fails with ECONNREFUSED (111). That RST's raw seq is 0 (RFC 9293 §3.10.7.1); the ladder's relative numbering shows it as 1.",
             Explain::Reset => "Reset: RST aborts the connection at once — no FIN exchange, no TIME_WAIT; the peer sees ECONNRESET (104).",
-            Explain::ZeroWindow => "Zero window: the receiver's buffer is full (its application is not calling recv()); the sender must stop.",
+            Explain::ZeroWindow => "Zero window: the receiver's buffer is full (its application reads more slowly than the sender writes, or not at all); the sender must stop.",
             Explain::WindowReopened => "Window update: the receiver's application called recv() and made room; the sender may continue.",
             Explain::Retransmission => "Retransmission: no ACK came in time, so the kernel sends the same bytes again.",
+            Explain::SynRetransmission => "SYN again: no SYN-ACK came, so the kernel sends the same SYN (same ISN, no data); connect() is still waiting.",
             Explain::PortUnreachable => "Port unreachable: no socket is bound to that UDP port; a connected UDP socket's next send()/recv() fails with ECONNREFUSED.",
         }
     }

@@ -775,7 +775,9 @@ impl Analyzer {
             Cause::ListenSynAck => explain.push(Explain::HandshakeSynAck),
             Cause::Refused => explain.push(Explain::Refused),
             Cause::Abort | Cause::ResetClosed => explain.push(Explain::Reset),
-            Cause::Retransmit | Cause::ConnectRetry => explain.push(Explain::Retransmission),
+            Cause::ConnectRetry => explain.push(Explain::SynRetransmission),
+            Cause::Retransmit if seg.has(SYN) => explain.push(Explain::SynRetransmission),
+            Cause::Retransmit => explain.push(Explain::Retransmission),
             _ => {}
         }
         if seg.flags & (SYN | ACK) == ACK && before_dst == TcpState::SynReceived && state_dst == TcpState::Established {

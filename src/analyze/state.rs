@@ -81,10 +81,15 @@ pub fn on_segment(sender: &mut Endpoint, receiver: &mut Endpoint, flags: u16, se
     }
     if flags & SYN != 0 {
         if flags & ACK == 0 {
-            // connect(): active open.
+            // connect(): active open. The receiver moves only when it answers
+            // (RFC 9293 §3.3.2: LISTEN → SYN-RECEIVED on "rcv SYN, snd SYN,ACK"):
+            // a SYN to a closed port, or one a full accept queue drops, leaves
+            // the far end where it was — only a simultaneous open moves it.
             if !matches!(sender.state, SynSent) {
                 sender.state = SynSent;
-                receiver.state = SynReceived;
+                if receiver.state == SynSent {
+                    receiver.state = SynReceived;
+                }
             }
         } else {
             // The listener's kernel answers: SYN_RECEIVED; the client completes.
@@ -140,7 +145,7 @@ mod tests {
     fn four_way_close() {
         let (mut c, mut s) = (Endpoint::new(Closed), Endpoint::new(Listen));
         on_segment(&mut c, &mut s, SYN, 100, 0, 0);
-        assert_eq!((c.state, s.state), (SynSent, SynReceived));
+        assert_eq!((c.state, s.state), (SynSent, Listen), "no SYN_RECEIVED before the SYN-ACK");
         on_segment(&mut s, &mut c, SYN | ACK, 500, 101, 0);
         assert_eq!((c.state, s.state), (Established, SynReceived));
         on_segment(&mut c, &mut s, ACK, 101, 501, 0);
@@ -153,6 +158,16 @@ mod tests {
         assert_eq!((c.state, s.state), (TimeWait, LastAck));
         on_segment(&mut c, &mut s, ACK, 102, 502, 0);
         assert_eq!((c.state, s.state), (TimeWait, Closed));
+    }
+
+    #[test]
+    fn a_refused_or_dropped_syn_never_enters_syn_received() {
+        let (mut c, mut s) = (Endpoint::new(Closed), Endpoint::new(Listen));
+        on_segment(&mut c, &mut s, SYN, 100, 0, 0);
+        on_segment(&mut c, &mut s, SYN, 100, 0, 0);
+        assert_eq!(s.state, Listen);
+        on_segment(&mut s, &mut c, RST | ACK, 0, 101, 0);
+        assert_eq!((c.state, s.state), (Closed, Closed));
     }
 
     #[test]
