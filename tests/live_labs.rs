@@ -353,6 +353,9 @@ fn quiz_answers_are_checked_against_the_capture() {
     assert_eq!(quiz.len(), 2, "{quiz:?}");
     assert_eq!((quiz[0]["truth"].as_str(), quiz[0]["right"].as_bool()), (Some("1"), Some(true)));
     assert_eq!((quiz[1]["truth"].as_str(), quiz[1]["right"].as_bool()), (Some("0"), Some(false)));
+    // The reason comes from this run: the SYN-ACK's relative ack and its raw number.
+    let because = quiz[0]["because"].as_str().unwrap();
+    assert!(because.contains("ack = 1 relative") && because.contains("SYN,ACK"), "{because}");
 }
 
 #[test]

@@ -169,7 +169,9 @@ pub fn run_with_stop(
         cap.add_ports(resolved.map(|a| a.port()));
         let overflows_before = matches!(step.call, Call::Connect { .. }).then(procnet::listen_overflows).flatten();
         let signature = exec::signature(&step.call, resolved);
-        sink.event(&Event::Step { n, of: total, step, signature: &signature }, &cap.analyzer).map_err(io_err)?;
+        let asking = opts.quiz && step.quiz.is_some();
+        sink.event(&Event::Step { n, of: total, step, signature: &signature, asking }, &cap.analyzer)
+            .map_err(io_err)?;
         if let Some(pace) = opts.pace {
             sleep_unless(pace, &stop);
         }
@@ -253,11 +255,13 @@ pub fn run_with_stop(
             sink.event(&ev, &cap.analyzer).map_err(io_err)?;
         }
         if let Some(q) = quiz {
-            let truth = quiz::truth(q, &step.actor, &outcome, &packets, &states, capturing);
-            let right = truth.as_deref().is_some_and(|t| quiz::same_answer(q.field, &answer, t));
+            let found = quiz::truth(q, &step.actor, &outcome, &packets, &states, capturing);
+            let right = found.as_ref().is_some_and(|(t, _)| quiz::same_answer(q, &answer, t));
             quiz_asked += 1;
             quiz_right += right as usize;
-            sink.event(&Event::Quiz { n, step, answer: answer.trim(), truth, right }, &cap.analyzer).map_err(io_err)?;
+            let (truth, reason) = found.unzip();
+            let ev = Event::Quiz { n, step, answer: answer.trim(), truth, reason, right };
+            sink.event(&ev, &cap.analyzer).map_err(io_err)?;
         }
     }
     // Sockets close (and blocked calls are released) before the file is finished.

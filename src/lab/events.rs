@@ -199,6 +199,9 @@ pub enum Event<'a> {
         step: &'a Step,
         /// The call as a program writes it ("connect(127.0.0.1:41234)").
         signature: &'a str,
+        /// A quiz question comes first: the step's text, which may give the
+        /// answer away, is shown after the answer instead.
+        asking: bool,
     },
     /// The call returned.
     Call {
@@ -244,6 +247,8 @@ pub enum Event<'a> {
         answer: &'a str,
         /// What was captured (None: cannot be known without capture).
         truth: Option<String>,
+        /// Why, from this run's capture and results.
+        reason: Option<super::quiz::Reason>,
         /// Right?
         right: bool,
     },

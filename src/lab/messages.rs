@@ -8,6 +8,7 @@ use super::errno;
 use super::events::{CallOutcome, Holder, Note, Observed};
 use super::exec::py_bytes;
 use super::procnet::KernelSocket;
+use super::quiz::Reason;
 use super::spec::{ErrnoWant, Expectation, PacketPattern, ServeMode};
 use crate::i18n::Lang;
 
@@ -195,6 +196,58 @@ pub fn row_extra(k: &KernelSocket, lang: Lang) -> Option<String> {
     }
 }
 
+/// Why a quiz answer is what it is, from this run.
+pub fn reason(r: &Reason, lang: Lang) -> String {
+    match r {
+        Reason::Packet { n, label, field, value, raw: Some(raw) } => t(
+            lang,
+            format!("packet {n} of this step ({label}) carries {field} = {value} relative ({raw} on the wire)."),
+            format!("这一步的第 {n} 个包（{label}）的 {field} = {value}（相对值；线路上的原始值是 {raw}）。"),
+        ),
+        Reason::Packet { n, label, field, value, raw: None } => t(
+            lang,
+            format!("packet {n} of this step ({label}) carries {field} = {value}."),
+            format!("这一步的第 {n} 个包（{label}）的 {field} = {value}。"),
+        ),
+        Reason::Count { labels } if labels.is_empty() => {
+            t(lang, "this step put no packet on the wire.".into(), "这一步没有在线路上产生任何包。".into())
+        }
+        Reason::Count { labels } => t(
+            lang,
+            format!("this step put {} packet(s) on the wire: {}.", labels.len(), labels.join(" ")),
+            format!("这一步在线路上产生了 {} 个包：{}。", labels.len(), labels.join(" ")),
+        ),
+        Reason::Returned { ret: Some(r) } => t(lang, format!("the call returned {r}."), format!("这个调用返回了 {r}。")),
+        Reason::Returned { ret: None } => t(lang, "the call failed.".into(), "这个调用失败了。".into()),
+        Reason::Errno { errno: None, .. } => {
+            t(lang, "the call succeeded: no errno.".into(), "这个调用成功了：没有 errno。".into())
+        }
+        Reason::Errno { errno: Some(e), python: Some(p) } => t(
+            lang,
+            format!("the call failed with {} ({e}); Python raises {p}.", errno::name(*e)),
+            format!("这个调用失败，errno 为 {} ({e})；Python 会抛出 {p}。", errno::name(*e)),
+        ),
+        Reason::Errno { errno: Some(e), python: None } => t(
+            lang,
+            format!("the call failed with {} ({e}); Python raises OSError with errno {e}.", errno::name(*e)),
+            format!("这个调用失败，errno 为 {} ({e})；Python 会抛出 errno 为 {e} 的 OSError。", errno::name(*e)),
+        ),
+        Reason::Data { len: 0 } => t(
+            lang,
+            "recv() returned 0 bytes, b'': the peer had closed its side.".into(),
+            "recv() 返回 0 字节 b''：对方已经关闭了它那一端。".into(),
+        ),
+        Reason::Data { len } => {
+            t(lang, format!("the call returned {len} bytes."), format!("这个调用返回了 {len} 个字节。"))
+        }
+        Reason::State { actor, state } => t(
+            lang,
+            format!("the kernel's table lists {actor}'s socket as {state}."),
+            format!("内核的表中 {actor} 的套接字处于 {state}。"),
+        ),
+    }
+}
+
 /// A socket the kernel does not list (no address yet).
 pub fn no_row(lang: Lang) -> String {
     t(lang, "(no address yet: not in the kernel's tables)".into(), "（还没有地址：不在内核的表中）".into())
@@ -299,6 +352,23 @@ mod tests {
             texts.push((row_extra(&r, Lang::En).unwrap(), row_extra(&r, Lang::Zh).unwrap()));
         }
         texts.push((no_row(Lang::En), no_row(Lang::Zh)));
+        let reasons = [
+            Reason::Packet { n: 2, label: "SYN,ACK".into(), field: "ack", value: "1".into(), raw: Some(5) },
+            Reason::Packet { n: 1, label: "SYN".into(), field: "mss", value: "65495".into(), raw: None },
+            Reason::Count { labels: vec![] },
+            Reason::Count { labels: vec!["SYN".into()] },
+            Reason::Returned { ret: Some(3) },
+            Reason::Returned { ret: None },
+            Reason::Errno { errno: None, python: None },
+            Reason::Errno { errno: Some(111), python: Some("ConnectionRefusedError") },
+            Reason::Errno { errno: Some(98), python: None },
+            Reason::Data { len: 0 },
+            Reason::Data { len: 3 },
+            Reason::State { actor: "client".into(), state: "TIME_WAIT" },
+        ];
+        for r in &reasons {
+            texts.push((reason(r, Lang::En), reason(r, Lang::Zh)));
+        }
         let ok = CallOutcome { ok: true, data: Some(vec![]), ..Default::default() };
         texts.push((outcome(&ok, Lang::En), outcome(&ok, Lang::Zh)));
         for (en, zh) in texts {

@@ -71,28 +71,48 @@ impl<W: Write> LabSink for TerminalSink<W> {
                 let Some(q) = &step.quiz else { return Ok(()) };
                 let out = self.out();
                 let question = pick(&q.question, q.question_zh.as_deref());
-                writeln!(out, "{}", paint(&format!("   ? {question}"), Role::Warning))?;
+                for line in wrap(&format!("? {question}"), WIDTH - 3) {
+                    writeln!(out, "   {}", paint(&line, Role::Warning))?;
+                }
+                let zh = lang == Lang::Zh && q.choices_zh.len() == q.choices.len();
+                for (i, c) in q.choices.iter().enumerate() {
+                    let c = if zh { &q.choices_zh[i] } else { c };
+                    writeln!(out, "     {}) {c}", (b'a' + i as u8) as char)?;
+                }
                 write!(out, "   {}", tr("your answer (q: stop): ", "你的答案（q：停止）："))?;
                 out.flush()?;
             }
-            Event::Quiz { answer, truth, right, .. } => {
+            Event::Quiz { answer, truth, reason, right, step, .. } => {
                 let text = match (truth, right) {
                     (Some(t), true) => format!("   ✓ {} {t}", tr("right! the capture says", "答对了！抓包显示")),
                     (Some(t), false) => format!(
-                        "   ✗ {} {answer:?}; {} {t}",
+                        "   ✗ {} {}; {} {t}",
                         tr("you said", "你的答案"),
-                        tr("the capture says", "抓包显示")
+                        if answer.is_empty() { tr("nothing", "（空）").to_string() } else { format!("{answer:?}") },
+                        tr("the answer is", "正确答案是")
                     ),
                     (None, _) => format!("   · {}", tr("cannot be checked without a capture", "没有抓包，无法核对")),
                 };
-                writeln!(self.out(), "{}", paint(&text, if *right { Role::Open } else { Role::Warning }))?;
+                let out = self.out();
+                writeln!(out, "{}", paint(&text, if *right { Role::Open } else { Role::Warning }))?;
+                if let Some(r) = reason {
+                    for line in wrap(&messages::reason(r, lang), WIDTH - 5) {
+                        writeln!(out, "     {}", paint(&line, Role::Explain))?;
+                    }
+                }
+                // The step's text waited until now: it may give the answer away.
+                if let Some(say) = &step.say {
+                    for line in wrap(pick(say, step.say_zh.as_deref()), WIDTH - 3) {
+                        writeln!(out, "   {}", paint(&line, Role::Explain))?;
+                    }
+                }
             }
-            Event::Step { n, of, step, signature } => {
+            Event::Step { n, of, step, signature, asking } => {
                 let out = self.out();
                 writeln!(out)?;
                 let who = if step.actor.is_empty() { "lab".to_string() } else { step.actor.clone() };
                 writeln!(out, "{}", format!("━━ {} {n}/{of} · {who}: {signature}", tr("step", "步骤")).bold())?;
-                if let Some(say) = &step.say {
+                if let (Some(say), false) = (&step.say, asking) {
                     let say = pick(say, step.say_zh.as_deref());
                     for line in wrap(say, WIDTH - 3) {
                         writeln!(out, "   {}", paint(&line, Role::Explain))?;
@@ -275,9 +295,11 @@ impl<W: Write> LabSink for JsonlSink<W> {
         match ev {
             Event::Start { .. } => Ok(()),
             Event::Step { .. } | Event::Ask { .. } => Ok(()),
-            Event::Quiz { n, step, answer, truth, right } => {
+            Event::Quiz { n, step, answer, truth, reason, right } => {
                 let question = step.quiz.as_ref().map(|q| q.question.as_str());
-                let v = serde_json::json!({"kind": "quiz", "step": n, "question": question, "answer": answer, "truth": truth, "right": right});
+                let because = reason.as_ref().map(|r| messages::reason(r, en));
+                let v = serde_json::json!({"kind": "quiz", "step": n, "question": question, "answer": answer,
+                    "truth": truth, "right": right, "reason": reason, "because": because});
                 self.line(&v)
             }
             Event::Call { n, step, signature, outcome } => {
@@ -353,7 +375,7 @@ pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::
     if jsonl {
         for l in labs {
             let v = serde_json::json!({
-                "id": l.lab.id, "title": l.lab.title, "topics": l.lab.topics,
+                "id": l.lab.id, "title": l.lab.title, "topics": l.lab.topics, "quiz": l.lab.steps.iter().filter(|s| s.get_ref().quiz.is_some()).count(),
                 "source": l.source.to_string(),
                 "replaces_built_in": matches!(l.source, super::Source::File { replaces_built_in: true, .. }),
             });

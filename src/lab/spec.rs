@@ -768,6 +768,12 @@ pub struct Quiz {
     pub field: QuizField,
     /// For packet fields: which packet of the step (1-based).
     pub packet: Option<usize>,
+    /// Multiple choice: the options shown (a student may answer "b", "2" or the text).
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// The question in Chinese may need its own option texts.
+    #[serde(default)]
+    pub choices_zh: Vec<String>,
 }
 
 /// 1-based line of a byte offset in `text`.
@@ -935,6 +941,9 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
             }
             if !q.field.of_packet() && q.packet.is_some() {
                 return fail("quiz.packet only applies to packet fields (seq, ack, len, win, flags, mss)".into());
+            }
+            if q.choices.len() == 1 || (!q.choices_zh.is_empty() && q.choices_zh.len() != q.choices.len()) {
+                return fail("quiz.choices needs at least two options (and choices_zh as many)".into());
             }
             if q.field == QuizField::Data && !call.receives_data() {
                 return fail(format!("quiz.field = \"data\" needs a call that receives bytes, not {}", call.name()));
