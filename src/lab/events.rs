@@ -12,7 +12,7 @@ use std::io;
 use std::net::SocketAddr;
 
 /// A fact about a call's result, beyond its return value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "note", rename_all = "snake_case")]
 pub enum Note {
     /// bind() to port 0: the kernel chose this port.
@@ -93,6 +93,35 @@ pub enum Note {
     SocketClosed,
     /// The background thread panicked (a wirelab bug).
     ThreadPanicked,
+    /// Text encoded before sending.
+    Encoded {
+        /// The codec.
+        codec: super::spec::Codec,
+        /// Characters of the text.
+        chars: u64,
+        /// Bytes they became.
+        bytes: u64,
+    },
+    /// What arrived, decoded.
+    Decoded {
+        /// The codec.
+        codec: super::spec::Codec,
+        /// The text (U+FFFD where the bytes are not valid in that codec).
+        text: String,
+        /// Some bytes were not valid in that codec.
+        malformed: bool,
+    },
+    /// The socket's own timeout (settimeout) expired.
+    SocketTimeout {
+        /// Its length.
+        seconds: f64,
+    },
+    /// The lab's own limit on a blocking call expired; a program without a
+    /// timeout would still be waiting.
+    LabTimeout {
+        /// The limit.
+        seconds: f64,
+    },
 }
 
 /// What a call returned, as the program sees it.

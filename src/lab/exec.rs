@@ -36,6 +36,9 @@ pub struct Actor {
     pub listening: bool,
     /// The socket's inode: how the kernel's tables name it (while it is open).
     pub inode: Option<u64>,
+    /// `settimeout()`: Some(None) = block forever; None = not set (the lab's
+    /// own limit applies so that it never hangs).
+    pub timeout: Option<Option<Duration>>,
 }
 
 /// A call running in a thread (`background = true`), collected by `join`.
@@ -78,6 +81,16 @@ fn outcome_of(r: io::Result<i64>) -> CallOutcome {
     match r {
         Ok(ret) => CallOutcome { ok: true, ret: Some(ret), ..Default::default() },
         Err(e) => CallOutcome { ok: false, errno: Some(errno_of(&e)), ..Default::default() },
+    }
+}
+
+impl CallOutcome {
+    /// Python's settimeout()/setblocking() return None, not 0.
+    fn with_none_returned(mut self) -> CallOutcome {
+        if self.ok {
+            self.ret = None;
+        }
+        self
     }
 }
 
@@ -158,6 +171,10 @@ pub fn signature(call: &Call, resolved: Option<SocketAddr>) -> String {
         Call::Bind { addr } => format!("bind({addr})"),
         Call::Listen { backlog } => format!("listen({backlog})"),
         Call::Connect { .. } => format!("connect({a})"),
+        Call::ConnectEx { .. } => format!("connect_ex({a})"),
+        Call::Settimeout { seconds: Some(t) } => format!("settimeout({t})"),
+        Call::Settimeout { seconds: None } => "settimeout(None)".into(),
+        Call::Setblocking { flag } => format!("setblocking({})", if *flag { "True" } else { "False" }),
         Call::Accept { new_actor } => format!("{new_actor} = accept()"),
         Call::Send { messages: Some(m), framing, .. } => m
             .iter()
@@ -167,13 +184,15 @@ pub fn signature(call: &Call, resolved: Option<SocketAddr>) -> String {
             })
             .collect::<Vec<_>>()
             .join("; "),
+        Call::Send { data: Some(d), encoding: Some(c), .. } => format!("send({d:?}.encode({:?}))", c.name()),
         Call::Send { data, bytes, .. } => format!("send({})", payload_text(data, *bytes)),
         Call::Sendall { data, bytes, .. } => format!("sendall({})", payload_text(data, *bytes)),
         Call::Sendto { data, bytes, .. } => format!("sendto({}, {a})", payload_text(data, *bytes)),
         Call::Sendfile { bytes, chunk, .. } => {
             format!("sendfile(<{bytes}-byte file>, chunk={})", chunk.unwrap_or(transfer::DEFAULT_CHUNK))
         }
-        Call::Recv { size } => format!("recv({size})"),
+        Call::Recv { size, decode: Some(c) } => format!("recv({size}).decode({:?})", c.name()),
+        Call::Recv { size, .. } => format!("recv({size})"),
         Call::Recvfrom { size } => format!("recvfrom({size})"),
         Call::RecvFramed {} => "recv_message()  # 4-byte length, then the message".into(),
         Call::RecvAll { bytes, to_file, .. } => {
@@ -303,8 +322,14 @@ impl Executor {
 
     /// Performs one call with a real socket.
     pub fn perform(&mut self, step: &Step, target: Option<SocketAddr>) -> CallOutcome {
-        let timeout = step.timeout.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT);
         let name = step.actor.clone();
+        // The socket's own timeout (settimeout) if the lab set one, else the
+        // step's limit; a socket set to block forever still gets the lab's
+        // limit, so a lab never hangs (and says so when it expires).
+        let own = self.actor(&name).and_then(|a| a.timeout);
+        let limit = step.timeout.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = own.flatten().unwrap_or(limit);
+        let started = std::time::Instant::now();
         match &step.call {
             Call::Socket { family, kind } => {
                 let v6 = *family == Family::Inet6;
@@ -324,6 +349,7 @@ impl Executor {
                             peer: None,
                             listening: false,
                             inode,
+                            timeout: None,
                         });
                         CallOutcome { ok: true, ret: Some(fd), returns_fd: true, ..Default::default() }
                     }
@@ -363,15 +389,29 @@ impl Executor {
         let mut outcome = match &step.call {
             Call::Bind { .. } => outcome_of(target.ok_or_else(no_addr).and_then(|a| sock.bind(&a.into()).map(|_| 0))),
             Call::Listen { backlog } => outcome_of(sock.listen(*backlog).map(|_| 0)),
-            Call::Connect { .. } => {
+            Call::Connect { .. } | Call::ConnectEx { .. } => {
+                let blocking = sock.nonblocking().map(|nb| !nb).unwrap_or(true);
                 let r = match target {
-                    Some(a) if actor.stream && step.nonblocking != Some(true) => {
-                        sock.connect_timeout(&a.into(), timeout)
-                    }
+                    Some(a) if actor.stream && blocking => sock.connect_timeout(&a.into(), timeout),
                     Some(a) => sock.connect(&a.into()),
                     None => Err(no_addr()),
                 };
-                outcome_of(r.map(|_| 0))
+                let mut o = outcome_of(r.map(|_| 0));
+                if let Call::ConnectEx { .. } = step.call {
+                    // connect_ex() reports the errno as its return value and raises nothing.
+                    o = CallOutcome { ok: true, ret: Some(o.errno.unwrap_or(0) as i64), ..Default::default() };
+                }
+                o
+            }
+            Call::Settimeout { seconds } => {
+                actor.timeout = Some(seconds.map(Duration::from_secs_f64));
+                // Python's settimeout() also makes the socket blocking again.
+                outcome_of(sock.set_nonblocking(false).map(|_| 0)).with_none_returned()
+            }
+            Call::Setblocking { flag } => {
+                // setblocking(True) = settimeout(None); setblocking(False) = settimeout(0.0).
+                actor.timeout = if *flag { Some(None) } else { None };
+                outcome_of(sock.set_nonblocking(!flag).map(|_| 0)).with_none_returned()
             }
             Call::Accept { new_actor } => {
                 let _ = sock.set_read_timeout(Some(timeout));
@@ -379,6 +419,8 @@ impl Executor {
                     Ok((conn, from)) => {
                         let fd = conn.as_raw_fd() as i64;
                         let (stream, v6) = (actor.stream, actor.v6);
+                        // Python: a socket accept() returns inherits the listener's timeout.
+                        let inherited = actor.timeout;
                         let local = conn.local_addr().ok().and_then(|a| a.as_socket());
                         let peer = from.as_socket();
                         let inode = inode_of(&conn);
@@ -391,6 +433,7 @@ impl Executor {
                             peer,
                             listening: false,
                             inode,
+                            timeout: inherited,
                         });
                         CallOutcome {
                             ok: true,
@@ -422,6 +465,12 @@ impl Executor {
                 }
                 let mut o = outcome_of(result.map(|_: i64| total));
                 o.notes.push(Note::SendCalls { calls: messages.len() as u64 });
+                o
+            }
+            Call::Send { data: Some(text), encoding: Some(codec), .. } => {
+                let (bytes, _, _) = codec.encoding().encode(text);
+                let mut o = outcome_of(sock.send(&bytes).map(|n| n as i64));
+                o.notes.push(Note::Encoded { codec: *codec, chars: text.chars().count() as u64, bytes: bytes.len() as u64 });
                 o
             }
             Call::Send { data, bytes, .. } => {
@@ -474,14 +523,21 @@ impl Executor {
                 let r = target.ok_or_else(no_addr).and_then(|a| sock.send_to(&data, &a.into()));
                 outcome_of(r.map(|n| n as i64))
             }
-            Call::Recv { size } => {
+            Call::Recv { size, decode } => {
                 let _ = sock.set_read_timeout(Some(timeout));
                 let mut buf = vec![0u8; *size];
                 let mut reader: &Socket = sock;
                 match reader.read(&mut buf) {
                     Ok(n) => {
                         buf.truncate(n);
-                        CallOutcome { ok: true, ret: Some(n as i64), data: Some(buf), ..Default::default() }
+                        let notes = decode
+                            .map(|codec| {
+                                let (text, malformed) = codec.encoding().decode_without_bom_handling(&buf);
+                                Note::Decoded { codec, text: text.into_owned(), malformed }
+                            })
+                            .into_iter()
+                            .collect();
+                        CallOutcome { ok: true, ret: Some(n as i64), data: Some(buf), notes, ..Default::default() }
                     }
                     Err(e) => outcome_of(Err(e)),
                 }
@@ -534,6 +590,24 @@ impl Executor {
                 unreachable!("handled above")
             }
         };
+        // A wait that ended because a limit expired: whose limit it was matters
+        // to what a Python program would see.
+        let waited = matches!(
+            step.call,
+            Call::Connect { .. } | Call::Accept { .. } | Call::Recv { .. } | Call::Recvfrom { .. } | Call::RecvFramed {}
+        );
+        if waited && matches!(outcome.errno, Some(libc::EAGAIN) | Some(libc::ETIMEDOUT)) {
+            let secs = started.elapsed().as_secs_f64();
+            match own {
+                Some(Some(t)) if secs + 0.05 >= t.as_secs_f64() => {
+                    outcome.notes.push(Note::SocketTimeout { seconds: t.as_secs_f64() })
+                }
+                Some(None) | None if secs + 0.05 >= timeout.as_secs_f64() => {
+                    outcome.notes.push(Note::LabTimeout { seconds: timeout.as_secs_f64() })
+                }
+                _ => {}
+            }
+        }
         // Learn the addresses the kernel chose.
         if let Some(actor) = self.actor_mut(&name) {
             if let Some(sock) = actor.sock.as_ref() {

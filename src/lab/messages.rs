@@ -74,6 +74,35 @@ pub fn note(n: &Note, lang: Lang) -> String {
         }
         Note::SocketClosed => t(lang, "lab error: this socket is already closed".into(), "实验文件错误：这个套接字已经关闭".into()),
         Note::ThreadPanicked => t(lang, "wirelab bug: the thread panicked".into(), "wirelab 的缺陷：线程崩溃".into()),
+        Note::Encoded { codec, chars, bytes } => t(
+            lang,
+            format!("{chars} characters encoded as {}: {bytes} bytes", codec.name()),
+            format!("{chars} 个字符按 {} 编码：{bytes} 个字节", codec.name()),
+        ),
+        Note::Decoded { codec, text, malformed: false } => {
+            t(lang, format!("decoded as {}: {text:?}", codec.name()), format!("按 {} 解码：{text:?}", codec.name()))
+        }
+        Note::Decoded { codec, text, malformed: true } => t(
+            lang,
+            format!(
+                "not valid {c}: Python's .decode({c:?}) raises UnicodeDecodeError (with errors=\"replace\": {text:?})",
+                c = codec.name()
+            ),
+            format!(
+                "不是合法的 {c}：Python 的 .decode({c:?}) 会抛出 UnicodeDecodeError（用 errors=\"replace\" 则得到 {text:?}）",
+                c = codec.name()
+            ),
+        ),
+        Note::SocketTimeout { seconds } => t(
+            lang,
+            format!("the socket's timeout ({seconds} s) expired: Python raises TimeoutError: timed out (C sees EAGAIN from SO_RCVTIMEO, ETIMEDOUT from connect)"),
+            format!("套接字的超时（{seconds} 秒）到了：Python 抛出 TimeoutError: timed out（C 程序看到的是 SO_RCVTIMEO 的 EAGAIN、connect 的 ETIMEDOUT）"),
+        ),
+        Note::LabTimeout { seconds } => t(
+            lang,
+            format!("the lab stopped waiting after {seconds} s; a program without a timeout would still be blocked here"),
+            format!("实验在 {seconds} 秒后停止等待；没有设置超时的程序此时仍会阻塞在这里"),
+        ),
     }
 }
 
@@ -91,7 +120,15 @@ pub fn outcome(o: &CallOutcome, lang: Lang) -> String {
         }
     } else {
         match o.errno {
-            Some(e) => t(lang, format!("error {} ({e})", errno::name(e)), format!("错误 {} ({e})", errno::name(e))),
+            Some(e) => {
+                let mut s =
+                    t(lang, format!("error {} ({e})", errno::name(e)), format!("错误 {} ({e})", errno::name(e)));
+                let timed_out = o.notes.iter().any(|n| matches!(n, Note::SocketTimeout { .. } | Note::LabTimeout { .. }));
+                if let Some(p) = super::quiz::python_exception(e).filter(|_| !timed_out) {
+                    s.push_str(&format!(" · Python: {p}"));
+                }
+                s
+            }
             None => t(lang, "failed".into(), "失败".into()),
         }
     };
@@ -285,6 +322,11 @@ mod tests {
             Note::NothingInBackground,
             Note::SocketClosed,
             Note::ThreadPanicked,
+            Note::Encoded { codec: super::super::spec::Codec::Gbk, chars: 2, bytes: 4 },
+            Note::Decoded { codec: super::super::spec::Codec::Gbk, text: "x".into(), malformed: false },
+            Note::Decoded { codec: super::super::spec::Codec::Gbk, text: "x".into(), malformed: true },
+            Note::SocketTimeout { seconds: 1.0 },
+            Note::LabTimeout { seconds: 2.0 },
         ];
         let index = |n: &Note| match n {
             Note::KernelChosePort { .. } => 0,
@@ -303,9 +345,13 @@ mod tests {
             Note::NothingInBackground => 13,
             Note::SocketClosed => 14,
             Note::ThreadPanicked => 15,
+            Note::Encoded { .. } => 16,
+            Note::Decoded { .. } => 17,
+            Note::SocketTimeout { .. } => 18,
+            Note::LabTimeout { .. } => 19,
         };
         let covered: std::collections::BTreeSet<usize> = v.iter().map(index).collect();
-        assert_eq!(covered.len(), 16, "a Note variant has no sample");
+        assert_eq!(covered.len(), 20, "a Note variant has no sample");
         v
     }
 

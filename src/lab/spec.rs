@@ -168,6 +168,35 @@ pub enum Framing {
     Length,
 }
 
+/// A text encoding for `send`/`recv` of Chinese text (the course's 编码/解码).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    /// UTF-8: 3 bytes per common Chinese character.
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// GBK (Windows code page 936): 2 bytes per Chinese character.
+    Gbk,
+}
+
+impl Codec {
+    /// The Python codec name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Utf8 => "utf-8",
+            Codec::Gbk => "gbk",
+        }
+    }
+
+    /// The encoding_rs codec.
+    pub fn encoding(self) -> &'static encoding_rs::Encoding {
+        match self {
+            Codec::Utf8 => encoding_rs::UTF_8,
+            Codec::Gbk => encoding_rs::GBK,
+        }
+    }
+}
+
 fn default_backlog() -> i32 {
     128
 }
@@ -206,6 +235,23 @@ pub enum Call {
         /// An actor (its bound address), "unused" (a port nobody listens on), or an address.
         to: String,
     },
+    /// `connect_ex(to)`: returns 0 or the errno number instead of raising.
+    ConnectEx {
+        /// An actor, "unused", or an address.
+        to: String,
+    },
+    /// `settimeout(seconds)`: later blocking calls give up after this long
+    /// (Python raises TimeoutError "timed out"); no `seconds`: block forever.
+    Settimeout {
+        /// The timeout.
+        seconds: Option<f64>,
+    },
+    /// `setblocking(flag)`: false makes calls return at once (EAGAIN, Python's
+    /// BlockingIOError) when they would wait.
+    Setblocking {
+        /// Blocking (true) or not.
+        flag: bool,
+    },
     /// `new = accept()`.
     Accept {
         /// The name of the new connected socket.
@@ -223,6 +269,8 @@ pub enum Call {
         /// "length": each message after its 4-byte length.
         #[serde(default)]
         framing: Framing,
+        /// Encode `data` with this codec ("utf-8", "gbk") instead of sending it as UTF-8 text.
+        encoding: Option<Codec>,
     },
     /// `sendall()`: `send()` until every byte is out.
     Sendall {
@@ -251,6 +299,8 @@ pub enum Call {
         /// Buffer size (default 1024).
         #[serde(default = "default_size")]
         size: usize,
+        /// Decode what arrives with this codec (as `data.decode(...)` would).
+        decode: Option<Codec>,
     },
     /// `recvfrom(size)`.
     Recvfrom {
@@ -325,11 +375,14 @@ impl Call {
         ("bind", "bind(addr): addr = \"127.0.0.1:0\" (port 0: the kernel chooses)"),
         ("listen", "listen(backlog): backlog = N (default 128)"),
         ("connect", "connect(to): to = an actor, \"unused\" or an address"),
+        ("connect_ex", "connect_ex(to): returns 0 or the errno number instead of raising"),
+        ("settimeout", "settimeout(seconds): later blocking calls time out (no seconds: block forever)"),
+        ("setblocking", "setblocking(flag): flag = false makes a call that would wait fail at once (EAGAIN)"),
         ("accept", "as = accept(): as = the new socket's name"),
-        ("send", "send(data): data = \"…\" | bytes = N | messages = [\"…\"] (framing = \"length\")"),
+        ("send", "send(data): data = \"…\" | bytes = N | messages = [\"…\"] (framing = \"length\"), encoding = \"gbk\""),
         ("sendall", "sendall(data): data | bytes, chunk = N, background = true"),
         ("sendfile", "send a file: bytes = N (its size), chunk = N, background = true"),
-        ("recv", "recv(size): size = N (default 1024)"),
+        ("recv", "recv(size): size = N (default 1024), decode = \"utf-8\"|\"gbk\""),
         ("recvfrom", "recvfrom(size): size = N (default 1024)"),
         ("recv_framed", "read a 4-byte length, then the message"),
         ("recv_all", "recv() until bytes = N or b'': to_file = true, background = true"),
@@ -353,6 +406,9 @@ impl Call {
             Call::Bind { .. } => "bind",
             Call::Listen { .. } => "listen",
             Call::Connect { .. } => "connect",
+            Call::ConnectEx { .. } => "connect_ex",
+            Call::Settimeout { .. } => "settimeout",
+            Call::Setblocking { .. } => "setblocking",
             Call::Accept { .. } => "accept",
             Call::Send { .. } => "send",
             Call::Sendall { .. } => "sendall",
@@ -390,7 +446,7 @@ impl Call {
     /// The `to` / `addr` argument to resolve to an address, if any.
     pub fn target(&self) -> Option<&str> {
         match self {
-            Call::Connect { to } | Call::Sendto { to, .. } => Some(to),
+            Call::Connect { to } | Call::ConnectEx { to } | Call::Sendto { to, .. } => Some(to),
             Call::Bind { addr } => Some(addr),
             _ => None,
         }
@@ -415,12 +471,23 @@ impl Call {
             }
         };
         match self {
-            Call::Send { data, bytes, messages, framing } => {
+            Call::Send { data, bytes, messages, framing, encoding } => {
                 one_payload(data, bytes, messages.is_some())?;
                 if *framing == Framing::Length && messages.is_none() {
                     return Err("framing = \"length\" needs messages = [...]".into());
                 }
+                if let (Some(codec), Some(text)) = (encoding, data) {
+                    if codec.encoding().encode(text).2 {
+                        return Err(format!("data {text:?} cannot be written in {}", codec.name()));
+                    }
+                }
+                if encoding.is_some() && data.is_none() {
+                    return Err("encoding applies to data = \"...\"".into());
+                }
                 Ok(())
+            }
+            Call::Settimeout { seconds: Some(t) } if !(0.0..=600.0).contains(t) => {
+                Err("seconds: between 0 and 600 (none: block forever)".into())
             }
             Call::Sendall { data, bytes, chunk, .. } => {
                 one_payload(data, bytes, false)?;
@@ -431,7 +498,7 @@ impl Call {
             }
             Call::Sendto { data, bytes, .. } => one_payload(data, bytes, false),
             Call::Sendfile { chunk: Some(0), .. } => Err("chunk must be at least 1".into()),
-            Call::Recv { size: 0 } | Call::Recvfrom { size: 0 } => Err("size must be at least 1".into()),
+            Call::Recv { size: 0, .. } | Call::Recvfrom { size: 0 } => Err("size must be at least 1".into()),
             Call::Sleep { seconds } | Call::Watch { seconds, .. } if !(0.0..=600.0).contains(seconds) => {
                 Err("seconds: between 0 and 600".into())
             }
@@ -894,7 +961,7 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
                 }
             }
         }
-        if let Call::Connect { to } | Call::Sendto { to, .. } = call {
+        if let Call::Connect { to } | Call::ConnectEx { to } | Call::Sendto { to, .. } = call {
             let is_addr = to.parse::<SocketAddr>();
             match is_addr {
                 Ok(a) if !(a.ip().is_loopback() || a.ip().is_unspecified()) => {
