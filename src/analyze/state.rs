@@ -138,7 +138,6 @@ pub fn on_segment(sender: &mut Endpoint, receiver: &mut Endpoint, flags: u16, se
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::flags::*;
     use TcpState::*;
 
     #[test]

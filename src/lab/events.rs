@@ -170,6 +170,10 @@ pub struct StateRow {
     pub holder: Holder,
     /// The kernel's row.
     pub socket: Option<KernelSocket>,
+    /// Bytes a recv() would get now, asked of the lab's own open socket
+    /// (FIONREAD; for UDP: the next datagram's size). /proc's rx_queue is not
+    /// that: for UDP it counts kernel buffer memory.
+    pub unread: Option<u64>,
 }
 
 impl StateRow {

@@ -15,6 +15,15 @@ pub fn rows(actors: &[Actor], ports: &BTreeSet<u16>) -> Vec<StateRow> {
     table(actors, ports, &procnet::snapshot())
 }
 
+/// What a recv() would get now: FIONREAD (SIOCINQ) on the socket itself.
+fn unread_bytes(sock: &socket2::Socket) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: the fd is open (borrowed from `sock`) and FIONREAD writes one c_int to `n`.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::FIONREAD, &mut n) };
+    (r == 0 && n >= 0).then_some(n as u64)
+}
+
 fn table(actors: &[Actor], ports: &BTreeSet<u16>, kernel: &[KernelSocket]) -> Vec<StateRow> {
     let mut out: Vec<StateRow> = Vec::new();
     for a in actors {
@@ -35,11 +44,12 @@ fn table(actors: &[Actor], ports: &BTreeSet<u16>, kernel: &[KernelSocket]) -> Ve
                     .collect();
             }
         }
+        let unread = a.sock.as_ref().and_then(unread_bytes);
         if found.is_empty() && open {
-            out.push(StateRow { holder: Holder::Actor(a.name.clone()), socket: None });
+            out.push(StateRow { holder: Holder::Actor(a.name.clone()), socket: None, unread });
         }
         for r in found {
-            out.push(StateRow { holder: Holder::Actor(a.name.clone()), socket: Some(r.clone()) });
+            out.push(StateRow { holder: Holder::Actor(a.name.clone()), socket: Some(r.clone()), unread });
         }
     }
     // Connections the kernel completed for a listener, not accepted yet.
@@ -54,7 +64,7 @@ fn table(actors: &[Actor], ports: &BTreeSet<u16>, kernel: &[KernelSocket]) -> Ve
                 && ports.contains(&r.remote.port())
                 && !out.iter().any(|s| s.socket.as_ref().is_some_and(|k| k.local == r.local && k.remote == r.remote));
             if queued {
-                out.push(StateRow { holder: Holder::AcceptQueue(a.name.clone()), socket: Some(r.clone()) });
+                out.push(StateRow { holder: Holder::AcceptQueue(a.name.clone()), socket: Some(r.clone()), unread: None });
             }
         }
     }
@@ -89,6 +99,7 @@ mod tests {
             peer: peer.map(|p| p.parse().unwrap()),
             listening,
             inode,
+            timeout: None,
         }
     }
 
@@ -133,6 +144,7 @@ mod tests {
                 peer: a.peer,
                 listening: a.listening,
                 inode: a.inode,
+                timeout: None,
             })
             .collect();
         let ports: BTreeSet<u16> = [5000, 40000].into_iter().collect();

@@ -216,21 +216,49 @@ pub fn holder(h: &Holder, lang: Lang) -> String {
 }
 
 /// What a kernel row adds: TIME_WAIT's countdown, connections waiting for
-/// accept(), bytes not yet read.
-pub fn row_extra(k: &KernelSocket, lang: Lang) -> Option<String> {
-    // For a connection rx_queue counts a received FIN as one byte.
+/// accept(), bytes a recv() would get now (asked of the socket itself when
+/// the lab holds it), a connected UDP socket's "ESTABLISHED".
+pub fn row_extra(k: &KernelSocket, unread: Option<u64>, lang: Lang) -> Option<String> {
+    use super::procnet::Proto;
+    // For a TCP connection rx_queue counts a received FIN as one byte.
     let fin_received = matches!(k.state, "CLOSE_WAIT" | "LAST_ACK" | "CLOSING" | "TIME_WAIT");
-    let unread = k.rx_queue.saturating_sub(fin_received as u64);
-    match (k.state, k.timer_s) {
-        ("TIME_WAIT", Some(s)) => Some(t(lang, format!("{s:.1} s left of 60 s"), format!("剩余 {s:.1} 秒/共 60 秒"))),
-        ("LISTEN", _) if k.rx_queue > 0 => {
+    let tcp_unread = unread.unwrap_or(k.rx_queue.saturating_sub(fin_received as u64));
+    let mut parts = Vec::new();
+    match (k.proto, k.state, k.timer_s) {
+        (_, "TIME_WAIT", Some(s)) => parts.push(t(lang, format!("{s:.1} s left of 60 s"), format!("剩余 {s:.1} 秒/共 60 秒"))),
+        (_, "LISTEN", _) if k.rx_queue > 0 => {
             let n = k.rx_queue;
-            Some(t(lang, format!("{n} connection(s) waiting for accept()"), format!("{n} 个连接在等待 accept()")))
+            parts.push(t(lang, format!("{n} connection(s) waiting for accept()"), format!("{n} 个连接在等待 accept()")))
         }
-        ("LISTEN", _) => None,
-        _ if unread > 0 => Some(t(lang, format!("{unread} byte(s) not yet recv()'d"), format!("{unread} 字节尚未 recv()"))),
-        _ => None,
+        (_, "LISTEN", _) => {}
+        (Proto::Tcp, _, _) if tcp_unread > 0 => parts.push(t(
+            lang,
+            format!("{tcp_unread} byte(s) not yet recv()'d"),
+            format!("{tcp_unread} 字节尚未 recv()"),
+        )),
+        (Proto::Udp, _, _) => {
+            if let Some(n) = unread.filter(|n| *n > 0) {
+                parts.push(t(lang, format!("next datagram: {n} bytes"), format!("下一个数据报：{n} 字节")));
+            }
+            if k.rx_queue > 0 {
+                let m = k.rx_queue;
+                parts.push(t(
+                    lang,
+                    format!("receive queue memory {m} bytes (kernel accounting, not payload)"),
+                    format!("接收队列占用内存 {m} 字节（内核的记账，不是数据长度）"),
+                ));
+            }
+            if k.state == "ESTABLISHED" {
+                parts.push(t(
+                    lang,
+                    "connected UDP: connect() only recorded the peer, no packet".into(),
+                    "已连接的 UDP：connect() 只记下了对端，没有发送任何包".into(),
+                ));
+            }
+        }
+        _ => {}
     }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Why a quiz answer is what it is, from this run.
@@ -395,8 +423,13 @@ mod tests {
             inode: 0,
         };
         for r in [row("TIME_WAIT", 0, Some(59.9)), row("LISTEN", 2, None), row("ESTABLISHED", 5, None)] {
-            texts.push((row_extra(&r, Lang::En).unwrap(), row_extra(&r, Lang::Zh).unwrap()));
+            texts.push((row_extra(&r, None, Lang::En).unwrap(), row_extra(&r, None, Lang::Zh).unwrap()));
         }
+        let mut udp = row("ESTABLISHED", 832, None);
+        udp.proto = super::super::procnet::Proto::Udp;
+        let (en, zh) = (row_extra(&udp, Some(3), Lang::En).unwrap(), row_extra(&udp, Some(3), Lang::Zh).unwrap());
+        assert!(en.contains("next datagram: 3 bytes") && en.contains("832") && !en.contains("recv()'d"), "{en}");
+        texts.push((en, zh));
         texts.push((no_row(Lang::En), no_row(Lang::Zh)));
         let reasons = [
             Reason::Packet { n: 2, label: "SYN,ACK".into(), field: "ack", value: "1".into(), raw: Some(5) },

@@ -38,7 +38,7 @@ fn state_line(r: &StateRow, lang: Lang) -> String {
     };
     let remote = if k.remote.port() == 0 { "*".to_string() } else { k.remote.to_string() };
     let mut s = format!("{who}{:pad$} {:<21} {:<21} {}", "", k.local, remote, k.state);
-    if let Some(extra) = messages::row_extra(k, lang) {
+    if let Some(extra) = messages::row_extra(k, r.unread, lang) {
         s.push_str("  ");
         s.push_str(&extra);
     }
@@ -270,6 +270,8 @@ struct StateJson<'a> {
     timer_s: Option<f64>,
     rx_queue: Option<u64>,
     tx_queue: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unread: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -334,6 +336,7 @@ impl<W: Write> LabSink for JsonlSink<W> {
                         timer_s: k.and_then(|k| k.timer_s),
                         rx_queue: k.map(|k| k.rx_queue),
                         tx_queue: k.map(|k| k.tx_queue),
+                        unread: r.unread,
                     })?;
                 }
                 Ok(())
