@@ -191,7 +191,7 @@ fn every_lab_in_the_catalogue_runs_green() {
                             bad.push(format!("{id}: exit {code}, {failed:?}, {stderr}"));
                         }
                         for e in &events {
-                            let line = e.to_string();
+                            let line = without_payload(e).to_string();
                             if line.chars().any(is_cjk) {
                                 bad.push(format!("{id}: CJK in a JSON line: {line}"));
                             }
@@ -218,6 +218,30 @@ fn every_lab_in_the_catalogue_runs_green() {
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A JSON event without what the lab's own sockets carried (a lab may send
+/// Chinese text: that is data, not the interface's language).
+fn without_payload(e: &Value) -> Value {
+    let mut e = e.clone();
+    if let Some(o) = e.as_object_mut() {
+        for key in ["data", "payload", "signature", "http"] {
+            o.remove(key);
+        }
+        if let Some(notes) = o.get_mut("notes").and_then(Value::as_array_mut) {
+            for n in notes {
+                if let Some(n) = n.as_object_mut() {
+                    n.remove("text");
+                }
+            }
+        }
+        // Quoted text inside the English sentences is payload too.
+        if let Some(detail) = o.get("detail").and_then(Value::as_str) {
+            let unquoted: String = detail.split('"').step_by(2).collect();
+            o.insert("detail".into(), Value::String(unquoted));
+        }
+    }
+    e
 }
 
 fn is_cjk(c: char) -> bool {

@@ -8,18 +8,24 @@ use super::capture::{LabCapture, MAX_SETTLE};
 use super::events::{Answer, CallOutcome, Event, LabSink, Note, Prompter, StateRow};
 use super::exec::{self, Executor};
 use super::expect::{self, StepResult};
+use super::findings::{self, Finding, Inbox};
 use super::spec::{Call, Expectation};
 use super::{kernel, procnet, quiz, LoadedLab};
 use crate::error::{Error, Result};
 use crate::source::live::LiveCapture;
 use crate::source::writer::PcapWriter;
-use std::collections::HashSet;
+use crate::analyze::FrameRecord;
+use std::collections::{HashSet, VecDeque};
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// Lab packets kept for ACK delays: far more than one step of a lab has
+/// outside bulk transfers, whose ACKs need no history.
+const RECENT: usize = 512;
 
 /// How to run a lab.
 #[derive(Clone, Debug, Default)]
@@ -153,6 +159,9 @@ pub fn run_with_stop(
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     let (mut quiz_right, mut quiz_asked) = (0usize, 0usize);
     let mut last_states: Vec<StateRow> = Vec::new();
+    let mut inbox = Inbox::default();
+    // The latest lab packets, for ACK delays (an ACK's data may be a step older).
+    let mut recent: VecDeque<FrameRecord> = VecDeque::new();
     let mut interrupted = None;
     let total = lab.steps.len();
     for (i, spanned) in lab.steps.iter().enumerate() {
@@ -211,6 +220,16 @@ pub fn run_with_stop(
         }
         sink.event(&Event::Call { n, step, signature: &signature, outcome: &outcome }, &cap.analyzer)
             .map_err(io_err)?;
+        // How many segments the bytes of this recv() arrived in.
+        if let (true, Some(data), Some(a)) = (step.call.receives_data(), &outcome.data, exec.actor(&step.actor)) {
+            if let (Some(local), Some(peer)) = (a.local, a.peer) {
+                let segments = inbox.take(local, peer, data.len() as u64);
+                if segments >= 2 && a.stream {
+                    let f = Finding::RecvDrainedSegments { segments, bytes: data.len() as u64 };
+                    sink.event(&Event::Finding { n, finding: &f }, &cap.analyzer).map_err(io_err)?;
+                }
+            }
+        }
         let seconds = step.call.duration().map(Duration::from_secs_f64).unwrap_or_default();
         let settle_max = step.settle.map(Duration::from_secs_f64).unwrap_or(MAX_SETTLE);
         let mut packets = Vec::new();
@@ -237,6 +256,22 @@ pub fn run_with_stop(
         if stop.load(Ordering::Relaxed) {
             interrupted = Some(n);
             break;
+        }
+        inbox.add(&packets);
+        let mut findings = Vec::new();
+        if let (Call::Send { messages: Some(m), .. }, Some(local)) =
+            (&step.call, exec.actor(&step.actor).and_then(|a| a.local))
+        {
+            let segments = findings::data_segments_from(&packets, local);
+            findings.push(Finding::SendsBecameSegments { calls: m.len() as u64, segments });
+        }
+        recent.extend(packets.iter().copied());
+        while recent.len() > RECENT {
+            recent.pop_front();
+        }
+        findings.extend(findings::ack_delays(recent.make_contiguous(), &packets));
+        for f in &findings {
+            sink.event(&Event::Finding { n, finding: f }, &cap.analyzer).map_err(io_err)?;
         }
         let result = StepResult { actor: &step.actor, outcome: &outcome, packets: &packets, states: &states };
         for expectation in step.expect.list() {

@@ -285,6 +285,13 @@ pub enum Event<'a> {
         /// Right?
         right: bool,
     },
+    /// Something the step's packets show as a whole (computed from them).
+    Finding {
+        /// Step number.
+        n: usize,
+        /// What.
+        finding: &'a super::findings::Finding,
+    },
     /// An expectation was checked.
     Expect {
         /// Step number.

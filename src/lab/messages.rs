@@ -8,6 +8,7 @@ use super::errno;
 use super::events::{CallOutcome, Holder, Note, Observed};
 use super::exec::py_bytes;
 use super::procnet::KernelSocket;
+use super::findings::Finding;
 use super::quiz::Reason;
 use super::spec::{ErrnoWant, Expectation, PacketPattern, ServeMode};
 use crate::i18n::Lang;
@@ -261,6 +262,55 @@ pub fn row_extra(k: &KernelSocket, unread: Option<u64>, lang: Lang) -> Option<St
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// What a step's packets show as a whole.
+pub fn finding(f: &Finding, lang: Lang) -> String {
+    match f {
+        Finding::SendsBecameSegments { calls, segments } if segments < calls => t(
+            lang,
+            format!("{calls} send() calls went out in {segments} segment(s): glued at the sender"),
+            format!("{calls} 次 send() 只发出了 {segments} 个报文段：在发送端就粘在一起了"),
+        ),
+        Finding::SendsBecameSegments { calls, segments } if segments == calls => t(
+            lang,
+            format!("{calls} send() calls went out as {segments} separate segments: nothing was glued at the sender"),
+            format!("{calls} 次 send() 发出了 {segments} 个独立的报文段：发送端没有粘包"),
+        ),
+        Finding::SendsBecameSegments { calls, segments } => t(
+            lang,
+            format!("{calls} send() call(s) needed {segments} segments"),
+            format!("{calls} 次 send() 用了 {segments} 个报文段"),
+        ),
+        Finding::RecvDrainedSegments { segments, bytes } => t(
+            lang,
+            format!(
+                "this recv() returned {bytes} bytes that arrived in {segments} segments: glued in the receive buffer — TCP is a byte stream and keeps no message boundaries"
+            ),
+            format!("这次 recv() 返回的 {bytes} 字节是分 {segments} 个报文段到达的：在接收缓冲区里粘在了一起——TCP 是字节流，不保留消息边界"),
+        ),
+        Finding::AckDelay { ms, of_fin } => {
+            let what = if *of_fin { ("the FIN", "FIN") } else { ("the data", "数据") };
+            let (en_d, zh_d) = if *ms < 1.0 {
+                (format!("{:.0} µs", ms * 1000.0), format!("{:.0} 微秒", ms * 1000.0))
+            } else {
+                (format!("{ms:.1} ms"), format!("{ms:.1} 毫秒"))
+            };
+            let mut s = t(
+                lang,
+                format!("the ACK of {} left {en_d} after it", what.0),
+                format!("{}之后 {zh_d} 发出了对它的 ACK", what.1),
+            );
+            if *ms >= super::findings::DELAYED_ACK_MS {
+                s.push_str(&t(
+                    lang,
+                    ": a delayed ACK (Linux holds an ACK 40–200 ms, TCP_DELACK_MIN/MAX, hoping to send it with data)".into(),
+                    "：这是延迟确认（Linux 会把 ACK 推迟 40–200 毫秒，TCP_DELACK_MIN/MAX，希望能和数据一起发出）".into(),
+                ));
+            }
+            s
+        }
+    }
+}
+
 /// Why a quiz answer is what it is, from this run.
 pub fn reason(r: &Reason, lang: Lang) -> String {
     match r {
@@ -447,6 +497,16 @@ mod tests {
         ];
         for r in &reasons {
             texts.push((reason(r, Lang::En), reason(r, Lang::Zh)));
+        }
+        for f in [
+            Finding::SendsBecameSegments { calls: 3, segments: 1 },
+            Finding::SendsBecameSegments { calls: 3, segments: 3 },
+            Finding::SendsBecameSegments { calls: 1, segments: 3 },
+            Finding::RecvDrainedSegments { segments: 3, bytes: 17 },
+            Finding::AckDelay { ms: 0.1, of_fin: true },
+            Finding::AckDelay { ms: 41.0, of_fin: false },
+        ] {
+            texts.push((finding(&f, Lang::En), finding(&f, Lang::Zh)));
         }
         let ok = CallOutcome { ok: true, data: Some(vec![]), ..Default::default() };
         texts.push((outcome(&ok, Lang::En), outcome(&ok, Lang::Zh)));

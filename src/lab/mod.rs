@@ -12,6 +12,7 @@ pub mod errno;
 pub mod events;
 pub mod exec;
 pub mod expect;
+pub mod findings;
 pub mod kernel;
 pub mod messages;
 pub mod procnet;

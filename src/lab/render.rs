@@ -157,6 +157,11 @@ impl<W: Write> LabSink for TerminalSink<W> {
                 };
                 writeln!(self.out(), "{}", paint(&text, if *pass { Role::Open } else { Role::Abort }))?;
             }
+            Event::Finding { finding, .. } => {
+                for line in wrap(&format!("◆ {}", messages::finding(finding, lang)), WIDTH - 3) {
+                    writeln!(self.out(), "   {}", paint(&line, Role::Explain))?;
+                }
+            }
             Event::Skipped { expectation, .. } => {
                 let text = format!(
                     "   · {}: {}",
@@ -352,6 +357,13 @@ impl<W: Write> LabSink for JsonlSink<W> {
                     want: want.trim_start(),
                     got: &got,
                 })
+            }
+            Event::Finding { n, finding } => {
+                let mut v = serde_json::to_value(finding).map_err(io::Error::other)?;
+                v["kind"] = "finding".into();
+                v["step"] = (*n).into();
+                v["text"] = messages::finding(finding, en).into();
+                self.line(&v)
             }
             Event::Skipped { n, expectation } => {
                 let v = serde_json::json!({"kind": "skipped", "step": n, "what": expectation.key()});
