@@ -270,6 +270,9 @@ pub fn run_with_stop(
             recent.pop_front();
         }
         findings.extend(findings::ack_delays(recent.make_contiguous(), &packets));
+        if let Call::Connect { .. } | Call::ConnectEx { .. } = step.call {
+            findings.extend(findings::syn_retries(&packets));
+        }
         for f in &findings {
             sink.event(&Event::Finding { n, finding: f }, &cap.analyzer).map_err(io_err)?;
         }

@@ -28,6 +28,17 @@ pub enum Finding {
         /// Bytes returned.
         bytes: u64,
     },
+    /// connect()'s SYN went out several times (no SYN-ACK came).
+    SynRetries {
+        /// Seconds between consecutive SYNs.
+        intervals: Vec<f64>,
+        /// This kernel's `tcp_syn_retries`.
+        retries: u32,
+        /// This kernel's `tcp_syn_linear_timeouts` (absent before Linux 6.5).
+        linear: Option<u32>,
+        /// When connect() without a timeout would give up (ETIMEDOUT), by the kernel's rule.
+        give_up_s: f64,
+    },
     /// An ACK left this long after the segment it acknowledges.
     AckDelay {
         /// Milliseconds.
@@ -118,4 +129,51 @@ pub fn ack_delays(seen: &[FrameRecord], step: &[FrameRecord]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The kernel's SYN retransmission rule (net/ipv4/tcp_timer.c): the first
+/// timeout is TCP_TIMEOUT_INIT (1 s); in SYN_SENT it stays there while fewer
+/// than `linear` + 1 timeouts have passed, then doubles (up to TCP_RTO_MAX,
+/// 120 s); connect() gives up after `retries` + `linear` retransmissions and
+/// one more timeout. Returns the seconds until it gives up.
+pub fn syn_give_up_seconds(retries: u32, linear: u32) -> f64 {
+    let mut rto: f64 = 1.0;
+    let mut total = 0.0;
+    for k in 1..=(retries + linear + 1) {
+        total += rto;
+        if k > linear {
+            rto = (rto * 2.0).min(120.0);
+        }
+    }
+    total
+}
+
+fn sysctl(name: &str) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}")).ok()?.trim().parse().ok()
+}
+
+/// SYN retransmissions among a step's packets, with this kernel's rule.
+pub fn syn_retries(step: &[FrameRecord]) -> Option<Finding> {
+    let syns: Vec<&FrameRecord> =
+        step.iter().filter(|r| r.tcp.is_some_and(|t| t.flags & (SYN | ACK) == SYN)).collect();
+    if syns.len() < 2 {
+        return None;
+    }
+    let intervals = syns.windows(2).map(|w| w[1].ts.nanos_since(w[0].ts) as f64 / 1e9).collect();
+    let retries = sysctl("tcp_syn_retries").unwrap_or(6);
+    let linear = sysctl("tcp_syn_linear_timeouts");
+    Some(Finding::SynRetries { intervals, retries, linear, give_up_s: syn_give_up_seconds(retries, linear.unwrap_or(0)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::syn_give_up_seconds;
+
+    #[test]
+    fn syn_give_up_follows_the_kernel_rule() {
+        // Before Linux 6.5: 1 + 2 + … + 64 = 127 s, the classic figure for tcp_syn_retries = 6.
+        assert_eq!(syn_give_up_seconds(6, 0), 127.0);
+        // With tcp_syn_linear_timeouts = 4: five 1 s timeouts, then 2 … 64.
+        assert_eq!(syn_give_up_seconds(6, 4), 5.0 + 2.0 + 4.0 + 8.0 + 16.0 + 32.0 + 64.0);
+    }
 }

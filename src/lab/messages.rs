@@ -287,6 +287,28 @@ pub fn finding(f: &Finding, lang: Lang) -> String {
             ),
             format!("这次 recv() 返回的 {bytes} 字节是分 {segments} 个报文段到达的：在接收缓冲区里粘在了一起——TCP 是字节流，不保留消息边界"),
         ),
+        Finding::SynRetries { intervals, retries, linear, give_up_s } => {
+            let gaps: Vec<String> = intervals.iter().map(|g| format!("{g:.2}")).collect();
+            let n = intervals.len() + 1;
+            let gaps = gaps.join(", ");
+            let rule = match linear {
+                Some(l) => t(
+                    lang,
+                    format!("This kernel keeps the first {} retransmissions 1 s apart (tcp_syn_linear_timeouts = {l}), then doubles", l + 1),
+                    format!("这个内核的前 {} 次重传间隔 1 秒（tcp_syn_linear_timeouts = {l}），之后翻倍", l + 1),
+                ),
+                None => t(lang, "This kernel doubles the interval each time".into(), "这个内核每次把间隔翻倍".into()),
+            };
+            t(
+                lang,
+                format!(
+                    "the SYN went out {n} times, {gaps} s apart: no SYN-ACK came. {rule}; with tcp_syn_retries = {retries}, a connect() without a timeout gives up after about {give_up_s:.0} s (ETIMEDOUT, 110; Python: TimeoutError)"
+                ),
+                format!(
+                    "SYN 发了 {n} 次，间隔 {gaps} 秒：一直没有收到 SYN-ACK。{rule}；tcp_syn_retries = {retries} 时，没有设置超时的 connect() 大约 {give_up_s:.0} 秒后放弃（ETIMEDOUT，110；Python：TimeoutError）"
+                ),
+            )
+        }
         Finding::AckDelay { ms, of_fin } => {
             let what = if *of_fin { ("the FIN", "FIN") } else { ("the data", "数据") };
             let (en_d, zh_d) = if *ms < 1.0 {
@@ -504,6 +526,8 @@ mod tests {
             Finding::SendsBecameSegments { calls: 1, segments: 3 },
             Finding::RecvDrainedSegments { segments: 3, bytes: 17 },
             Finding::AckDelay { ms: 0.1, of_fin: true },
+            Finding::SynRetries { intervals: vec![1.0, 1.0], retries: 6, linear: Some(4), give_up_s: 131.0 },
+            Finding::SynRetries { intervals: vec![1.0, 2.0], retries: 6, linear: None, give_up_s: 127.0 },
             Finding::AckDelay { ms: 41.0, of_fin: false },
         ] {
             texts.push((finding(&f, Lang::En), finding(&f, Lang::Zh)));
