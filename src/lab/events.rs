@@ -203,6 +203,8 @@ pub enum Observed {
         /// Its state.
         state: &'static str,
     },
+    /// The call was still waiting when the lab's limit expired.
+    Blocked(bool),
     /// MD5s: wanted (that actor's) and seen.
     Md5 {
         /// The other actor's last transfer.

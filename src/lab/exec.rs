@@ -603,6 +603,10 @@ impl Executor {
                     outcome.notes.push(Note::SocketTimeout { seconds: t.as_secs_f64() })
                 }
                 Some(None) | None if secs + 0.05 >= timeout.as_secs_f64() => {
+                    // The program has no timeout: it would still be waiting. The
+                    // errno came from the lab's own limit, not from the kernel's
+                    // handling of this connection, so it is not reported.
+                    outcome.errno = None;
                     outcome.notes.push(Note::LabTimeout { seconds: timeout.as_secs_f64() })
                 }
                 _ => {}

@@ -84,6 +84,10 @@ pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Opt
             let got = state_of(r.states, whose);
             (got == state.name(), Observed::State { of: whose.to_string(), state: got })
         }
+        Expectation::Blocks(want) => {
+            let blocked = r.outcome.notes.iter().any(|n| matches!(n, super::events::Note::LabTimeout { .. }));
+            (blocked == *want, Observed::Blocked(blocked))
+        }
         Expectation::SameMd5As(other) => {
             let want = md5_of(other);
             let got = r.outcome.md5.clone();

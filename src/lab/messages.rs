@@ -170,6 +170,7 @@ pub fn label(e: &Expectation, lang: Lang) -> String {
         Expectation::Data(_) => ("data", "数据"),
         Expectation::State { .. } => ("state", "状态"),
         Expectation::SameMd5As(_) => ("MD5", "MD5"),
+        Expectation::Blocks(_) => ("blocks", "阻塞"),
     };
     t(lang, en.into(), zh.into())
 }
@@ -187,6 +188,7 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
         Expectation::Data(d) => py_bytes(d.as_bytes(), 60),
         Expectation::State { of, state } => format!("{} {}", of.as_deref().unwrap_or(actor), state.name()),
         Expectation::SameMd5As(other) => t(lang, format!("same as {other}'s transfer"), format!("与 {other} 传输的相同")),
+        Expectation::Blocks(b) => blocked(*b, lang),
     }
 }
 
@@ -199,12 +201,21 @@ pub fn got(o: &Observed, lang: Lang) -> String {
         Observed::Ret(Some(r)) => r.to_string(),
         Observed::Ret(None) => t(lang, "an error".into(), "出错".into()),
         Observed::Data(d) => py_bytes(d, 60),
+        Observed::Blocked(b) => blocked(*b, lang),
         Observed::State { of, state } => format!("{of} {state}"),
         Observed::Md5 { want, got } => t(
             lang,
             format!("{} vs {}", want.as_deref().unwrap_or("(no transfer)"), got.as_deref().unwrap_or("(none)")),
             format!("{} 对比 {}", want.as_deref().unwrap_or("（没有传输）"), got.as_deref().unwrap_or("（无）")),
         ),
+    }
+}
+
+fn blocked(b: bool, lang: Lang) -> String {
+    if b {
+        t(lang, "still waiting when the lab stopped waiting".into(), "实验停止等待时仍在阻塞".into())
+    } else {
+        t(lang, "returned before the lab's limit".into(), "在实验的时限之前返回".into())
     }
 }
 
@@ -472,6 +483,7 @@ mod tests {
             Expectation::Data("x".into()),
             Expectation::State { of: None, state: KernelState::Listen },
             Expectation::SameMd5As("server".into()),
+            Expectation::Blocks(true),
         ];
         for e in &exps {
             texts.push((label(e, Lang::En), label(e, Lang::Zh)));

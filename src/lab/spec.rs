@@ -683,6 +683,8 @@ pub struct Expect {
     pub same_md5_as: Option<String>,
     /// Check `state` on this socket instead of the step's actor.
     pub of: Option<String>,
+    /// The call was still blocked when the lab's own limit (`timeout`) expired.
+    pub blocks: Option<bool>,
 }
 
 /// One thing a step must show, checked after it ran.
@@ -713,6 +715,8 @@ pub enum Expectation {
     },
     /// Same MD5 as that actor's last transfer.
     SameMd5As(String),
+    /// The call was (true) or was not still waiting when the lab stopped waiting.
+    Blocks(bool),
 }
 
 impl Expectation {
@@ -727,6 +731,7 @@ impl Expectation {
             Expectation::Data(_) => "data",
             Expectation::State { .. } => "state",
             Expectation::SameMd5As(_) => "md5",
+            Expectation::Blocks(_) => "blocks",
         }
     }
 
@@ -745,7 +750,11 @@ impl Expectation {
             Expectation::SameMd5As(_) if !call.moves_bytes() => {
                 Err(format!("expect.same_md5_as needs sendall, sendfile, recv_all or join, not {name}"))
             }
-            Expectation::Errno(_) | Expectation::Ret(_) | Expectation::RetMin(_) | Expectation::RetBelow(_)
+            Expectation::Errno(_)
+            | Expectation::Ret(_)
+            | Expectation::RetMin(_)
+            | Expectation::RetBelow(_)
+            | Expectation::Blocks(_)
                 if !call.needs_actor() =>
             {
                 Err(format!("{name} has no result to expect (errno/ret)"))
@@ -783,6 +792,7 @@ impl Expect {
         if let Some(state) = self.state {
             v.push(Expectation::State { of: self.of.clone(), state });
         }
+        v.extend(self.blocks.map(Expectation::Blocks));
         v
     }
 }
