@@ -73,6 +73,53 @@ pub fn port_match(packet: &Packet<'_>, ports: &[u16]) -> bool {
     }
 }
 
+/// The kernel's table for the sniffed ports (LISTEN and its accept queue,
+/// connections, TIME_WAIT with its countdown), shown when a state changes —
+/// so "Address already in use" is explained for a student's own program.
+#[derive(Default)]
+struct KernelWatch {
+    last: Vec<(std::net::SocketAddr, std::net::SocketAddr, &'static str, u64)>,
+    checked: Option<Instant>,
+}
+
+impl KernelWatch {
+    /// How often the table is read.
+    const EVERY: Duration = Duration::from_millis(250);
+
+    fn changes(&mut self, ports: &[u16]) -> Option<Vec<String>> {
+        if self.checked.is_some_and(|t| t.elapsed() < Self::EVERY) {
+            return None;
+        }
+        self.checked = Some(Instant::now());
+        let rows: Vec<_> = crate::lab::procnet::snapshot()
+            .into_iter()
+            .filter(|r| ports.contains(&r.local.port()) || ports.contains(&r.remote.port()))
+            .collect();
+        // Timers tick all the time: a change of state (or of the accept queue) is news.
+        let key: Vec<_> =
+            rows.iter().map(|r| (r.local, r.remote, r.state, if r.state == "LISTEN" { r.rx_queue } else { 0 })).collect();
+        if key == self.last {
+            return None;
+        }
+        self.last = key;
+        let lang = crate::i18n::current();
+        let mut lines = vec![crate::i18n::tr("kernel (ss -tan for these ports):", "内核（这些端口的 ss -tan）：").to_string()];
+        if rows.is_empty() {
+            lines.push(format!("  {}", crate::i18n::tr("no sockets", "没有套接字")));
+        }
+        for r in &rows {
+            let remote = if r.remote.port() == 0 { "*".to_string() } else { r.remote.to_string() };
+            let mut l = format!("  {:<21} {:<21} {}", r.local, remote, r.state);
+            if let Some(extra) = crate::lab::messages::row_extra(r, None, lang) {
+                l.push_str("  ");
+                l.push_str(&extra);
+            }
+            lines.push(l);
+        }
+        Some(lines)
+    }
+}
+
 /// Runs a sniff to stdout until a limit or a signal.
 pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let stop = stop_on_signals();
@@ -103,6 +150,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
         );
     }
     let mut analyzer = Analyzer::new();
+    let mut kernel = KernelWatch::default();
     let started = Instant::now();
     let mut shown = 0u64;
     let mut last_flush = Instant::now();
@@ -113,6 +161,11 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
                 || opts.duration.is_some_and(|d| started.elapsed() >= d)
             {
                 return Ok(());
+            }
+            if !opts.ports.is_empty() {
+                if let Some(lines) = kernel.changes(&opts.ports) {
+                    render.aside(&lines, &analyzer).map_err(|e| crate::Error::io("writing output", e))?;
+                }
             }
             let frame = match capture.frames.recv_timeout(Duration::from_millis(50)) {
                 Ok(f) => f,

@@ -194,3 +194,42 @@ fn sniff_with_200_ports_sees_every_listed_port() {
     assert!(missing.is_empty(), "{} frame(s) missing:\n{}", missing.len(), missing.join("\n"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `sniff --port` shows the kernel's table for the port when it changes:
+/// the listener, then the connection's TIME_WAIT after the close.
+#[test]
+fn sniff_shows_the_kernel_table_of_the_sniffed_port() {
+    if !common::is_root() {
+        println!("SKIPPED: capturing on lo needs root (CAP_NET_RAW)");
+        return;
+    }
+    // A port for a listener created after sniff starts.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["sniff", "--port", &port.to_string(), "--duration", "3"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(line.contains("sniffing"), "{line}");
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (mut conn, _) = listener.accept().unwrap();
+    client.write_all(b"hi").unwrap();
+    let mut buf = [0u8; 2];
+    conn.read_exact(&mut buf).unwrap();
+    drop(client);
+    std::thread::sleep(Duration::from_millis(100));
+    drop(conn);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let listen = format!("127.0.0.1:{port}");
+    assert!(text.contains("kernel (ss -tan"), "{text}");
+    assert!(text.lines().any(|l| l.contains(&listen) && l.contains("LISTEN")), "{text}");
+    assert!(text.lines().any(|l| l.contains("TIME_WAIT") && l.contains("s left of 60 s")), "{text}");
+}

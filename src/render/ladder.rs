@@ -467,6 +467,15 @@ mod wrap_tests {
 }
 
 impl<W: Write> Renderer for LadderRenderer<W> {
+    fn aside(&mut self, lines: &[String], analyzer: &Analyzer) -> io::Result<()> {
+        self.flush_run(analyzer)?;
+        let out = self.writer();
+        for l in lines {
+            writeln!(out, "   {}", paint(l, Role::State))?;
+        }
+        Ok(())
+    }
+
     fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
         let stream = rec.tcp.map(|t| t.stream);
         let shown = stream.and_then(|s| self.shown.get(&s).copied()).unwrap_or(0);

@@ -14,6 +14,11 @@ pub trait Renderer {
     fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()>;
     /// Called once after the last frame.
     fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()>;
+    /// Lines about something other than a frame (the kernel's table during
+    /// `sniff`), between frames; formats without room for them skip them.
+    fn aside(&mut self, _lines: &[String], _analyzer: &Analyzer) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Output formats of `replay` and `sniff`.
