@@ -140,13 +140,17 @@ fn a_port_in_use_is_reported_as_the_call_sees_it() {
 
 #[test]
 fn a_peer_that_never_answers_times_out() {
-    // A server that accepts (in the kernel) but never sends: recv() must give up.
+    // A server that accepts (in the kernel) but never sends: the lab stops
+    // waiting after its limit and says the call was still blocked (no errno:
+    // a program without a timeout would still wait).
     let lab = "id = \"silent\"\ntitle = \"t\"\ngoal = \"g\"\n\
         [[step]]\nactor = \"s\"\ncall = \"socket\"\n[[step]]\nactor = \"s\"\ncall = \"bind\"\naddr = \"127.0.0.1:0\"\n\
         [[step]]\nactor = \"s\"\ncall = \"listen\"\n[[step]]\nactor = \"c\"\ncall = \"socket\"\n\
         [[step]]\nactor = \"c\"\ncall = \"connect\"\nto = \"s\"\n\
-        [[step]]\nactor = \"c\"\ncall = \"recv\"\ntimeout = 0.5\nexpect = { errno = \"EAGAIN\" }\n";
+        [[step]]\nactor = \"c\"\ncall = \"recv\"\ntimeout = 0.5\nexpect = { blocks = true }\n";
     let (code, events, took) = run_lab_file(lab, "silent.toml");
     assert_eq!(code, Some(0), "{events:?}");
+    let recv = events.iter().find(|e| e["call"] == "recv").unwrap();
+    assert!(recv["errno"].is_null() && recv["notes"][0]["note"] == "lab_timeout", "{recv}");
     assert!(took < Duration::from_secs(5), "bounded wait: {took:?}");
 }
