@@ -92,6 +92,8 @@ pub struct UdpRecord {
     pub dir: u8,
     /// Payload length.
     pub len: u32,
+    /// A DNS message (UDP port 53).
+    pub dns: Option<crate::decode::dns::DnsInfo>,
 }
 
 /// ICMP facts of one frame.
@@ -530,7 +532,10 @@ impl Analyzer {
                 flow.packets[dir as usize] += 1;
                 flow.bytes[dir as usize] += dgram.payload_len as u64;
                 flow.last = frame.ts;
-                rec.udp = Some(UdpRecord { stream: id, dir, len: dgram.payload_len });
+                let dns = (dgram.sport == decode::dns::PORT || dgram.dport == decode::dns::PORT)
+                    .then(|| decode::dns::DnsInfo::parse(dgram.payload))
+                    .flatten();
+                rec.udp = Some(UdpRecord { stream: id, dir, len: dgram.payload_len, dns });
                 rec.cause = Some(Cause::SendTo);
             }
             (Transport::Icmp(msg), Some(_)) => {

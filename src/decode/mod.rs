@@ -2,6 +2,7 @@
 //! ICMP, ICMPv6. Frames cut by a snaplen are decoded as far as their bytes go
 //! and marked truncated; lengths come from the IP header, as on the wire.
 
+pub mod dns;
 pub mod link;
 pub mod tcp_options;
 

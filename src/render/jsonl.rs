@@ -67,6 +67,19 @@ pub struct JsonFrame {
     link_type: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     malformed: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns: Option<DnsJson>,
+}
+
+/// A DNS message: question, answers, response code.
+#[derive(Serialize)]
+struct DnsJson {
+    id: u16,
+    response: bool,
+    name: String,
+    qtype: &'static str,
+    rcode: &'static str,
+    answers: Vec<IpAddr>,
 }
 
 fn is_not_tcp<T>(v: &Option<T>) -> bool {
@@ -143,6 +156,14 @@ impl JsonFrame {
             explain: ExplainTexts(rec.explain),
             truncated: rec.truncated,
             link_type: rec.src.is_none().then_some(rec.link.0),
+            dns: rec.udp.and_then(|u| u.dns).map(|d| DnsJson {
+                id: d.id,
+                response: d.response,
+                name: d.name().to_string(),
+                qtype: d.qtype_name(),
+                rcode: d.rcode_name(),
+                answers: d.answers.iter().flatten().copied().collect(),
+            }),
             malformed: tcp.and_then(|t| t.malformed).map(|m| match m {
                 TcpMalformed::HeaderTooShort(_) => "tcp_header_too_short",
                 TcpMalformed::HeaderBeyondSegment(_) => "tcp_header_beyond_segment",

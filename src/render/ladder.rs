@@ -500,6 +500,18 @@ impl<W: Write> Renderer for LadderRenderer<W> {
     }
 }
 
+/// "DNS query A www.course.test" / "DNS answer www.course.test A → 127.0.0.1".
+fn dns_line(d: &crate::decode::dns::DnsInfo) -> String {
+    if !d.response {
+        return format!("DNS {} {} {} (id {})", tr("query", "查询"), d.qtype_name(), d.name(), d.id);
+    }
+    let answers: Vec<String> = d.answers.iter().flatten().map(|a| a.to_string()).collect();
+    match (d.rcode, answers.is_empty()) {
+        (0, false) => format!("DNS {} {} {} → {}", tr("answer", "应答"), d.name(), d.qtype_name(), answers.join(", ")),
+        _ => format!("DNS {} {} {} → {}", tr("answer", "应答"), d.name(), d.qtype_name(), d.rcode_name()),
+    }
+}
+
 impl<W: Write> LadderRenderer<W> {
     /// Draws one frame in full.
     pub fn draw(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
@@ -517,6 +529,9 @@ impl<W: Write> LadderRenderer<W> {
             self.line(rec, &format!("UDP len={}", u.len), Role::Data, u.dir == 0, (None, None))?;
             if let Some(c) = rec.cause {
                 self.detail(c.text(), Role::Call)?;
+            }
+            if let Some(d) = &u.dns {
+                self.detail(&dns_line(d), Role::Call)?;
             }
             return self.explanations(rec);
         }

@@ -61,6 +61,8 @@ pub const FIELDS: &[&str] = &[
     "udp.dstport",
     "udp.length",
     "udp.stream",
+    "dns.qry.name",
+    "dns.a",
     "icmp.type",
     "icmp.code",
     "icmpv6.type",
@@ -228,6 +230,14 @@ pub fn compare(path: &Path) -> Comparison {
                 let len = field(t, "udp.length").parse::<i64>().map(|l| (l - 8).to_string()).unwrap_or_default();
                 check("len", num(&o["len"]), &len);
                 check("stream", num(&o["stream"]), field(t, "udp.stream"));
+                // DNS on port 53: the first question's name and the first A answer.
+                let name = o.get("dns").map(|d| num(&d["name"])).unwrap_or_default();
+                check("dns.qry.name", name, field(t, "dns.qry.name"));
+                let a = o
+                    .get("dns")
+                    .and_then(|d| d["answers"].as_array()?.iter().find(|a| a.as_str().is_some_and(|a| !a.contains(':'))).map(num))
+                    .unwrap_or_default();
+                check("dns.a", a, field(t, "dns.a"));
             }
             "icmp" => {
                 check("icmp_type", num(&o["icmp_type"]), field(t, "icmp.type"));
