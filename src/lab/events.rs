@@ -111,6 +111,20 @@ pub enum Note {
         /// Some bytes were not valid in that codec.
         malformed: bool,
     },
+    /// A DNS server runs in a thread.
+    DnsServing {
+        /// Names it knows.
+        names: u64,
+    },
+    /// A lookup's answer.
+    Resolved {
+        /// The name.
+        name: String,
+        /// Its addresses (empty: the name does not exist).
+        addrs: Vec<std::net::IpAddr>,
+        /// The DNS server asked, or None for the hosts file.
+        via: Option<SocketAddr>,
+    },
     /// The socket's own timeout (settimeout) expired.
     SocketTimeout {
         /// Its length.

@@ -172,6 +172,9 @@ pub fn signature(call: &Call, resolved: Option<SocketAddr>) -> String {
         Call::Listen { backlog } => format!("listen({backlog})"),
         Call::Connect { .. } => format!("connect({a})"),
         Call::ConnectEx { .. } => format!("connect_ex({a})"),
+        Call::DnsServe { records } => format!("dns_serve({} name(s))", records.len()),
+        Call::Resolve { name, server: Some(_) } => format!("resolve({name:?}) via DNS {a}"),
+        Call::Resolve { name, server: None } => format!("gethostbyname({name:?})"),
         Call::Settimeout { seconds: Some(t) } => format!("settimeout({t})"),
         Call::Settimeout { seconds: None } => "settimeout(None)".into(),
         Call::Setblocking { flag } => format!("setblocking({})", if *flag { "True" } else { "False" }),
@@ -403,6 +406,39 @@ impl Executor {
                 }
                 o
             }
+            Call::DnsServe { records } => match sock.try_clone() {
+                Ok(dup) => {
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let flag = Arc::clone(&stop);
+                    let records = records.clone();
+                    let names = records.len() as u64;
+                    let handle = std::thread::spawn(move || match super::dns::serve(dup, records, flag) {
+                        Ok(n) => CallOutcome { ok: true, ret: Some(n as i64), ..Default::default() },
+                        Err(e) => outcome_of(Err(e)),
+                    });
+                    self.background.insert(name.clone(), Background { handle, stop: Some(stop) });
+                    CallOutcome { ok: true, notes: vec![Note::DnsServing { names }], ..Default::default() }
+                }
+                Err(e) => outcome_of(Err(e)),
+            },
+            Call::Resolve { name: host, server: None } => {
+                let addrs = super::dns::from_hosts_file(host);
+                let ok = !addrs.is_empty();
+                let notes = vec![Note::Resolved { name: host.clone(), addrs: addrs.clone(), via: None }];
+                CallOutcome { ok, ret: Some(addrs.len() as i64), notes, ..Default::default() }
+            }
+            Call::Resolve { name: host, server: Some(_) } => match target {
+                Some(server) => match super::dns::query(sock, server, host, timeout) {
+                    Ok(addrs) => CallOutcome {
+                        ok: true,
+                        ret: Some(addrs.len() as i64),
+                        notes: vec![Note::Resolved { name: host.clone(), addrs, via: Some(server) }],
+                        ..Default::default()
+                    },
+                    Err(e) => outcome_of(Err(e)),
+                },
+                None => outcome_of(Err(no_addr())),
+            },
             Call::Settimeout { seconds } => {
                 actor.timeout = Some(seconds.map(Duration::from_secs_f64));
                 // Python's settimeout() also makes the socket blocking again.

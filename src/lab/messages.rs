@@ -94,6 +94,20 @@ pub fn note(n: &Note, lang: Lang) -> String {
                 c = codec.name()
             ),
         ),
+        Note::DnsServing { names } => t(
+            lang,
+            format!("DNS server running in a thread ({names} name(s))"),
+            format!("DNS 服务器在线程中运行（{names} 个名字）"),
+        ),
+        Note::Resolved { name, addrs, via } => {
+            let list = addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+            match (addrs.is_empty(), via) {
+                (false, Some(v)) => t(lang, format!("{name} → {list} (DNS server {v})"), format!("{name} → {list}（DNS 服务器 {v}）")),
+                (false, None) => t(lang, format!("{name} → {list} (hosts file: no packet)"), format!("{name} → {list}（hosts 文件：没有任何包）")),
+                (true, Some(v)) => t(lang, format!("{name}: no such name (NXDOMAIN from {v}); Python raises socket.gaierror"), format!("{name}：没有这个名字（{v} 回答 NXDOMAIN）；Python 抛出 socket.gaierror")),
+                (true, None) => t(lang, format!("{name}: not in the hosts file; wirelab asks no real DNS server"), format!("{name}：不在 hosts 文件中；wirelab 不会去问真正的 DNS 服务器")),
+            }
+        }
         Note::SocketTimeout { seconds } => t(
             lang,
             format!("the socket's timeout ({seconds} s) expired: Python raises TimeoutError: timed out (C sees EAGAIN from SO_RCVTIMEO, ETIMEDOUT from connect)"),
@@ -438,6 +452,11 @@ mod tests {
             Note::Decoded { codec: super::super::spec::Codec::Gbk, text: "x".into(), malformed: true },
             Note::SocketTimeout { seconds: 1.0 },
             Note::LabTimeout { seconds: 2.0 },
+            Note::DnsServing { names: 1 },
+            Note::Resolved { name: "a".into(), addrs: vec![a.ip()], via: Some(a) },
+            Note::Resolved { name: "a".into(), addrs: vec![a.ip()], via: None },
+            Note::Resolved { name: "a".into(), addrs: vec![], via: Some(a) },
+            Note::Resolved { name: "a".into(), addrs: vec![], via: None },
         ];
         let index = |n: &Note| match n {
             Note::KernelChosePort { .. } => 0,
@@ -460,9 +479,11 @@ mod tests {
             Note::Decoded { .. } => 17,
             Note::SocketTimeout { .. } => 18,
             Note::LabTimeout { .. } => 19,
+            Note::DnsServing { .. } => 20,
+            Note::Resolved { .. } => 21,
         };
         let covered: std::collections::BTreeSet<usize> = v.iter().map(index).collect();
-        assert_eq!(covered.len(), 20, "a Note variant has no sample");
+        assert_eq!(covered.len(), 22, "a Note variant has no sample");
         v
     }
 

@@ -7,6 +7,7 @@
 //! folders named at run time add labs or replace one (see [`local_dirs`]).
 
 mod capture;
+pub mod dns;
 pub mod engine;
 pub mod errno;
 pub mod events;

@@ -240,6 +240,21 @@ pub enum Call {
         /// An actor, "unused", or an address.
         to: String,
     },
+    /// A small DNS server in a thread on this UDP socket: answers A
+    /// questions for `records` (NXDOMAIN for other names).
+    DnsServe {
+        /// Name → IPv4 loopback address.
+        records: std::collections::BTreeMap<String, String>,
+    },
+    /// Look a name up: with `server` (an actor running `dns_serve`), a DNS
+    /// query over UDP from this socket; without, the hosts file — no packet,
+    /// as `gethostbyname("localhost")`. wirelab never asks another DNS server.
+    Resolve {
+        /// The name.
+        name: String,
+        /// The DNS server's actor.
+        server: Option<String>,
+    },
     /// `settimeout(seconds)`: later blocking calls give up after this long
     /// (Python raises TimeoutError "timed out"); no `seconds`: block forever.
     Settimeout {
@@ -377,6 +392,8 @@ impl Call {
         ("connect", "connect(to): to = an actor, \"unused\" or an address"),
         ("connect_ex", "connect_ex(to): returns 0 or the errno number instead of raising"),
         ("settimeout", "settimeout(seconds): later blocking calls time out (no seconds: block forever)"),
+        ("dns_serve", "a DNS server in a thread on this UDP socket: records = { \"name\" = \"127.0.0.1\" }"),
+        ("resolve", "look up name: server = a dns_serve actor (a UDP query), or none (the hosts file, no packet)"),
         ("setblocking", "setblocking(flag): flag = false makes a call that would wait fail at once (EAGAIN)"),
         ("accept", "as = accept(): as = the new socket's name"),
         ("send", "send(data): data = \"…\" | bytes = N | messages = [\"…\"] (framing = \"length\"), encoding = \"gbk\""),
@@ -408,6 +425,8 @@ impl Call {
             Call::Connect { .. } => "connect",
             Call::ConnectEx { .. } => "connect_ex",
             Call::Settimeout { .. } => "settimeout",
+            Call::DnsServe { .. } => "dns_serve",
+            Call::Resolve { .. } => "resolve",
             Call::Setblocking { .. } => "setblocking",
             Call::Accept { .. } => "accept",
             Call::Send { .. } => "send",
@@ -447,6 +466,7 @@ impl Call {
     pub fn target(&self) -> Option<&str> {
         match self {
             Call::Connect { to } | Call::ConnectEx { to } | Call::Sendto { to, .. } => Some(to),
+            Call::Resolve { server: Some(server), .. } => Some(server),
             Call::Bind { addr } => Some(addr),
             _ => None,
         }
@@ -483,6 +503,15 @@ impl Call {
                 }
                 if encoding.is_some() && data.is_none() {
                     return Err("encoding applies to data = \"...\"".into());
+                }
+                Ok(())
+            }
+            Call::DnsServe { records } => {
+                for (name, addr) in records {
+                    match addr.parse::<std::net::Ipv4Addr>() {
+                        Ok(a) if a.is_loopback() => {}
+                        _ => return Err(format!("records: {name} = {addr:?}: an IPv4 loopback address (labs stay on this machine)")),
+                    }
                 }
                 Ok(())
             }
@@ -985,6 +1014,14 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
                         did_you_mean(to, actors.iter().map(String::as_str))
                     ))
                 }
+            }
+        }
+        if let Call::Resolve { server: Some(server), .. } = call {
+            if !sockets.contains(server) {
+                return fail(format!(
+                    "server = {server:?} is not an actor of this lab{}",
+                    did_you_mean(server, actors.iter().map(String::as_str))
+                ));
             }
         }
         if let Call::Accept { new_actor } = call {
