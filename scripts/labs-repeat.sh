@@ -9,8 +9,10 @@ bin=${WIRELAB_BIN:-target/release/wirelab}
 ids=$("$bin" lab list --format jsonl | python3 -c 'import sys,json; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')
 log=$(mktemp -d)
 start=$(date +%s)
-for id in $ids; do
-  for i in $(seq 1 "$n"); do echo "$id $i"; done
+# Round by round, so the two runs at a time are always two different labs
+# (the dns lab binds UDP port 53 on a loopback address: one at a time).
+for i in $(seq 1 "$n"); do
+  for id in $ids; do echo "$id $i"; done
 done | xargs -P 2 -n 2 sh -c '
   if ! "$0" lab run "$2" --format jsonl > "$1/$2-$3.jsonl" 2> "$1/$2-$3.err"; then
     echo "FLAKE: lab $2 run $3 failed:"; grep "\"pass\":false" "$1/$2-$3.jsonl" || true; cat "$1/$2-$3.err"; exit 255
