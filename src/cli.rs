@@ -37,6 +37,8 @@ pub enum Command {
         /// Ladder: draw every packet of bulk transfers (default: one summary line per run).
         #[arg(long)]
         every_packet: bool,
+        #[command(flatten)]
+        wire: WireArgs,
     },
     /// Show live traffic of any program (loopback by default), annotated, until Ctrl-C.
     Sniff {
@@ -61,6 +63,8 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Ladder)]
         format: Format,
+        #[command(flatten)]
+        wire: WireArgs,
     },
     /// Labs: wirelab performs real socket calls and shows the packets each one causes.
     Lab {
@@ -144,4 +148,20 @@ pub struct RunArgs {
     /// Interface to capture on.
     #[arg(long, short = 'i', default_value = "lo")]
     pub interface: String,
+    #[command(flatten)]
+    pub wire: WireArgs,
+}
+
+/// How the bytes and numbers of each packet are shown (replay, sniff, lab run).
+#[derive(Args, Debug)]
+pub struct WireArgs {
+    /// Show the first N bytes of each packet's TCP/UDP data, as Python prints bytes
+    /// (b'GET / HTTP/1.1\r\n…') or in hex when binary; 0 = off. Ladder and JSON
+    /// (`payload`). Only captured bytes can be shown: a snaplen cut says so.
+    #[arg(long, value_name = "N", default_value_t = wirelab::analyze::DEFAULT_PAYLOAD)]
+    pub payload: usize,
+    /// Ladder: raw sequence and acknowledgment numbers (seq = x, ack = x+1 as
+    /// in the course) instead of relative ones starting at 0. JSON has both.
+    #[arg(long)]
+    pub absolute: bool,
 }

@@ -24,6 +24,7 @@ fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
         interface: args.interface,
         no_capture: args.no_capture,
         quiz: args.quiz,
+        payload: Some(args.wire.payload),
     };
     let stdout = io::stdout();
     let out = io::LineWriter::new(stdout.lock());
@@ -31,7 +32,9 @@ fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
     let mut prompter = lab::prompt::StdinPrompter::new(stop.clone());
     let result = match args.format {
         RunFormat::Ladder => {
-            engine::run_with_stop(&loaded, &opts, &mut lab_render::TerminalSink::new(out), &mut prompter, stop)?
+            let mut sink = lab_render::TerminalSink::new(out);
+            sink.ladder().absolute = args.wire.absolute;
+            engine::run_with_stop(&loaded, &opts, &mut sink, &mut prompter, stop)?
         }
         RunFormat::Jsonl => {
             engine::run_with_stop(&loaded, &opts, &mut lab_render::JsonlSink::new(out), &mut prompter, stop)?
@@ -86,17 +89,21 @@ fn main() -> ExitCode {
     wirelab::i18n::set(cli.lang.unwrap_or_else(wirelab::i18n::from_env));
     wirelab::render::style::init_colors();
     let result = match cli.command {
-        Command::Replay { file, format, ports, streams, every_packet } => {
+        Command::Replay { file, format, ports, streams, every_packet, wire } => {
             // A file of that name wins over a lab's built-in recording.
             let reader = match file.to_str().filter(|_| !file.exists()).and_then(lab::recording) {
                 Some(recording) => CaptureReader::from_reader(&file, recording),
                 None => CaptureReader::open(&file),
             };
             reader
-                .and_then(|r| replay::replay_reader(r, format, &Filter { ports, streams, every_packet }))
+                .and_then(|r| {
+                    let filter =
+                        Filter { ports, streams, every_packet, payload: wire.payload, absolute: wire.absolute };
+                    replay::replay_reader(r, format, &filter)
+                })
                 .map(|_| ExitCode::SUCCESS)
         }
-        Command::Sniff { ports, interface, count, duration, save, snaplen, format } => {
+        Command::Sniff { ports, interface, count, duration, save, snaplen, format, wire } => {
             let opts = SniffOptions {
                 interface,
                 ports,
@@ -105,6 +112,8 @@ fn main() -> ExitCode {
                 save,
                 snaplen,
                 format,
+                payload: wire.payload,
+                absolute: wire.absolute,
             };
             sniff::sniff(&opts).map(|_| ExitCode::SUCCESS)
         }

@@ -12,9 +12,9 @@ use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-/// Which frames to show. Analysis always sees every frame, so stream numbers
-/// and flags do not change with the filter.
-#[derive(Clone, Debug, Default)]
+/// Which frames to show, and how. Analysis always sees every frame, so
+/// stream numbers and flags do not change with the filter.
+#[derive(Clone, Debug)]
 pub struct Filter {
     /// Show frames with one of these ports (either side). Empty = all.
     pub ports: Vec<u16>,
@@ -22,6 +22,22 @@ pub struct Filter {
     pub streams: Vec<u32>,
     /// Draw every packet of a bulk transfer instead of one summary line per run.
     pub every_packet: bool,
+    /// Payload bytes shown per packet (0: none).
+    pub payload: usize,
+    /// Ladder: raw sequence/ack numbers instead of relative ones.
+    pub absolute: bool,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter {
+            ports: Vec::new(),
+            streams: Vec::new(),
+            every_packet: false,
+            payload: crate::analyze::DEFAULT_PAYLOAD,
+            absolute: false,
+        }
+    }
 }
 
 impl Filter {
@@ -40,6 +56,7 @@ pub fn renderer<'a>(format: Format, out: impl Write + 'a, filter: &Filter) -> Bo
         Format::Ladder => {
             let mut l = LadderRenderer::new(out);
             l.group_bulk = !filter.every_packet;
+            l.absolute = filter.absolute;
             Box::new(l)
         }
         Format::Jsonl => Box::new(JsonlRenderer::new(out)),
@@ -73,16 +90,27 @@ pub fn replay_reader(reader: CaptureReader, format: Format, filter: &Filter) -> 
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut render = renderer(format, out, filter);
-    replay_frames(reader, render.as_mut(), filter)
+    let mut analyzer = Analyzer::new();
+    analyzer.set_payload_limit(filter.payload);
+    if format == Format::Table {
+        analyzer = analyzer.summary_only();
+    }
+    replay_frames(reader, analyzer, render.as_mut(), filter)
 }
 
 /// Replays `path` into any renderer.
 pub fn replay_into(path: &Path, render: &mut dyn Renderer, filter: &Filter) -> Result<ReplaySummary> {
-    replay_frames(CaptureReader::open(path)?, render, filter)
+    let mut analyzer = Analyzer::new();
+    analyzer.set_payload_limit(filter.payload);
+    replay_frames(CaptureReader::open(path)?, analyzer, render, filter)
 }
 
-fn replay_frames(mut reader: CaptureReader, render: &mut dyn Renderer, filter: &Filter) -> Result<ReplaySummary> {
-    let mut analyzer = Analyzer::new();
+fn replay_frames(
+    mut reader: CaptureReader,
+    mut analyzer: Analyzer,
+    render: &mut dyn Renderer,
+    filter: &Filter,
+) -> Result<ReplaySummary> {
     let mut io_error: Option<io::Error> = None;
     let mut warned: Vec<u32> = Vec::new();
     let read = reader.for_each(|frame| {

@@ -34,6 +34,10 @@ pub struct SniffOptions {
     pub snaplen: Option<u32>,
     /// Output format.
     pub format: Format,
+    /// Payload bytes shown per packet (0: none).
+    pub payload: usize,
+    /// Ladder: raw sequence/ack numbers.
+    pub absolute: bool,
 }
 
 /// What a sniff saw.
@@ -130,7 +134,8 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
         None => None,
     };
     let stdout = io::stdout();
-    let mut render = renderer(opts.format, io::LineWriter::new(stdout.lock()), &Filter::default());
+    let view = Filter { absolute: opts.absolute, ..Filter::default() };
+    let mut render = renderer(opts.format, io::LineWriter::new(stdout.lock()), &view);
     {
         // Always said (on stderr): scripts wait for it before sending traffic.
         eprintln!(
@@ -150,6 +155,10 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
         );
     }
     let mut analyzer = Analyzer::new();
+    analyzer.set_payload_limit(opts.payload);
+    if opts.format == Format::Table {
+        analyzer = analyzer.summary_only();
+    }
     let mut kernel = KernelWatch::default();
     let started = Instant::now();
     let mut shown = 0u64;

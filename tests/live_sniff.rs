@@ -48,6 +48,9 @@ fn sniff_saves_what_it_shows_without_duplicates() {
         let flags = f["analysis"].as_array().unwrap();
         assert!(flags.is_empty(), "a duplicate would show as retransmission/dup ack: {f}");
     }
+    // What the programs sent, in both directions.
+    let previews: Vec<&str> = live.iter().filter_map(|f| f["payload"].as_str()).collect();
+    assert_eq!(previews, ["b'ping'", "b'ping'"], "{stdout}");
     let saved = common::tshark_rows(&file);
     assert_eq!(saved.len(), live.len(), "tshark reads as many frames as were shown");
     let replayed = common::wirelab_jsonl(&file);

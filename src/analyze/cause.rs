@@ -2,6 +2,7 @@
 //! one-line explanations shown at the key moments of a connection.
 
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// What made a packet appear on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -120,6 +121,14 @@ pub enum Explain {
     FirstFin,
     /// The second FIN of a teardown.
     SecondFin,
+    /// A FIN that also acknowledges the other side's FIN: the four-way close
+    /// seen as three segments.
+    FinCarriesAck {
+        /// The frame of the FIN it acknowledges (unknown if it was not captured).
+        peer_fin_frame: Option<u64>,
+        /// Capture time from that FIN to this one, in microseconds.
+        after_us: Option<u64>,
+    },
     /// An endpoint enters TIME_WAIT.
     TimeWait,
     /// A connection refused with RST,ACK.
@@ -138,15 +147,43 @@ pub enum Explain {
     PortUnreachable,
 }
 
+/// A Linux receiver delays the ACK of a FIN by 40 ms at least and by 200 ms
+/// at most (`TCP_DELACK_MIN`, `TCP_DELACK_MAX`); a FIN sent within that time
+/// took the ACK along.
+const DELAYED_ACK_MAX_US: u64 = 200_000;
+
 impl Explain {
     /// The sentence in the current language.
-    pub fn text(self) -> &'static str {
-        crate::i18n::tr(self.en(), self.zh())
+    pub fn text(self) -> Cow<'static, str> {
+        match crate::i18n::current() {
+            crate::i18n::Lang::En => self.en(),
+            crate::i18n::Lang::Zh => self.zh(),
+        }
     }
 
     /// The sentence in Chinese.
-    pub fn zh(self) -> &'static str {
-        match self {
+    pub fn zh(self) -> Cow<'static, str> {
+        if let Explain::FinCarriesAck { peer_fin_frame, after_us } = self {
+            let which = match peer_fin_frame {
+                Some(f) => format!("对方第 {f} 帧的 FIN"),
+                None => "对方的 FIN".to_string(),
+            };
+            let when = match after_us {
+                Some(us) if us < DELAYED_ACK_MAX_US => {
+                    format!(
+                        "，在它之后 {}发出——close() 赶在了内核的延迟 ACK（Linux 上 40–200 毫秒）之前",
+                        duration_zh(us)
+                    )
+                }
+                Some(us) => format!("，在它之后 {}发出", duration_zh(us)),
+                None => String::new(),
+            };
+            return format!(
+                "四次挥手只出现了三个报文段：这个 FIN 同时确认了{which}（ack = 那个 FIN 的 seq + 1）{when}。第 2 段（ACK）和第 3 段（FIN）合成了一个报文段，对方从 FIN_WAIT1 直接进入 TIME_WAIT，不经过 FIN_WAIT2。"
+            )
+            .into();
+        }
+        Cow::Borrowed(match self {
             Explain::HandshakeSyn => "三次握手 1/3：connect() 发出 SYN，带着客户端的初始序列号（ISN）；相对序号从 0 开始。",
             Explain::HandshakeSynAck => "三次握手 2/3：服务器的内核自己回复 SYN-ACK（ack = 客户端 ISN+1），不等待 accept()。",
             Explain::HandshakeAck => "三次握手 3/3：客户端的 ACK 完成握手；双方都进入 ESTABLISHED，accept() 可以返回了。",
@@ -160,12 +197,31 @@ impl Explain {
             Explain::Retransmission => "重传：没有及时收到 ACK，内核把同样的数据再发一次。",
             Explain::SynRetransmission => "重发 SYN：没有收到 SYN-ACK，内核再发同一个 SYN（同一个 ISN，不带数据）；connect() 还在等待。",
             Explain::PortUnreachable => "端口不可达：没有套接字绑定这个 UDP 端口；已 connect 的 UDP 套接字下一次 send()/recv() 会失败并返回 ECONNREFUSED。",
-        }
+            Explain::FinCarriesAck { .. } => unreachable!("formatted above"),
+        })
     }
 
     /// The sentence in English (also what JSON carries).
-    pub fn en(self) -> &'static str {
-        match self {
+    pub fn en(self) -> Cow<'static, str> {
+        if let Explain::FinCarriesAck { peer_fin_frame, after_us } = self {
+            let which = match peer_fin_frame {
+                Some(f) => format!("the other side's FIN of frame {f}"),
+                None => "the other side's FIN".to_string(),
+            };
+            let when = match after_us {
+                Some(us) if us < DELAYED_ACK_MAX_US => format!(
+                    ", {} after it — close() came before the kernel's delayed ACK (40–200 ms on Linux)",
+                    duration_en(us)
+                ),
+                Some(us) => format!(", {} after it", duration_en(us)),
+                None => String::new(),
+            };
+            return format!(
+                "Four-way close in three segments: this FIN also ACKs {which} (ack = that FIN's seq + 1){when}. The 2nd segment (ACK) and the 3rd (FIN) travel as one; the other side goes from FIN_WAIT1 straight to TIME_WAIT, skipping FIN_WAIT2."
+            )
+            .into();
+        }
+        Cow::Borrowed(match self {
             Explain::HandshakeSyn => "Handshake 1/3: connect() sends SYN with the client's initial sequence number (ISN); relative seq starts at 0.",
             Explain::HandshakeSynAck => "Handshake 2/3: the server's kernel answers SYN-ACK by itself (ack = client ISN+1), without waiting for accept().",
             Explain::HandshakeAck => "Handshake 3/3: the client's ACK completes it; both sides ESTABLISHED, accept() can return.",
@@ -179,6 +235,42 @@ impl Explain {
             Explain::Retransmission => "Retransmission: no ACK came in time, so the kernel sends the same bytes again.",
             Explain::SynRetransmission => "SYN again: no SYN-ACK came, so the kernel sends the same SYN (same ISN, no data); connect() is still waiting.",
             Explain::PortUnreachable => "Port unreachable: no socket is bound to that UDP port; a connected UDP socket's next send()/recv() fails with ECONNREFUSED.",
-        }
+            Explain::FinCarriesAck { .. } => unreachable!("formatted above"),
+        })
+    }
+}
+
+fn duration_en(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us} µs"),
+        1_000..1_000_000 => format!("{:.1} ms", us as f64 / 1e3),
+        _ => format!("{:.2} s", us as f64 / 1e6),
+    }
+}
+
+fn duration_zh(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us} 微秒"),
+        1_000..1_000_000 => format!("{:.1} 毫秒", us as f64 / 1e3),
+        _ => format!("{:.2} 秒", us as f64 / 1e6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Explain;
+
+    #[test]
+    fn three_segment_close_says_what_happened() {
+        let e = Explain::FinCarriesAck { peer_fin_frame: Some(12), after_us: Some(3_200) };
+        let en = e.en();
+        assert!(en.contains("frame 12") && en.contains("3.2 ms") && en.contains("delayed ACK"), "{en}");
+        let zh = e.zh();
+        assert!(zh.contains("第 12 帧") && zh.contains("3.2 毫秒") && zh.contains("三个报文段"), "{zh}");
+        // Long after the peer's FIN: the delayed ACK is not the reason, so it is not given.
+        let late = Explain::FinCarriesAck { peer_fin_frame: Some(3), after_us: Some(1_500_000) }.en();
+        assert!(late.contains("1.50 s") && !late.contains("delayed ACK"), "{late}");
+        let unknown = Explain::FinCarriesAck { peer_fin_frame: None, after_us: None }.en();
+        assert!(unknown.contains("ACKs the other side's FIN (ack"), "{unknown}");
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cause;
 pub mod expert;
+pub mod http;
 pub mod seq;
 pub mod state;
 pub mod tcp;
@@ -13,6 +14,7 @@ use crate::decode::{self, IcmpMessage, NonIp, Packet, TcpMalformed, Transport};
 use crate::source::{Frame, LinkType, Timestamp};
 pub use cause::{Cause, Explain};
 pub use expert::Expert;
+pub use http::HttpMessage;
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 use state::{Endpoint, TcpState};
@@ -107,8 +109,34 @@ pub struct IcmpRecord {
     pub tcp_stream: Option<u32>,
 }
 
+/// How many payload bytes a record keeps for the preview unless told
+/// otherwise (`--payload`): enough for a request line or a short message.
+pub const DEFAULT_PAYLOAD: usize = 32;
+
+/// The first bytes of a frame's TCP or UDP payload, as captured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload {
+    /// The first bytes (at most the analyzer's payload limit, at most what was captured).
+    pub head: Box<[u8]>,
+    /// Payload length on the wire.
+    pub len: u32,
+    /// Payload bytes captured (less than `len` when a snaplen cut the frame).
+    pub captured: u32,
+}
+
+impl Payload {
+    fn new(data: &[u8], len: u32, limit: usize) -> Option<Payload> {
+        let data = &data[..data.len().min(len as usize)];
+        (limit > 0 && len > 0).then(|| Payload {
+            head: data[..data.len().min(limit)].into(),
+            len,
+            captured: data.len() as u32,
+        })
+    }
+}
+
 /// Everything known about one frame after analysis.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct FrameRecord {
     /// 1-based frame number.
     pub frame: u64,
@@ -140,6 +168,10 @@ pub struct FrameRecord {
     pub cause: Option<Cause>,
     /// Explanations for a key moment (up to two).
     pub explain: [Option<Explain>; 2],
+    /// The first bytes of the TCP/UDP payload (none without data, or with the preview off).
+    pub payload: Option<Payload>,
+    /// An HTTP/1.x message whose header block this segment completes.
+    pub http: Option<Box<HttpMessage>>,
 }
 
 impl FrameRecord {
@@ -205,6 +237,10 @@ pub struct TcpStream {
     zero_window: [bool; 2],
     /// Both ends are closed (queued for retirement).
     finished: bool,
+    /// HTTP messages in each direction.
+    http: http::HttpTracker,
+    /// Frame and time of the first FIN from A and from B.
+    fin_seen: [Option<(u64, Timestamp)>; 2],
 }
 
 /// One UDP flow.
@@ -337,8 +373,11 @@ pub const KEEP_RETIRED: usize = 50;
 /// The analysis of a whole capture, frame by frame, in order. Memory follows
 /// the connections that are alive, not the length of the capture: finished
 /// and long-idle ones are retired (see [`RETIRE_FINISHED_NS`]).
-#[derive(Default)]
 pub struct Analyzer {
+    /// Payload bytes kept per record for the preview (0: none).
+    payload_limit: usize,
+    /// Follow HTTP/1.x messages in TCP data.
+    http: bool,
     /// 4-tuple → (`tcp.stream`, slot in `streams`).
     tcp_index: HashMap<FlowKey, (u32, u32)>,
     /// Live TCP connections.
@@ -363,10 +402,45 @@ pub struct Analyzer {
     pub truncated: u64,
 }
 
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer {
+            payload_limit: DEFAULT_PAYLOAD,
+            http: true,
+            tcp_index: Default::default(),
+            streams: Default::default(),
+            tcp_count: 0,
+            finished: Default::default(),
+            retired: Vec::new(),
+            dormant: Default::default(),
+            udp_index: Default::default(),
+            udp_flows: Default::default(),
+            udp_count: 0,
+            retired_udp: Vec::new(),
+            unsupported_links: BTreeMap::new(),
+            frames: 0,
+            truncated: 0,
+        }
+    }
+}
+
 impl Analyzer {
-    /// A fresh analyzer.
+    /// A fresh analyzer keeping [`DEFAULT_PAYLOAD`] payload bytes per record.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keeps at most `bytes` of each payload in the records (0: none). Only
+    /// the preview needs them; the table does without.
+    pub fn set_payload_limit(&mut self, bytes: usize) {
+        self.payload_limit = bytes;
+    }
+
+    /// For the per-connection table: neither payload previews nor HTTP.
+    pub fn summary_only(mut self) -> Self {
+        self.payload_limit = 0;
+        self.http = false;
+        self
     }
 
     /// A live TCP connection by `tcp.stream`.
@@ -473,6 +547,8 @@ impl Analyzer {
             stats,
             zero_window: [false; 2],
             finished: false,
+            http: Default::default(),
+            fin_seen: [None; 2],
         });
         self.tcp_index.insert(key, (d.id, slot));
         Some((d.id, slot))
@@ -514,6 +590,8 @@ impl Analyzer {
             icmp: None,
             cause: None,
             explain: [None, None],
+            payload: None,
+            http: None,
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some((s, d))) => {
@@ -536,6 +614,7 @@ impl Analyzer {
                     .then(|| decode::dns::DnsInfo::parse(dgram.payload))
                     .flatten();
                 rec.udp = Some(UdpRecord { stream: id, dir, len: dgram.payload_len, dns });
+                rec.payload = Payload::new(dgram.payload, dgram.payload_len, self.payload_limit);
                 rec.cause = Some(Cause::SendTo);
             }
             (Transport::Icmp(msg), Some(_)) => {
@@ -625,6 +704,8 @@ impl Analyzer {
             },
             zero_window: [false; 2],
             finished: false,
+            http: Default::default(),
+            fin_seen: [None; 2],
         });
         // Port reuse: the older connection on this 4-tuple can get no more
         // packets (they all go to the newest, as in tshark). Forget it now.
@@ -723,11 +804,16 @@ impl Analyzer {
             st.rst_from.get_or_insert(dir as u8);
         }
         let first_fin = seg.has(FIN) && st.fins == [0, 0];
+        // This FIN acknowledges the other side's FIN: the peer goes from
+        // FIN_WAIT1 straight to TIME_WAIT (a close in three segments).
+        let mut fin_carries_ack = None;
         if seg.has(FIN) {
             if st.fins[dir] == 0 && before_dst == TcpState::FinWait1 && state_dst == TcpState::TimeWait {
                 st.fin_ack_combined = true;
+                fin_carries_ack = Some(stream.fin_seen[1 - dir]);
             }
             st.fins[dir] += 1;
+            stream.fin_seen[dir].get_or_insert((rec.frame, ts));
         }
 
         // Cause and explanation.
@@ -788,7 +874,12 @@ impl Analyzer {
         if seg.flags & (SYN | ACK) == ACK && before_dst == TcpState::SynReceived && state_dst == TcpState::Established {
             explain.push(Explain::HandshakeAck);
         }
-        if seg.has(FIN) && !retrans {
+        if let Some(peer_fin) = fin_carries_ack {
+            explain.push(Explain::FinCarriesAck {
+                peer_fin_frame: peer_fin.map(|(f, _)| f),
+                after_us: peer_fin.map(|(_, at)| (ts.nanos_since(at).max(0) / 1000) as u64),
+            });
+        } else if seg.has(FIN) && !retrans {
             explain.push(if first_fin { Explain::FirstFin } else { Explain::SecondFin });
         }
         if (state_src == TcpState::TimeWait && before_src != TcpState::TimeWait)
@@ -804,6 +895,15 @@ impl Analyzer {
         }
         if !seg.has(SYN | RST) {
             stream.zero_window[dir] = seg.window == 0;
+        }
+        if seg.malformed.is_none() && seg.payload_len > 0 {
+            rec.payload = Payload::new(seg.payload, seg.payload_len, self.payload_limit);
+            // Data on a SYN (TCP Fast Open) starts after the SYN's own sequence number.
+            let data_seq = numbers.seq.wrapping_add(u32::from(seg.has(SYN)));
+            if self.http {
+                rec.http =
+                    stream.http.on_segment(dir, data_seq, seg.payload, seg.payload_len, rec.frame).map(Box::new);
+            }
         }
         rec.explain = explain.0;
         rec.cause = Some(cause);

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub no_capture: bool,
     /// Ask the steps' quiz questions before running them.
     pub quiz: bool,
+    /// Payload bytes kept per packet for the preview (`--payload`; None: the default).
+    pub payload: Option<usize>,
 }
 
 /// Result of a whole run.
@@ -128,7 +130,11 @@ fn start_capture(loaded: &LoadedLab, opts: &RunOptions) -> Result<LabCapture> {
         (Some(p), Some(c)) => Some(PcapWriter::create(p, c.link, opts.snaplen)?),
         _ => None,
     };
-    Ok(LabCapture::new(live, writer))
+    let mut capture = LabCapture::new(live, writer);
+    if let Some(n) = opts.payload {
+        capture.analyzer.set_payload_limit(n);
+    }
+    Ok(capture)
 }
 
 /// Runs a lab, reporting to `sink` and asking `prompter` at `--step` and `--quiz` prompts.
@@ -265,7 +271,7 @@ pub fn run_with_stop(
             let segments = findings::data_segments_from(&packets, local);
             findings.push(Finding::SendsBecameSegments { calls: m.len() as u64, segments });
         }
-        recent.extend(packets.iter().copied());
+        recent.extend(packets.iter().cloned());
         while recent.len() > RECENT {
             recent.pop_front();
         }

@@ -25,6 +25,11 @@ impl<W: Write> TerminalSink<W> {
         TerminalSink { ladder: LadderRenderer::new(out) }
     }
 
+    /// The ladder the packets are drawn on (for its options, e.g. `absolute`).
+    pub fn ladder(&mut self) -> &mut LadderRenderer<W> {
+        &mut self.ladder
+    }
+
     fn out(&mut self) -> &mut W {
         self.ladder.writer()
     }

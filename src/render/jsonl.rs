@@ -1,6 +1,7 @@
 //! JSON lines: one object per frame, a stable contract documented in the README.
 
 use super::Renderer;
+use crate::analyze::http::{BodyKind, HttpMessage, StartLine};
 use crate::analyze::{Analyzer, Cause, FrameRecord, Proto, TcpRecord};
 use crate::decode::{flags, TcpMalformed};
 use serde::Serialize;
@@ -68,6 +69,10 @@ pub struct JsonFrame {
     #[serde(skip_serializing_if = "Option::is_none")]
     malformed: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<HttpJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     dns: Option<DnsJson>,
 }
 
@@ -80,6 +85,64 @@ struct DnsJson {
     qtype: &'static str,
     rcode: &'static str,
     answers: Vec<IpAddr>,
+}
+
+/// An HTTP message whose header block the frame completes. Owned, so that
+/// `JsonFrame` stays free of lifetimes; built only on such frames.
+#[derive(Serialize)]
+struct HttpJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_line: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_line: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    version: String,
+    headers: Vec<(String, String)>,
+    body: BodyKind,
+    body_len: Option<u64>,
+    header_bytes: u32,
+    first_frame: u64,
+}
+
+impl HttpJson {
+    fn new(m: &HttpMessage) -> HttpJson {
+        let mut j = HttpJson {
+            request_line: None,
+            method: None,
+            target: None,
+            status_line: None,
+            status_code: None,
+            reason: None,
+            version: String::new(),
+            headers: m.headers.clone(),
+            body: m.body,
+            body_len: m.body_len,
+            header_bytes: m.header_bytes,
+            first_frame: m.first_frame,
+        };
+        match &m.start {
+            StartLine::Request { line, method, target, version } => {
+                j.request_line = Some(line.clone());
+                j.method = Some(method.clone());
+                j.target = Some(target.clone());
+                j.version = version.clone();
+            }
+            StartLine::Response { line, version, code, reason } => {
+                j.status_line = Some(line.clone());
+                j.status_code = Some(*code);
+                j.reason = Some(reason.clone());
+                j.version = version.clone();
+            }
+        }
+        j
+    }
 }
 
 fn is_not_tcp<T>(v: &Option<T>) -> bool {
@@ -128,6 +191,8 @@ impl JsonFrame {
         let beyond = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderBeyondSegment(_))));
         let whole = tcp.filter(|_| !too_short);
         JsonFrame {
+            payload: rec.payload.as_ref().map(super::payload::preview),
+            http: rec.http.as_deref().map(HttpJson::new),
             frame: rec.frame,
             ts: rec.ts.as_f64(),
             proto: rec.proto,

@@ -38,6 +38,8 @@ pub struct LadderRenderer<W: Write> {
     pub explain: bool,
     /// Summarise long runs of bulk segments (data and plain ACKs) in one line.
     pub group_bulk: bool,
+    /// Raw sequence and acknowledgment numbers on the arrows instead of relative ones.
+    pub absolute: bool,
     run: BulkRun,
     /// Per stream: the expert flags already drawn in full (bit [`TRUNCATED_SHOWN`] for the snaplen note).
     shown: std::collections::HashMap<u32, u32>,
@@ -86,8 +88,8 @@ const FEW: usize = 4;
 impl MiddleStats {
     fn new(r: FrameRecord) -> Self {
         let mut m = MiddleStats {
-            first: r,
-            last: r,
+            first: r.clone(),
+            last: r.clone(),
             packets: [0; 2],
             bytes: [0; 2],
             wmin: u32::MAX,
@@ -100,10 +102,6 @@ impl MiddleStats {
     }
 
     fn add(&mut self, r: FrameRecord) {
-        self.last = r;
-        if self.few.len() <= FEW {
-            self.few.push(r);
-        }
         if let Some(t) = &r.tcp {
             self.packets[t.dir as usize] += 1;
             self.bytes[t.dir as usize] += t.len as u64;
@@ -117,6 +115,10 @@ impl MiddleStats {
                 }
             }
         }
+        if self.few.len() <= FEW {
+            self.few.push(r.clone());
+        }
+        self.last = r;
     }
 }
 
@@ -125,6 +127,7 @@ impl MiddleStats {
 fn is_bulk(r: &FrameRecord, shown: u32) -> bool {
     r.tcp.is_some_and(|t| {
         t.flags & (SYN | FIN | RST) == 0
+            && r.http.is_none()
             && t.expert.0 & !(REPEATABLE & shown) == 0
             && t.state_src == t.before_src
             && t.state_dst == t.before_dst
@@ -140,6 +143,7 @@ impl<W: Write> LadderRenderer<W> {
             lanes: None,
             explain: true,
             group_bulk: true,
+            absolute: false,
             run: BulkRun::default(),
             shown: Default::default(),
         }
@@ -163,10 +167,10 @@ impl<W: Write> LadderRenderer<W> {
     fn push_bulk(&mut self, rec: &FrameRecord) {
         let run = &mut self.run;
         if run.head.len() < EDGE {
-            run.head.push(*rec);
+            run.head.push(rec.clone());
             return;
         }
-        run.tail.push_back(*rec);
+        run.tail.push_back(rec.clone());
         if run.tail.len() > EDGE {
             let out = run.tail.pop_front().expect("non-empty");
             match run.middle.as_mut() {
@@ -239,8 +243,13 @@ impl<W: Write> LadderRenderer<W> {
 
     /// A line under the arrow, between the two lifelines (wrapped to the arrow's width).
     fn detail(&mut self, text: &str, role: Role) -> io::Result<()> {
+        self.detail_lines(wrap(text, ARROW - 2), role)
+    }
+
+    /// Lines under the arrow, each already at most the arrow's width.
+    fn detail_lines(&mut self, lines: Vec<String>, role: Role) -> io::Result<()> {
         use unicode_width::UnicodeWidthStr;
-        for chunk in wrap(text, ARROW - 2) {
+        for chunk in lines {
             let pad = (ARROW - 2).saturating_sub(chunk.width());
             writeln!(
                 self.out,
@@ -260,7 +269,7 @@ impl<W: Write> LadderRenderer<W> {
             return Ok(());
         }
         for e in rec.explain.iter().flatten() {
-            for (i, chunk) in wrap(e.text(), WIDTH - MARGIN - 2).into_iter().enumerate() {
+            for (i, chunk) in wrap(&e.text(), WIDTH - MARGIN - 2).into_iter().enumerate() {
                 let mark = if i == 0 { "ℹ " } else { "  " };
                 writeln!(self.out, "{:MARGIN$}{}{}", "", mark, paint(&chunk, Role::Explain))?;
             }
@@ -271,7 +280,7 @@ impl<W: Write> LadderRenderer<W> {
     fn tcp(&mut self, rec: &FrameRecord, t: &TcpRecord, analyzer: &Analyzer) -> io::Result<()> {
         if self.lanes != Some(Lanes::Tcp(t.stream)) {
             let Some(stream) = analyzer.stream(t.stream) else {
-                return self.single(rec, &tcp_label(t), Role::Data);
+                return self.single(rec, &tcp_label(t, self.absolute), Role::Data);
             };
             self.lanes = Some(Lanes::Tcp(t.stream));
             let (client, server) = (tr("(client)", "(客户端)"), tr("(server)", "(服务器)"));
@@ -282,7 +291,7 @@ impl<W: Write> LadderRenderer<W> {
             };
             self.header(&format!("{} {}", tr("TCP stream", "TCP 流"), t.stream), stream.a, stream.b, roles)?;
         }
-        let label = tcp_label(t);
+        let label = tcp_label(t, self.absolute);
         let role = if t.flags & RST != 0 {
             Role::Abort
         } else if !t.expert.is_empty() && !t.expert.has(crate::analyze::Expert::WINDOW_UPDATE) {
@@ -325,6 +334,7 @@ impl<W: Write> LadderRenderer<W> {
         let flags: Vec<_> = t.expert.names().filter(|n| *n != "reused_ports").collect();
         let detail_text = detail.join(" · ");
         self.detail(&detail_text, Role::Call)?;
+        self.bytes_on_the_wire(rec)?;
         if !flags.is_empty() {
             let mut s = format!("[{}]", flags.join(", ").replace('_', " "));
             if t.dupack_num > 0 {
@@ -337,8 +347,8 @@ impl<W: Write> LadderRenderer<W> {
         *shown |= t.expert.0 | if rec.truncated { TRUNCATED_SHOWN } else { 0 };
         if note_cut {
             let note = tr(
-                "(frames of this connection were cut by the capture's snaplen: payload not captured)",
-                "（这个连接的帧被抓包的 snaplen 截断：没有抓到载荷）",
+                "(frames of this connection were cut by the capture's snaplen: payload not fully captured)",
+                "（这个连接的帧被抓包的 snaplen 截断：载荷没有完整抓到）",
             );
             self.detail(note, Role::Quiet)?;
         }
@@ -391,8 +401,8 @@ impl<W: Write> LadderRenderer<W> {
     }
 }
 
-/// The text on a TCP arrow: flags, relative numbers, length, window.
-pub fn tcp_label(t: &TcpRecord) -> String {
+/// The text on a TCP arrow: flags, relative (or raw) numbers, length, window.
+pub fn tcp_label(t: &TcpRecord, absolute: bool) -> String {
     let mut names = Vec::new();
     for (bit, name) in [(SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (ACK, "ACK")] {
         if t.flags & bit != 0 {
@@ -400,9 +410,10 @@ pub fn tcp_label(t: &TcpRecord) -> String {
         }
     }
     let mut s = names.join(",");
-    s.push_str(&format!(" seq={}", t.seq));
+    let (seq, ack) = if absolute { (t.seq_raw, t.ack_raw) } else { (t.seq, t.ack) };
+    s.push_str(&format!(" seq={seq}"));
     if t.flags & ACK != 0 {
-        s.push_str(&format!(" ack={}", t.ack));
+        s.push_str(&format!(" ack={ack}"));
     }
     if t.len > 0 {
         s.push_str(&format!(" len={}", t.len));
@@ -533,6 +544,7 @@ impl<W: Write> LadderRenderer<W> {
             if let Some(d) = &u.dns {
                 self.detail(&dns_line(d), Role::Call)?;
             }
+            self.bytes_on_the_wire(rec)?;
             return self.explanations(rec);
         }
         if let Some(i) = &rec.icmp {
@@ -587,9 +599,70 @@ impl<W: Write> LadderRenderer<W> {
 }
 
 impl<W: Write> LadderRenderer<W> {
+    /// Under a data arrow: the payload preview, and the HTTP message this
+    /// segment completes.
+    fn bytes_on_the_wire(&mut self, rec: &FrameRecord) -> io::Result<()> {
+        if let Some(p) = &rec.payload {
+            let cut = tr("…(cut by snaplen)", "…（被 snaplen 截断）");
+            self.detail_lines(crate::render::payload::preview_lines(p, cut, ARROW - 2), Role::Data)?;
+        }
+        if let Some(m) = rec.http.as_deref() {
+            self.detail(&http_summary(m, rec.frame), Role::Call)?;
+        }
+        Ok(())
+    }
+
     fn single(&mut self, rec: &FrameRecord, text: &str, role: Role) -> io::Result<()> {
         let first = *self.first_ts.get_or_insert(rec.ts);
         let rel = rec.ts.nanos_since(first) as f64 / 1e9;
         writeln!(self.out, "{:>5} {:>10.6}  {}", rec.frame, rel, paint(text, role))
     }
+}
+
+/// The parts of an HTTP message in the course's words: request/status line,
+/// headers, blank line, body.
+fn http_summary(m: &crate::analyze::HttpMessage, frame: u64) -> String {
+    use crate::analyze::http::{BodyKind, StartLine};
+    use crate::i18n::either;
+    let request = matches!(m.start, StartLine::Request { .. });
+    let n = m.headers.len();
+    let mut names: Vec<&str> = m.headers.iter().take(5).map(|(name, _)| name.as_str()).collect();
+    if n > 5 {
+        names.push("…");
+    }
+    let names = if n == 0 { String::new() } else { format!(" ({})", names.join(", ")) };
+    let first = match &m.start {
+        StartLine::Request { line, .. } => {
+            either(format!("HTTP request line \"{line}\""), format!("HTTP 请求行 \"{line}\""))
+        }
+        StartLine::Response { line, code, .. } => either(
+            format!("HTTP status line \"{line}\" (status code {code})"),
+            format!("HTTP 状态行 \"{line}\"（状态码 {code}）"),
+        ),
+    };
+    let headers = either(
+        format!("{n} header{}{names}", if n == 1 { "" } else { "s" }),
+        format!("{}头 {n} 个{names}", if request { "请求" } else { "响应" }),
+    );
+    let body_zh = if request { "请求体" } else { "响应体" };
+    let body = match (m.body, m.body_len) {
+        (BodyKind::Length, Some(len)) => either(format!("body {len} bytes"), format!("{body_zh} {len} 字节")),
+        (BodyKind::Chunked, _) => either(
+            "body chunked (its length comes at its end)".into(),
+            format!("{body_zh}分块传输（chunked，长度在末尾才知道）"),
+        ),
+        (BodyKind::UntilClose, _) => {
+            either("body until the server closes".into(), format!("{body_zh}一直到服务器关闭连接"))
+        }
+        _ => either("no body".into(), format!("无{body_zh}")),
+    };
+    let blank = either("blank line".into(), "空行".into());
+    let mut s = format!("{first} · {headers} · {blank} · {body}");
+    if m.first_frame != frame {
+        s.push_str(&either(
+            format!(" · reassembled from frames {}–{frame}", m.first_frame),
+            format!(" · 由第 {}–{frame} 帧重组", m.first_frame),
+        ));
+    }
+    s
 }

@@ -2,6 +2,7 @@
 
 pub mod jsonl;
 pub mod ladder;
+pub mod payload;
 pub mod style;
 pub mod table;
 
