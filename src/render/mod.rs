@@ -4,6 +4,7 @@ pub mod jsonl;
 pub mod ladder;
 pub mod style;
 pub mod table;
+pub mod term;
 
 use crate::analyze::{Analyzer, FrameRecord};
 use std::io;
