@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use wirelab::i18n::Lang;
+use wirelab::render::style::{ColorChoice, Theme};
 use wirelab::render::Format;
 
 /// wirelab — see what your socket calls put on the wire.
@@ -12,6 +13,17 @@ pub struct Cli {
     /// Language of the texts: en or zh (default: from LANG).
     #[arg(long, global = true, value_enum)]
     pub lang: Option<Lang>,
+    /// Fit output in N columns (ladder, lab views, tables); at least 60.
+    /// Default: the terminal's width, or 100 when stdout is not a terminal.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(60..))]
+    pub width: Option<u16>,
+    /// Colour: auto (a terminal, unless NO_COLOR is set), always, or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Colour theme; high-contrast is bold, without dim or light colours, for
+    /// projectors (readable on white and on black backgrounds).
+    #[arg(long, global = true, value_enum, default_value_t = Theme::Default)]
+    pub theme: Theme,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -9,7 +9,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A capture file could not be opened.
-    #[error("cannot open {path}: {source}")]
     Open {
         /// The file.
         path: PathBuf,
@@ -17,7 +16,6 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A capture file is damaged or is not a capture at all.
-    #[error("{path}: {detail} (frame {frame}, byte offset {offset})")]
     Capture {
         /// The file.
         path: PathBuf,
@@ -29,7 +27,6 @@ pub enum Error {
         detail: String,
     },
     /// Live capture could not start.
-    #[error("cannot capture on {interface}: {detail}")]
     LiveCapture {
         /// Interface name.
         interface: String,
@@ -37,7 +34,6 @@ pub enum Error {
         detail: String,
     },
     /// A lab file is invalid.
-    #[error("{path}: {detail}")]
     Lab {
         /// The lab file (or lab name).
         path: String,
@@ -45,13 +41,32 @@ pub enum Error {
         detail: String,
     },
     /// Writing output failed.
-    #[error("{context}: {source}")]
     Io {
         /// What was being done.
         context: String,
         /// The underlying error.
         source: std::io::Error,
     },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let zh = crate::i18n::current() == crate::i18n::Lang::Zh;
+        match self {
+            Error::Open { path, source } if zh => write!(f, "无法打开 {}：{source}", path.display()),
+            Error::Open { path, source } => write!(f, "cannot open {}: {source}", path.display()),
+            Error::Capture { path, frame, offset, detail } if zh => {
+                write!(f, "{}：{detail}（第 {frame} 帧，字节偏移 {offset}）", path.display())
+            }
+            Error::Capture { path, frame, offset, detail } => {
+                write!(f, "{}: {detail} (frame {frame}, byte offset {offset})", path.display())
+            }
+            Error::LiveCapture { interface, detail } if zh => write!(f, "无法在 {interface} 上抓包：{detail}"),
+            Error::LiveCapture { interface, detail } => write!(f, "cannot capture on {interface}: {detail}"),
+            Error::Lab { path, detail } => write!(f, "{path}: {detail}"),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
 }
 
 impl Error {

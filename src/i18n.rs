@@ -22,9 +22,28 @@ pub fn set(lang: Lang) {
     let _ = LANG.set(lang);
 }
 
+thread_local! {
+    /// A test's language: tests of both languages share one process, and the
+    /// language is otherwise fixed for the process.
+    static OVERRIDE: std::cell::Cell<Option<Lang>> = const { std::cell::Cell::new(None) };
+}
+
 /// The language in use.
 pub fn current() -> Lang {
-    *LANG.get().unwrap_or(&Lang::En)
+    OVERRIDE.with(|o| o.get()).unwrap_or_else(|| *LANG.get().unwrap_or(&Lang::En))
+}
+
+/// Runs `f` with `lang` as the language of this thread (for tests that render
+/// in both languages in one process).
+pub fn with_lang<T>(lang: Lang, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Lang>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            OVERRIDE.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(OVERRIDE.with(|o| o.replace(Some(lang))));
+    f()
 }
 
 /// The language asked for by the environment (`LC_ALL`, `LC_MESSAGES`, `LANG`).

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use wirelab::lab::{self, engine, render as lab_render};
+use wirelab::render::term;
 use wirelab::replay::{self, Filter};
 use wirelab::sniff::{self, SniffOptions};
 use wirelab::source::file::CaptureReader;
@@ -57,11 +58,11 @@ fn lab_command(action: LabCommand, labs: &[PathBuf]) -> Result<ExitCode, Error> 
         LabCommand::List { format } => {
             let catalogue = lab::catalogue(labs);
             catalogue.warn();
-            lab_render::list(&catalogue.labs, format == ListFormat::Jsonl, &mut out).map_err(io_err)?;
+            lab_render::list(&catalogue.labs, format == ListFormat::Jsonl, term::width(), &mut out).map_err(io_err)?;
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Show { name } => {
-            lab_render::show(&lab::find(&name, labs)?, &mut out).map_err(io_err)?;
+            lab_render::show(&lab::find(&name, labs)?, term::width(), &mut out).map_err(io_err)?;
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Run(args) => {
@@ -72,7 +73,14 @@ fn lab_command(action: LabCommand, labs: &[PathBuf]) -> Result<ExitCode, Error> 
             let mut bad = 0;
             for f in &files {
                 match lab::load_file(f) {
-                    Ok(l) => writeln!(out, "{}: ok ({} steps)", f.display(), l.lab.steps.len()).map_err(io_err)?,
+                    Ok(l) => {
+                        let (f, n) = (f.display(), l.lab.steps.len());
+                        let ok = wirelab::i18n::either(
+                            format!("{f}: ok ({n} steps)"),
+                            format!("{f}：没有问题（{n} 个步骤）"),
+                        );
+                        writeln!(out, "{ok}").map_err(io_err)?
+                    }
                     Err(e) => {
                         bad += 1;
                         eprintln!("{e}");
@@ -87,7 +95,8 @@ fn lab_command(action: LabCommand, labs: &[PathBuf]) -> Result<ExitCode, Error> 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     wirelab::i18n::set(cli.lang.unwrap_or_else(wirelab::i18n::from_env));
-    wirelab::render::style::init_colors();
+    wirelab::render::term::choose_width(cli.width.map(usize::from));
+    wirelab::render::style::init(cli.color, cli.theme);
     let result = match cli.command {
         Command::Replay { file, format, ports, streams, every_packet, wire } => {
             // A file of that name wins over a lab's built-in recording.

@@ -117,10 +117,15 @@ fn replay_frames(
         let rec = analyzer.on_frame(frame);
         if rec.non_ip == Some(crate::decode::NonIp::UnsupportedLink) && !warned.contains(&frame.link.0) {
             warned.push(frame.link.0);
+            let (name, n) = (frame.link.name(), frame.link.0);
             eprintln!(
-                "wirelab: link type {} ({}) is not decoded; its frames are counted and listed without analysis",
-                frame.link.name(),
-                frame.link.0
+                "wirelab: {}",
+                crate::i18n::either(
+                    format!(
+                        "link type {name} ({n}) is not decoded; its frames are counted and listed without analysis"
+                    ),
+                    format!("链路类型 {name} ({n}) 不能解码；它的帧会被计数并列出，但不做分析"),
+                )
             );
         }
         if filter.matches(&rec) {

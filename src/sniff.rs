@@ -4,6 +4,7 @@
 use crate::analyze::Analyzer;
 use crate::decode::{Packet, Transport};
 use crate::error::Result;
+use crate::i18n::{either, tr};
 use crate::render::table::TableRenderer;
 use crate::render::{Format, Renderer};
 use crate::replay::{renderer, Filter};
@@ -137,21 +138,32 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let view = Filter { absolute: opts.absolute, ..Filter::default() };
     let mut render = renderer(opts.format, io::LineWriter::new(stdout.lock()), &view);
     {
-        // Always said (on stderr): scripts wait for it before sending traffic.
+        // Always said (on stderr), in either language: scripts wait for it
+        // before sending traffic.
+        let ports = opts.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ");
+        let (iface, none) = (&opts.interface, opts.ports.is_empty());
         eprintln!(
-            "wirelab: sniffing on {}{} — Ctrl-C to stop",
-            opts.interface,
-            if opts.ports.is_empty() {
-                String::new()
-            } else {
-                format!(" (ports {})", opts.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))
-            }
+            "wirelab: {}",
+            either(
+                format!(
+                    "sniffing on {iface}{} — Ctrl-C to stop",
+                    if none { String::new() } else { format!(" (ports {ports})") }
+                ),
+                format!(
+                    "正在 {iface} 上抓包{} — 按 Ctrl-C 停止",
+                    if none { String::new() } else { format!("（端口 {ports}）") }
+                ),
+            )
         );
     }
     if !crate::source::live::ports_fit_kernel_filter(&opts.ports) {
         eprintln!(
-            "wirelab: too many ports for the kernel filter: the kernel passes every frame and wirelab keeps \
-             those of the listed ports (same result, more work)"
+            "wirelab: {}",
+            tr(
+                "too many ports for the kernel filter: the kernel passes every frame and wirelab keeps \
+                 those of the listed ports (same result, more work)",
+                "端口太多，内核过滤器放不下：内核会交上所有帧，由 wirelab 只保留列出的端口的帧（结果相同，只是更费力）"
+            )
         );
     }
     let mut analyzer = Analyzer::new();
@@ -226,13 +238,27 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
         let _ = table.finish(&analyzer);
     }
     let mut err = io::stderr();
+    let saved = opts.save.as_ref().map(|p| p.display().to_string());
+    let (received, dropped) = (stats.received, stats.dropped);
     let _ = writeln!(
         err,
-        "wirelab: {shown} frame(s) shown{}; kernel: {} received, {} dropped{}",
-        opts.save.as_ref().map(|p| format!(", saved to {}", p.display())).unwrap_or_default(),
-        stats.received,
-        stats.dropped,
-        if stats.dropped > 0 { " — the capture missed frames; the analysis may show phantom losses" } else { "" }
+        "wirelab: {}",
+        either(
+            format!(
+                "{shown} frame(s) shown{}; kernel: {received} received, {dropped} dropped{}",
+                saved.as_ref().map(|p| format!(", saved to {p}")).unwrap_or_default(),
+                if dropped > 0 { " — the capture missed frames; the analysis may show phantom losses" } else { "" }
+            ),
+            format!(
+                "显示了 {shown} 帧{}；内核：收到 {received} 帧，丢弃 {dropped} 帧{}",
+                saved.as_ref().map(|p| format!("，已保存到 {p}")).unwrap_or_default(),
+                if dropped > 0 {
+                    "——抓包漏掉了一些帧，分析可能显示并不存在的丢包"
+                } else {
+                    ""
+                }
+            ),
+        )
     );
     result?;
     Ok(SniffSummary { frames: shown, stats })

@@ -69,7 +69,8 @@ fn jsonl(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
 }
 
-/// The ids of the project's `labs/*.toml` (their file names, as a unit test checks).
+/// The ids of the project's `labs/*.toml` (their file names, as a unit test
+/// checks), in the course order `lab list` shows.
 fn built_in_ids() -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/labs"))
         .unwrap()
@@ -77,7 +78,8 @@ fn built_in_ids() -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    ids.sort();
+    let order = wirelab::lab::COURSE_ORDER;
+    ids.sort_by_key(|id| order.iter().position(|o| o == id).unwrap_or(order.len()));
     ids
 }
 

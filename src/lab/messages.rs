@@ -20,6 +20,17 @@ fn t(lang: Lang, en: String, zh: String) -> String {
     }
 }
 
+/// Bytes as Python shows them, the first 60 only, then how many there were.
+fn bytes(d: &[u8], lang: Lang) -> String {
+    const SHOWN: usize = 60;
+    let head = py_bytes(&d[..d.len().min(SHOWN)], SHOWN);
+    if d.len() <= SHOWN {
+        return head;
+    }
+    let n = d.len();
+    t(lang, format!("{head}… ({n} bytes)"), format!("{head}…（共 {n} 字节）"))
+}
+
 /// A fact about a call's result.
 pub fn note(n: &Note, lang: Lang) -> String {
     match n {
@@ -128,7 +139,7 @@ pub fn outcome(o: &CallOutcome, lang: Lang) -> String {
             (Some(d), _) if d.is_empty() => {
                 t(lang, "b'' (0 bytes: the peer closed its side)".into(), "b''（0 字节：对方关闭了它那一端）".into())
             }
-            (Some(d), _) => t(lang, format!("{} bytes: {}", d.len(), py_bytes(d, 60)), format!("{} 字节：{}", d.len(), py_bytes(d, 60))),
+            (Some(d), _) => t(lang, format!("{} bytes: {}", d.len(), bytes(d, lang)), format!("{} 字节：{}", d.len(), bytes(d, lang))),
             (None, Some(r)) if o.returns_fd => format!("fd {r}"),
             (None, Some(r)) => r.to_string(),
             (None, None) => t(lang, "done".into(), "完成".into()),
@@ -199,7 +210,7 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
         Expectation::Ret(r) => r.to_string(),
         Expectation::RetMin(m) => format!("≥ {m}"),
         Expectation::RetBelow(b) => format!("< {b}"),
-        Expectation::Data(d) => py_bytes(d.as_bytes(), 60),
+        Expectation::Data(d) => bytes(d.as_bytes(), lang),
         Expectation::State { of, state } => format!("{} {}", of.as_deref().unwrap_or(actor), state.name()),
         Expectation::SameMd5As(other) => t(lang, format!("same as {other}'s transfer"), format!("与 {other} 传输的相同")),
         Expectation::Blocks(b) => blocked(*b, lang),
@@ -214,7 +225,7 @@ pub fn got(o: &Observed, lang: Lang) -> String {
         Observed::Errno(e) => errno_text(*e, lang),
         Observed::Ret(Some(r)) => r.to_string(),
         Observed::Ret(None) => t(lang, "an error".into(), "出错".into()),
-        Observed::Data(d) => py_bytes(d, 60),
+        Observed::Data(d) => bytes(d, lang),
         Observed::Blocked(b) => blocked(*b, lang),
         Observed::State { of, state } => format!("{of} {state}"),
         Observed::Md5 { want, got } => t(
@@ -565,6 +576,8 @@ mod tests {
         ] {
             texts.push((finding(&f, Lang::En), finding(&f, Lang::Zh)));
         }
+        let long = Expectation::Data("x".repeat(61));
+        texts.push((want(&long, "a", Lang::En), want(&long, "a", Lang::Zh)));
         let ok = CallOutcome { ok: true, data: Some(vec![]), ..Default::default() };
         texts.push((outcome(&ok, Lang::En), outcome(&ok, Lang::Zh)));
         for (en, zh) in texts {

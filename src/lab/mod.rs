@@ -24,13 +24,40 @@ pub mod spec;
 pub mod transfer;
 
 use crate::error::{Error, Result};
-use crate::i18n::tr;
+use crate::i18n::{either, tr};
 use std::path::{Path, PathBuf};
 
 /// The labs and lab recordings compiled in by `build.rs`.
 mod built_in {
     include!(concat!(env!("OUT_DIR"), "/built_in.rs"));
 }
+
+/// The built-in labs in the order the course teaches them (`lab list` shows
+/// them so): each builds on the ones before it. Local labs not named here
+/// follow, in the order they were read.
+pub const COURSE_ORDER: &[&str] = &[
+    "handshake",
+    "echo",
+    "teardown",
+    "half-close",
+    "close-listener",
+    "reuseaddr",
+    "refused",
+    "connect-ex",
+    "reset",
+    "timeout",
+    "udp",
+    "dns",
+    "encoding",
+    "sticky",
+    "sendall",
+    "file-download",
+    "multi-client",
+    "backlog",
+    "http",
+    "flow-control",
+    "ipv6",
+];
 
 /// Where a lab came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,7 +132,7 @@ pub fn local_dirs(flag_dirs: &[PathBuf]) -> Vec<PathBuf> {
 /// The labs on offer, and the local files that were skipped.
 #[derive(Debug)]
 pub struct Catalogue {
-    /// The built-in labs (sorted by file name), each replaced in place by a
+    /// The built-in labs in [`COURSE_ORDER`], each replaced in place by a
     /// local lab with its id, then the other local labs, folder by folder.
     pub labs: Vec<LoadedLab>,
     /// Why a local file or folder was skipped, one line each.
@@ -126,9 +153,14 @@ impl Catalogue {
             match spec::parse(text) {
                 Ok(lab) => labs.push(LoadedLab { source: Source::BuiltIn(file), lab }),
                 // Unit-tested never to happen; if it does, the other labs still work.
-                Err(detail) => warnings.push(format!("built-in lab {file}: {detail} (a bug in wirelab)")),
+                Err(detail) => warnings.push(either(
+                    format!("built-in lab {file}: {detail} (a bug in wirelab)"),
+                    format!("内置实验 {file}：{detail}（wirelab 的缺陷）"),
+                )),
             }
         }
+        // Stable: a built-in lab missing from the list keeps its place after the others.
+        labs.sort_by_key(|l| COURSE_ORDER.iter().position(|id| *id == l.lab.id).unwrap_or(COURSE_ORDER.len()));
         // Local ids already taken, and by which file: the first folder wins.
         let mut taken: Vec<(String, PathBuf)> = Vec::new();
         for dir in dirs {
@@ -138,7 +170,11 @@ impl Catalogue {
                     .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                     .collect(),
                 Err(e) => {
-                    warnings.push(format!("{}: cannot list lab files: {e}", dir.display()));
+                    let dir = dir.display();
+                    warnings.push(either(
+                        format!("{dir}: cannot list lab files: {e}"),
+                        format!("{dir}：无法列出实验文件：{e}"),
+                    ));
                     continue;
                 }
             };
@@ -147,16 +183,15 @@ impl Catalogue {
                 let (text, lab) = match read_lab(&path) {
                     Ok(read) => read,
                     Err(e) => {
-                        warnings.push(format!("{e}; skipped"));
+                        warnings.push(either(format!("{e}; skipped"), format!("{e}；已跳过")));
                         continue;
                     }
                 };
                 if let Some((_, first)) = taken.iter().find(|(id, _)| *id == lab.id) {
-                    warnings.push(format!(
-                        "{}: lab `{}` is already given by {}; skipped",
-                        path.display(),
-                        lab.id,
-                        first.display()
+                    let (path, id, first) = (path.display(), &lab.id, first.display());
+                    warnings.push(either(
+                        format!("{path}: lab `{id}` is already given by {first}; skipped"),
+                        format!("{path}：实验 `{id}` 已由 {first} 提供；已跳过"),
                     ));
                     continue;
                 }
@@ -177,7 +212,7 @@ impl Catalogue {
     /// Prints the warnings on stderr.
     pub fn warn(&self) {
         for w in &self.warnings {
-            eprintln!("wirelab: warning: {w}");
+            eprintln!("wirelab: {}{w}", tr("warning: ", "警告："));
         }
     }
 
@@ -186,7 +221,10 @@ impl Catalogue {
         let ids: Vec<String> = self.labs.iter().map(|l| l.lab.id.clone()).collect();
         self.labs.into_iter().find(|l| l.lab.id == id).ok_or_else(|| Error::Lab {
             path: id.to_string(),
-            detail: format!("no such lab; available: {}", ids.join(", ")),
+            detail: either(
+                format!("no such lab; available: {}", ids.join(", ")),
+                format!("没有这个实验；可用的有：{}", ids.join(", ")),
+            ),
         })
     }
 }
@@ -200,7 +238,8 @@ fn built_in_text(source: &Source) -> Option<&'static str> {
 
 fn read_lab(path: &Path) -> Result<(String, spec::Lab)> {
     let fail = |detail| Error::Lab { path: path.display().to_string(), detail };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(either(format!("cannot read: {e}"), format!("无法读取：{e}"))))?;
     let lab = spec::parse(&text).map_err(fail)?;
     Ok((text, lab))
 }
@@ -233,11 +272,20 @@ pub fn recording_hint(loaded: &LoadedLab) -> Option<String> {
     let id = &loaded.lab.id;
     // A local lab with a built-in id may do something else than the recording shows.
     if matches!(loaded.source, Source::BuiltIn(_)) && recording(id).is_some() {
-        return Some(format!("a recorded capture of this lab is bundled: wirelab replay {id}"));
+        return Some(either(
+            format!("a recorded capture of this lab is bundled: wirelab replay {id}"),
+            format!("wirelab 自带这个实验的录制抓包：wirelab replay {id}"),
+        ));
     }
     // Where labs/README.md suggests recording a local lab.
     let saved = Path::new("captures").join(format!("{id}.pcap"));
-    saved.is_file().then(|| format!("a recorded capture of this lab is saved: wirelab replay {}", saved.display()))
+    let saved_at = saved.display();
+    saved.is_file().then(|| {
+        either(
+            format!("a recorded capture of this lab is saved: wirelab replay {saved_at}"),
+            format!("这个实验有已保存的录制抓包：wirelab replay {saved_at}"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -255,6 +303,20 @@ mod tests {
         let catalogue = Catalogue::load(&[]);
         assert!(catalogue.warnings.is_empty(), "{:?}", catalogue.warnings);
         assert_eq!(catalogue.labs.len(), built_in::BUILT_IN_LABS.len());
+    }
+
+    #[test]
+    fn the_course_order_names_every_built_in_lab_once() {
+        let mut listed: Vec<&str> = COURSE_ORDER.to_vec();
+        listed.sort();
+        listed.dedup();
+        assert_eq!(listed.len(), COURSE_ORDER.len(), "an id is listed twice");
+        let mut built_in: Vec<String> =
+            built_in::BUILT_IN_LABS.iter().map(|(f, _)| f.trim_end_matches(".toml").to_string()).collect();
+        built_in.sort();
+        assert_eq!(listed, built_in, "COURSE_ORDER and labs/*.toml differ");
+        let ids: Vec<String> = Catalogue::load(&[]).labs.into_iter().map(|l| l.lab.id).collect();
+        assert_eq!(ids, COURSE_ORDER);
     }
 
     #[test]

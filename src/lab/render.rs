@@ -7,8 +7,9 @@ use super::messages;
 use crate::analyze::Analyzer;
 use crate::i18n::{current, pick, tr, Lang};
 use crate::render::jsonl::JsonFrame;
-use crate::render::ladder::{wrap, LadderRenderer, WIDTH};
+use crate::render::ladder::LadderRenderer;
 use crate::render::style::{paint, Role};
+use crate::render::term::{cols, hang, pad, wrap, wrap_code};
 use crate::render::Renderer;
 use colored::Colorize;
 use serde::Serialize;
@@ -20,9 +21,16 @@ pub struct TerminalSink<W: Write> {
 }
 
 impl<W: Write> TerminalSink<W> {
-    /// A terminal view writing to `out`.
+    /// A terminal view writing to `out`, as wide as chosen at start-up.
     pub fn new(out: W) -> Self {
         TerminalSink { ladder: LadderRenderer::new(out) }
+    }
+
+    /// The same, `width` columns wide.
+    pub fn with_width(out: W, width: usize) -> Self {
+        let mut ladder = LadderRenderer::new(out);
+        ladder.width = width;
+        TerminalSink { ladder }
     }
 
     /// The ladder the packets are drawn on (for its options, e.g. `absolute`).
@@ -30,24 +38,88 @@ impl<W: Write> TerminalSink<W> {
         &mut self.ladder
     }
 
+    fn width(&self) -> usize {
+        self.ladder.width.max(crate::render::term::MIN_WIDTH)
+    }
+
     fn out(&mut self) -> &mut W {
         self.ladder.writer()
     }
+
+    /// Writes `lines`, each painted for `role`.
+    fn put(&mut self, lines: impl IntoIterator<Item = String>, role: Role) -> io::Result<()> {
+        let out = self.out();
+        for line in lines {
+            writeln!(out, "{}", paint(&line, role))?;
+        }
+        Ok(())
+    }
 }
 
-fn state_line(r: &StateRow, lang: Lang) -> String {
-    let who = messages::holder(&r.holder, lang);
-    let pad = 24usize.saturating_sub(unicode_width::UnicodeWidthStr::width(who.as_str()));
-    let Some(k) = &r.socket else {
-        return format!("{who}{:pad$} {}", "", messages::no_row(lang));
-    };
-    let remote = if k.remote.port() == 0 { "*".to_string() } else { k.remote.to_string() };
-    let mut s = format!("{who}{:pad$} {:<21} {:<21} {}", "", k.local, remote, k.state);
-    if let Some(extra) = messages::row_extra(k, r.unread, lang) {
-        s.push_str("  ");
-        s.push_str(&extra);
+/// Who makes a step's call: its actor, or the lab itself (`sleep`, `watch`).
+fn who(actor: &str) -> &str {
+    if actor.is_empty() {
+        tr("lab", "实验")
+    } else {
+        actor
     }
-    s
+}
+
+/// The kernel's rows for the lab's sockets: holder, local, remote, state and
+/// what the row adds, in aligned columns when they fit in `width`; otherwise
+/// each socket on two lines (holder, then the addresses and state under it).
+fn state_lines(rows: &[StateRow], lang: Lang, width: usize) -> Vec<String> {
+    let lead = format!("   {}", tr("kernel: ", "内核："));
+    let indent = " ".repeat(cols(&lead));
+    let holders: Vec<String> = rows.iter().map(|r| messages::holder(&r.holder, lang)).collect();
+    let cells: Vec<Option<[String; 3]>> = rows
+        .iter()
+        .map(|r| {
+            r.socket.as_ref().map(|k| {
+                let remote = if k.remote.port() == 0 { "*".to_string() } else { k.remote.to_string() };
+                [k.local.to_string(), remote, k.state.to_string()]
+            })
+        })
+        .collect();
+    let col = |i: usize| cells.iter().flatten().map(|c| cols(&c[i])).max().unwrap_or(0);
+    let (local_w, remote_w, state_w) = (col(0), col(1), col(2));
+    let who_w = holders.iter().map(|h| cols(h)).max().unwrap_or(0);
+    let table_fits = cols(&lead) + who_w + local_w + remote_w + state_w + 3 <= width;
+    let mut lines = Vec::new();
+    for (i, (r, who)) in rows.iter().zip(&holders).enumerate() {
+        let first = if i == 0 { lead.as_str() } else { indent.as_str() };
+        let (socket, extra) = match (&cells[i], &r.socket) {
+            (Some([local, remote, state]), Some(k)) => {
+                let socket = if table_fits {
+                    format!("{} {} {}", pad(local, local_w), pad(remote, remote_w), pad(state, state_w))
+                } else {
+                    format!("{local} {remote} {state}")
+                };
+                (socket.trim_end().to_string(), messages::row_extra(k, r.unread, lang))
+            }
+            _ => (messages::no_row(lang), None),
+        };
+        let whole = match &extra {
+            Some(extra) => format!("{first}{} {socket}  {extra}", pad(who, who_w)),
+            None => format!("{first}{} {socket}", pad(who, who_w)),
+        };
+        if table_fits && cols(&whole) <= width {
+            lines.push(whole);
+            continue;
+        }
+        // Too wide: what does not fit goes on the next lines, indented under the holder.
+        let under = format!("{indent}  ");
+        if table_fits && r.socket.is_some() {
+            lines.push(format!("{first}{} {socket}", pad(who, who_w)));
+        } else {
+            lines.push(format!("{first}{who}"));
+            lines.extend(hang(&under, &socket, width, true));
+        }
+        if let Some(extra) = extra {
+            lines.extend(hang(&format!("{under}· "), &extra, width, false));
+        }
+    }
+    lines
 }
 
 impl<W: Write> LabSink for TerminalSink<W> {
@@ -58,143 +130,132 @@ impl<W: Write> LabSink for TerminalSink<W> {
         // A bulk run never spans a step: show it before the step's next line.
         self.ladder.flush_run(analyzer)?;
         let lang = current();
+        let width = self.width();
         match ev {
             Event::Start { lab, capturing } => {
-                let out = self.out();
                 let title = pick(&lab.title, lab.title_zh.as_deref());
-                writeln!(out, "{}", paint(&format!("wirelab lab {} — {title}", lab.id), Role::Heading))?;
+                self.put(hang(&format!("wirelab lab {} — ", lab.id), title, width, false), Role::Heading)?;
                 let goal = pick(&lab.goal, lab.goal_zh.as_deref());
-                for line in wrap(&format!("{}{goal}", tr("Goal: ", "目标：")), WIDTH) {
-                    writeln!(out, "{line}")?;
-                }
+                self.put(wrap(&format!("{}{goal}", tr("Goal: ", "目标：")), width), Role::Data)?;
                 if !capturing {
                     let note = tr("(no capture: calls and kernel states only)", "（没有抓包：只显示调用和内核状态）");
-                    writeln!(out, "{}", paint(note, Role::Warning))?;
+                    self.put(wrap(note, width), Role::Warning)?;
                 }
             }
             Event::Ask { step, .. } => {
                 let Some(q) = &step.quiz else { return Ok(()) };
-                let out = self.out();
                 let question = pick(&q.question, q.question_zh.as_deref());
-                for line in wrap(&format!("? {question}"), WIDTH - 3) {
-                    writeln!(out, "   {}", paint(&line, Role::Warning))?;
-                }
+                self.put(hang("   ? ", question, width, false), Role::Warning)?;
                 let zh = lang == Lang::Zh && q.choices_zh.len() == q.choices.len();
-                for (i, c) in q.choices.iter().enumerate() {
-                    let c = if zh { &q.choices_zh[i] } else { c };
-                    writeln!(out, "     {}) {c}", (b'a' + i as u8) as char)?;
+                let choices: Vec<String> = q
+                    .choices
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{}) {}", (b'a' + i as u8) as char, if zh { &q.choices_zh[i] } else { c }))
+                    .collect();
+                for c in choices {
+                    self.put(hang("     ", &c, width, false), Role::Warning)?;
                 }
+                let out = self.out();
                 write!(out, "   {}", tr("your answer (q: stop): ", "你的答案（q：停止）："))?;
                 out.flush()?;
             }
             Event::Quiz { answer, truth, reason, right, step, .. } => {
+                let said = if answer.is_empty() { tr("nothing", "（空）").to_string() } else { format!("{answer:?}") };
                 let text = match (truth, right) {
-                    (Some(t), true) => format!("   ✓ {} {t}", tr("right! the capture says", "答对了！抓包显示")),
+                    (Some(t), true) => format!("{} {t}", tr("right! the capture says", "答对了！抓包显示")),
                     (Some(t), false) => format!(
-                        "   ✗ {} {}; {} {t}",
+                        "{} {said}{} {t}",
                         tr("you said", "你的答案"),
-                        if answer.is_empty() { tr("nothing", "（空）").to_string() } else { format!("{answer:?}") },
-                        tr("the answer is", "正确答案是")
+                        tr("; the answer is", "；正确答案是")
                     ),
-                    (None, _) => format!("   · {}", tr("cannot be checked without a capture", "没有抓包，无法核对")),
+                    (None, _) => tr("cannot be checked without a capture", "没有抓包，无法核对").to_string(),
                 };
-                let out = self.out();
-                writeln!(out, "{}", paint(&text, if *right { Role::Open } else { Role::Warning }))?;
+                let mark = match (truth, right) {
+                    (Some(_), true) => "   ✓ ",
+                    (Some(_), false) => "   ✗ ",
+                    (None, _) => "   · ",
+                };
+                self.put(hang(mark, &text, width, true), if *right { Role::Open } else { Role::Warning })?;
                 if let Some(r) = reason {
-                    for line in wrap(&messages::reason(r, lang), WIDTH - 5) {
-                        writeln!(out, "     {}", paint(&line, Role::Explain))?;
-                    }
+                    self.put(hang("     ", &messages::reason(r, lang), width, false), Role::Explain)?;
                 }
                 // The step's text waited until now: it may give the answer away.
                 if let Some(say) = &step.say {
-                    for line in wrap(pick(say, step.say_zh.as_deref()), WIDTH - 3) {
-                        writeln!(out, "   {}", paint(&line, Role::Explain))?;
-                    }
+                    self.put(hang("   ", pick(say, step.say_zh.as_deref()), width, false), Role::Explain)?;
                 }
             }
             Event::Step { n, of, step, signature, asking } => {
-                let out = self.out();
-                writeln!(out)?;
-                let who = if step.actor.is_empty() { "lab".to_string() } else { step.actor.clone() };
-                writeln!(out, "{}", format!("━━ {} {n}/{of} · {who}: {signature}", tr("step", "步骤")).bold())?;
+                writeln!(self.out())?;
+                let head = format!("━━ {} {n}/{of} · {}: ", tr("step", "步骤"), who(&step.actor));
+                for line in hang(&head, signature, width, true) {
+                    writeln!(self.out(), "{}", line.bold())?;
+                }
                 if let (Some(say), false) = (&step.say, asking) {
                     let say = pick(say, step.say_zh.as_deref());
-                    for line in wrap(say, WIDTH - 3) {
-                        writeln!(out, "   {}", paint(&line, Role::Explain))?;
-                    }
+                    self.put(hang("   ", say, width, false), Role::Explain)?;
                 }
             }
             Event::Call { outcome, step, .. } => {
                 if !step.call.needs_actor() {
                     return Ok(());
                 }
-                let text = format!("   → {}", messages::outcome(outcome, lang));
                 let role = if outcome.ok { Role::Call } else { Role::Abort };
-                writeln!(self.out(), "{}", paint(&text, role))?;
+                self.put(hang("   → ", &messages::outcome(outcome, lang), width, true), role)?;
             }
             Event::Packet { .. } => {}
             Event::States { changed: false, .. } => {}
             Event::States { rows, .. } => {
-                let out = self.out();
                 if rows.is_empty() {
                     let none = tr("kernel: no sockets of this lab left", "内核：本实验的套接字都已不存在");
-                    writeln!(out, "   {}", paint(none, Role::State))?;
+                    self.put(hang("   ", none, width, false), Role::State)?;
                 }
-                let kernel = tr("kernel:", "内核:");
-                for (i, r) in rows.iter().enumerate() {
-                    let lead = if i == 0 {
-                        kernel.to_string()
-                    } else {
-                        " ".repeat(unicode_width::UnicodeWidthStr::width(kernel))
-                    };
-                    writeln!(out, "   {} {}", paint(&lead, Role::State), paint(&state_line(r, lang), Role::State))?;
-                }
+                self.put(state_lines(rows, lang, width), Role::State)?;
             }
             Event::Expect { pass, expectation, observed, n: _ } => {
                 let what = messages::label(expectation, lang);
                 let want = messages::want(expectation, "", lang);
                 let want = want.trim_start();
-                let text = if *pass {
-                    format!("   ✓ {what}: {want}")
+                let (mark, text) = if *pass {
+                    ("   ✓ ", format!("{what}{}{want}", tr(": ", "：")))
                 } else {
                     let got = messages::got(observed, lang);
-                    format!("   ✗ {what}: {} {want}, {} {got}", tr("wanted", "期望"), tr("saw", "实际"))
+                    let text = match lang {
+                        Lang::En => format!("{what}: wanted {want}, saw {got}"),
+                        Lang::Zh => format!("{what}：期望 {want}，实际 {got}"),
+                    };
+                    ("   ✗ ", text)
                 };
-                writeln!(self.out(), "{}", paint(&text, if *pass { Role::Open } else { Role::Abort }))?;
+                self.put(hang(mark, &text, width, true), if *pass { Role::Open } else { Role::Abort })?;
             }
             Event::Finding { finding, .. } => {
-                for line in wrap(&format!("◆ {}", messages::finding(finding, lang)), WIDTH - 3) {
-                    writeln!(self.out(), "   {}", paint(&line, Role::Explain))?;
-                }
+                self.put(hang("   ◆ ", &messages::finding(finding, lang), width, false), Role::Explain)?;
             }
             Event::Skipped { expectation, .. } => {
                 let text = format!(
-                    "   · {}: {}",
+                    "{}{}{}",
                     messages::label(expectation, lang),
+                    tr(": ", "："),
                     tr("skipped (no capture)", "已跳过（没有抓包）")
                 );
-                writeln!(self.out(), "{}", paint(&text, Role::Warning))?;
+                self.put(hang("   · ", &text, width, false), Role::Warning)?;
             }
             Event::Interrupted { n } => {
-                let out = self.out();
-                writeln!(out)?;
+                writeln!(self.out())?;
                 let text = match lang {
                     Lang::En => format!("■ interrupted at step {n}: the lab stopped before the end (sockets closed)"),
                     Lang::Zh => format!("■ 在第 {n} 步被中断：实验没有做完（套接字已关闭）"),
                 };
-                writeln!(out, "{}", paint(&text, Role::Warning))?;
-                out.flush()?;
+                self.put(hang("", &text, width, false), Role::Warning)?;
+                self.out().flush()?;
             }
             Event::End { passed, failed, skipped, stats, lab, quiz } => {
-                let out = self.out();
-                writeln!(out)?;
+                writeln!(self.out())?;
                 let summary = pick(lab.summary.as_deref().unwrap_or(""), lab.summary_zh.as_deref());
-                for line in wrap(summary, WIDTH).into_iter().filter(|l| !l.trim().is_empty()) {
-                    writeln!(out, "{}", paint(&line, Role::Explain))?;
-                }
+                self.put(wrap(summary, width).into_iter().filter(|l| !l.trim().is_empty()), Role::Explain)?;
                 if let Some((right, asked)) = quiz {
-                    let score = format!("{} {right}/{asked}", tr("quiz score:", "测验得分："));
-                    writeln!(out, "{}", paint(&score, Role::Heading))?;
+                    let score = format!("{}{right}/{asked}", tr("quiz score: ", "测验得分："));
+                    self.put([score], Role::Heading)?;
                 }
                 let mut line = match lang {
                     Lang::En => format!("expectations: {passed} passed, {failed} failed"),
@@ -212,15 +273,15 @@ impl<W: Write> LabSink for TerminalSink<W> {
                         Lang::Zh => format!(" · 抓包：{} 帧，内核丢弃 {} 帧", st.received, st.dropped),
                     });
                 }
-                writeln!(out, "{}", paint(&line, if *failed == 0 { Role::Open } else { Role::Abort }))?;
+                self.put(wrap(&line, width), if *failed == 0 { Role::Open } else { Role::Abort })?;
                 if stats.is_some_and(|s| s.dropped > 0) {
                     let warn = tr(
                         "warning: the kernel dropped frames; the ladder is incomplete",
                         "警告：内核丢弃了一些帧，梯形图不完整",
                     );
-                    writeln!(out, "{}", paint(warn, Role::Warning))?;
+                    self.put(wrap(warn, width), Role::Warning)?;
                 }
-                out.flush()?;
+                self.out().flush()?;
             }
         }
         Ok(())
@@ -390,8 +451,17 @@ impl<W: Write> LabSink for JsonlSink<W> {
     }
 }
 
-/// `wirelab lab list`: a table of the labs, or one JSON object per lab.
-pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::Result<()> {
+/// A lab's topics in the current language (English when it has no Chinese ones).
+fn topics(lab: &super::spec::Lab) -> &[String] {
+    if current() == Lang::Zh && !lab.topics_zh.is_empty() {
+        &lab.topics_zh
+    } else {
+        &lab.topics
+    }
+}
+
+/// `wirelab lab list`: a table of the labs `width` columns wide, or one JSON object per lab.
+pub fn list(labs: &[super::LoadedLab], jsonl: bool, width: usize, out: &mut dyn Write) -> io::Result<()> {
     if jsonl {
         for l in labs {
             let v = serde_json::json!({
@@ -403,57 +473,101 @@ pub fn list(labs: &[super::LoadedLab], jsonl: bool, out: &mut dyn Write) -> io::
         }
         return Ok(());
     }
+    let header = [tr("id", "编号"), tr("title", "标题"), tr("topics", "主题"), tr("source", "来源")];
+    let rows: Vec<[String; 4]> = labs
+        .iter()
+        .map(|l| {
+            let title = pick(&l.lab.title, l.lab.title_zh.as_deref());
+            [l.lab.id.clone(), title.to_string(), topics(&l.lab).join(tr(", ", "、")), l.source.describe()]
+        })
+        .collect();
+    // The cells are wrapped here rather than by comfy-table, which breaks
+    // only at spaces: a Chinese list of topics has none and would be cut
+    // inside its English words.
+    let widest = |i: usize| rows.iter().map(|r| cols(&r[i])).chain([cols(header[i])]).max().unwrap_or(0);
+    // Borders and padding of four columns: "│ " + 3 × " ┆ " + " │".
+    let room = width.saturating_sub(13);
+    // Ids are typed on the command line: never broken.
+    let id_w = widest(0);
+    let source_w = widest(3).min(room / 4);
+    let text_room = room.saturating_sub(id_w + source_w).max(20);
+    let (title_want, topics_want) = (widest(1), widest(2));
+    let title_w = if title_want + topics_want <= text_room {
+        title_want
+    } else {
+        title_want.min((text_room / 2).max(text_room.saturating_sub(topics_want)))
+    };
+    let topics_w = text_room - title_w;
+    let cell = |text: &str, w: usize, code: bool| {
+        let lines = if code { wrap_code(text, w) } else { wrap(text, w) };
+        lines.join("\n")
+    };
     let mut table = comfy_table::Table::new();
     table
         .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-        .set_header(vec!["id", "title", "topics", "source"]);
-    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        table.set_width(WIDTH as u16);
-    }
-    for l in labs {
-        let title = pick(&l.lab.title, l.lab.title_zh.as_deref());
-        let topics = if current() == Lang::Zh && !l.lab.topics_zh.is_empty() { &l.lab.topics_zh } else { &l.lab.topics };
-        table.add_row(vec![l.lab.id.clone(), title.to_string(), topics.join(", "), l.source.describe()]);
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    for [id, title, topics, source] in &rows {
+        table.add_row(vec![
+            id.clone(),
+            cell(title, title_w, false),
+            cell(topics, topics_w, false),
+            cell(source, source_w, true),
+        ]);
     }
     writeln!(out, "{table}")?;
-    writeln!(
-        out,
-        "{}",
-        tr(
-            "run one with: wirelab lab run <id>   (see its steps first: wirelab lab show <id>)",
-            "运行：wirelab lab run <id>   （先看步骤：wirelab lab show <id>）"
-        )
-    )
-}
-
-/// `wirelab lab show NAME`: the steps and texts, without running anything.
-pub fn show(l: &super::LoadedLab, out: &mut dyn Write) -> io::Result<()> {
-    let lab = &l.lab;
-    let title = pick(&lab.title, lab.title_zh.as_deref());
-    writeln!(out, "{}", paint(&format!("wirelab lab {} — {title}", lab.id), Role::Heading))?;
-    for line in wrap(&format!("{}{}", tr("Goal: ", "目标："), pick(&lab.goal, lab.goal_zh.as_deref())), WIDTH) {
+    let hint = tr(
+        "run one with: wirelab lab run <id>   (see its steps first: wirelab lab show <id>)",
+        "运行：wirelab lab run <id>   （先看步骤：wirelab lab show <id>）",
+    );
+    for line in wrap_code(hint, width) {
         writeln!(out, "{line}")?;
     }
-    writeln!(out, "{}{}", tr("Topics: ", "主题："), lab.topics.join(", "))?;
-    writeln!(out, "{}{}", tr("File: ", "文件："), l.source.describe())?;
+    Ok(())
+}
+
+/// `wirelab lab show NAME`: the steps and texts, without running anything, `width` columns wide.
+pub fn show(l: &super::LoadedLab, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    let width = width.max(crate::render::term::MIN_WIDTH);
+    let lab = &l.lab;
+    let lang = current();
+    let title = pick(&lab.title, lab.title_zh.as_deref());
+    for line in hang(&format!("wirelab lab {} — ", lab.id), title, width, false) {
+        writeln!(out, "{}", paint(&line, Role::Heading))?;
+    }
+    for line in wrap(&format!("{}{}", tr("Goal: ", "目标："), pick(&lab.goal, lab.goal_zh.as_deref())), width) {
+        writeln!(out, "{line}")?;
+    }
+    for line in hang(tr("Topics: ", "主题："), &topics(lab).join(tr(", ", "、")), width, false) {
+        writeln!(out, "{line}")?;
+    }
+    for line in hang(tr("File: ", "文件："), &l.source.describe(), width, true) {
+        writeln!(out, "{line}")?;
+    }
     for (i, s) in lab.steps.iter().enumerate() {
         let s = s.get_ref();
-        let who = if s.actor.is_empty() { "lab" } else { &s.actor };
         let call = super::exec::signature(&s.call, None);
-        writeln!(out, "\n{}", format!("{:>2}. {who}: {call}", i + 1).bold())?;
+        writeln!(out)?;
+        for line in hang(&format!("{:>2}. {}: ", i + 1, who(&s.actor)), &call, width, true) {
+            writeln!(out, "{}", line.bold())?;
+        }
         if let Some(say) = &s.say {
-            for line in wrap(pick(say, s.say_zh.as_deref()), WIDTH - 4) {
-                writeln!(out, "    {}", paint(&line, Role::Explain))?;
+            for line in hang("    ", pick(say, s.say_zh.as_deref()), width, false) {
+                writeln!(out, "{}", paint(&line, Role::Explain))?;
             }
         }
-        let lang = current();
         for e in s.expect.list() {
             let want = messages::want(&e, &s.actor, lang);
-            writeln!(out, "    {} {}: {want}", tr("expect", "期望"), messages::label(&e, lang))?;
+            let head = format!("    {} {}{}", tr("expect", "期望"), messages::label(&e, lang), tr(": ", "："));
+            for line in hang(&head, want.trim_start(), width, true) {
+                writeln!(out, "{line}")?;
+            }
         }
         if let Some(q) = &s.quiz {
-            writeln!(out, "    {} {}", tr("quiz:", "测验："), pick(&q.question, q.question_zh.as_deref()))?;
+            let head = format!("    {}", tr("quiz: ", "测验："));
+            for line in hang(&head, pick(&q.question, q.question_zh.as_deref()), width, false) {
+                writeln!(out, "{line}")?;
+            }
         }
     }
     Ok(())

@@ -1,12 +1,16 @@
 //! The ladder: a sequence diagram in the terminal, one lane per endpoint, an
 //! arrow per packet, state changes at the lanes, the call behind each packet
-//! and a plain-language sentence at the key moments. Fits 100 columns.
+//! and a plain-language sentence at the key moments. Fits the width chosen at
+//! start-up (see [`super::term`]): the arrow takes what the margin and the
+//! lanes leave.
 
 use super::style::{paint, Role};
+pub use super::term::wrap;
+use super::term::{cols, pad_left};
 use super::Renderer;
 use crate::analyze::{Analyzer, FrameRecord, Proto, TcpRecord};
 use crate::decode::flags::{ACK, FIN, PSH, RST, SYN};
-use crate::i18n::tr;
+use crate::i18n::{current, tr, Lang};
 use crate::source::Timestamp;
 use colored::Colorize;
 use std::io::{self, Write};
@@ -14,12 +18,13 @@ use std::net::SocketAddr;
 
 /// Width of a lane (state names are up to 12 characters).
 const LANE: usize = 12;
-/// Width of the arrow between the lanes.
-const ARROW: usize = 54;
-/// Total width the ladder is laid out for.
-pub const WIDTH: usize = 100;
 /// Left margin: frame number and time.
 const MARGIN: usize = 18;
+/// Columns around the arrow: the margin, two lanes, the spaces between them
+/// and two spare (100 columns leave the 54-column arrow it was drawn for).
+const AROUND_ARROW: usize = MARGIN + 2 * LANE + 4;
+/// Widest ladder: beyond it a longer arrow shows nothing more.
+const MAX_WIDTH: usize = 160;
 
 /// Which conversation a frame belongs to, for the lane headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +48,8 @@ pub struct LadderRenderer<W: Write> {
     run: BulkRun,
     /// Per stream: the expert flags already drawn in full (bit [`TRUNCATED_SHOWN`] for the snaplen note).
     shown: std::collections::HashMap<u32, u32>,
+    /// Columns to fit in (default: the width chosen at start-up).
+    pub width: usize,
 }
 
 /// Bit in `shown`: the snaplen note was given for this stream.
@@ -146,7 +153,18 @@ impl<W: Write> LadderRenderer<W> {
             absolute: false,
             run: BulkRun::default(),
             shown: Default::default(),
+            width: super::term::width(),
         }
+    }
+
+    /// Columns the ladder uses.
+    fn ladder_width(&self) -> usize {
+        self.width.clamp(super::term::MIN_WIDTH, MAX_WIDTH)
+    }
+
+    /// Columns of the arrow between the lanes.
+    fn arrow_width(&self) -> usize {
+        self.ladder_width() - AROUND_ARROW
     }
 
     /// Shows what a bulk run holds back (call before writing anything else).
@@ -186,26 +204,42 @@ impl<W: Write> LadderRenderer<W> {
     }
 
     fn header(&mut self, title: &str, a: SocketAddr, b: SocketAddr, roles: (&str, &str)) -> io::Result<()> {
-        use unicode_width::UnicodeWidthStr;
         writeln!(self.out)?;
         writeln!(self.out, "{}", paint(title, Role::Heading))?;
-        let left = format!("{a} {}", roles.0);
-        let right = format!("{b} {}", roles.1);
-        let gap = (WIDTH - 2 - MARGIN).saturating_sub(left.width() + right.width()).max(2);
-        writeln!(self.out, "{:>5} {:>10}  {left}{:gap$}{right}", "#", crate::i18n::tr("time(s)", "时间(秒)"), "")?;
-        Ok(())
+        let left = format!("{a} {}", roles.0).trim_end().to_string();
+        let right = format!("{b} {}", roles.1).trim_end().to_string();
+        // Padded by display columns: "时间(秒)" is 5 characters but 8 columns.
+        let head = format!("{} {}  ", pad_left("#", 5), pad_left(tr("time(s)", "时间(秒)"), 10));
+        let room = self.ladder_width() - 2 - MARGIN;
+        if cols(&left) + cols(&right) + 2 <= room {
+            let gap = room - cols(&left) - cols(&right);
+            writeln!(self.out, "{head}{left}{:gap$}{right}", "")
+        } else {
+            // Long (IPv6) addresses: the right one under it, still over its lane.
+            writeln!(self.out, "{head}{left}")?;
+            writeln!(self.out, "{}", pad_left(&right, MARGIN + room))
+        }
     }
 
-    fn arrow(label: &str, rightwards: bool) -> String {
-        let label_len = label.chars().count().min(ARROW - 5);
-        let label: String = label.chars().take(label_len).collect();
-        let fill = ARROW - label_len - 3;
-        let (lead, tail) = (2, fill - 2);
-        if rightwards {
-            format!("{} {label} {}▶", "─".repeat(lead), "─".repeat(tail))
+    /// The arrow with as much of `label` as fits (breaking after a space when
+    /// it can), and the rest of the label for the line under it.
+    fn arrow(label: &str, rightwards: bool, width: usize) -> (String, Option<String>) {
+        // "── " before the label, " ─▶" at least after it: the shaft stays visible.
+        let room = width - 6;
+        let (shown, rest) = if cols(label) <= room {
+            (label.to_string(), None)
         } else {
-            format!("◀{} {label} {}", "─".repeat(lead), "─".repeat(tail))
-        }
+            let first = super::term::wrap_code(label, room).swap_remove(0);
+            let rest = label[first.len()..].trim_start().to_string();
+            (first, Some(rest))
+        };
+        let tail = width - cols(&shown) - 5;
+        let arrow = if rightwards {
+            format!("── {shown} {}▶", "─".repeat(tail))
+        } else {
+            format!("◀── {shown} {}", "─".repeat(tail))
+        };
+        (arrow, rest)
     }
 
     fn lane(state: Option<&str>) -> String {
@@ -223,6 +257,7 @@ impl<W: Write> LadderRenderer<W> {
         let first = *self.first_ts.get_or_insert(rec.ts);
         let rel = rec.ts.nanos_since(first) as f64 / 1e9;
         let (l, r) = (Self::lane(states.0), Self::lane(states.1));
+        let (arrow, rest) = Self::arrow(label, rightwards, self.arrow_width());
         let paint_lane = |s: String, changed: bool| {
             if changed {
                 paint(&s, Role::State).bold()
@@ -236,21 +271,26 @@ impl<W: Write> LadderRenderer<W> {
             rec.frame,
             rel,
             paint_lane(l, states.0.is_some()),
-            paint(&Self::arrow(label, rightwards), role),
+            paint(&arrow, role),
             paint_lane(r.trim_end().to_string(), states.1.is_some()),
-        )
+        )?;
+        match rest {
+            Some(rest) => self.detail(&rest, role),
+            None => Ok(()),
+        }
     }
 
     /// A line under the arrow, between the two lifelines (wrapped to the arrow's width).
     fn detail(&mut self, text: &str, role: Role) -> io::Result<()> {
-        self.detail_lines(wrap(text, ARROW - 2), role)
+        let room = self.arrow_width() - 2;
+        self.detail_lines(wrap(text, room), role)
     }
 
     /// Lines under the arrow, each already at most the arrow's width.
     fn detail_lines(&mut self, lines: Vec<String>, role: Role) -> io::Result<()> {
-        use unicode_width::UnicodeWidthStr;
+        let room = self.arrow_width() - 2;
         for chunk in lines {
-            let pad = (ARROW - 2).saturating_sub(chunk.width());
+            let pad = room.saturating_sub(cols(&chunk));
             writeln!(
                 self.out,
                 "{:MARGIN$}{:<LANE$}   {}{:pad$} {}",
@@ -269,7 +309,7 @@ impl<W: Write> LadderRenderer<W> {
             return Ok(());
         }
         for e in rec.explain.iter().flatten() {
-            for (i, chunk) in wrap(&e.text(), WIDTH - MARGIN - 2).into_iter().enumerate() {
+            for (i, chunk) in wrap(&e.text(), self.ladder_width() - MARGIN - 2).into_iter().enumerate() {
                 let mark = if i == 0 { "ℹ " } else { "  " };
                 writeln!(self.out, "{:MARGIN$}{}{}", "", mark, paint(&chunk, Role::Explain))?;
             }
@@ -367,34 +407,42 @@ impl<W: Write> LadderRenderer<W> {
         }
         let secs = m.last.ts.nanos_since(m.first.ts) as f64 / 1e9;
         let total: u64 = m.bytes.iter().sum();
+        let zh = current() == Lang::Zh;
         let rate = if secs > 0.0 { format!(" · {:.1} MB/s", total as f64 / secs / 1e6) } else { String::new() };
-        let window = if m.wmax > 0 { format!(" · receive window {}–{}", m.wmin, m.wmax) } else { String::new() };
+        let window = match (m.wmax > 0, zh) {
+            (false, _) => String::new(),
+            (true, false) => format!(" · receive window {}–{}", m.wmin, m.wmax),
+            (true, true) => format!(" · 接收窗口 {}–{}", m.wmin, m.wmax),
+        };
         let ports = m.first.tcp.and_then(|t| analyzer.stream(t.stream)).map(|s| (s.a.port(), s.b.port()));
         let dir = |d: usize| match ports {
             Some((a, b)) if d == 0 => format!(":{a}→:{b}"),
             Some((a, b)) => format!(":{b}→:{a}"),
             None => String::new(),
         };
-        let side = |d: usize| match (m.packets[d], m.bytes[d]) {
-            (0, _) => None,
-            (1, 0) => Some(format!("1 ACK {}", dir(d))),
-            (n, 0) => Some(format!("{n} ACKs {}", dir(d))),
-            (n, b) => Some(format!("{n} segments {} carrying {b} bytes", dir(d))),
+        let side = |d: usize| match (m.packets[d], m.bytes[d], zh) {
+            (0, _, _) => None,
+            (1, 0, false) => Some(format!("1 ACK {}", dir(d))),
+            (n, 0, false) => Some(format!("{n} ACKs {}", dir(d))),
+            (n, b, false) => Some(format!("{n} segments {} carrying {b} bytes", dir(d))),
+            (n, 0, true) => Some(format!("{n} 个 ACK（{}）", dir(d))),
+            (n, b, true) => Some(format!("{n} 个报文段共 {b} 字节（{}）", dir(d))),
         };
         let sides: Vec<String> = [side(0), side(1)].into_iter().flatten().collect();
+        // Analysis flag names stay as Wireshark and the lab files spell them.
         let flags: Vec<String> = crate::analyze::Expert::ALL
             .iter()
             .filter(|(bit, _)| m.expert[bit.trailing_zeros() as usize] > 0)
             .map(|(bit, name)| format!("{} ×{}", name.replace('_', " "), m.expert[bit.trailing_zeros() as usize]))
             .collect();
         let flags = if flags.is_empty() { String::new() } else { format!(" · {}", flags.join(", ")) };
-        let text = format!(
-            "⋯ frames {}–{}: {}, in {secs:.3} s{rate}{window}{flags}",
-            m.first.frame,
-            m.last.frame,
-            sides.join(" and ")
-        );
-        for line in wrap(&text, WIDTH - MARGIN) {
+        let (first, last) = (m.first.frame, m.last.frame);
+        let text = if zh {
+            format!("⋯ 第 {first}–{last} 帧：{}，用时 {secs:.3} 秒{rate}{window}{flags}", sides.join("，"))
+        } else {
+            format!("⋯ frames {first}–{last}: {}, in {secs:.3} s{rate}{window}{flags}", sides.join(" and "))
+        };
+        for line in wrap(&text, self.ladder_width() - MARGIN) {
             writeln!(self.out, "{:MARGIN$}{}", "", paint(&line, Role::Data))?;
         }
         Ok(())
@@ -420,61 +468,6 @@ pub fn tcp_label(t: &TcpRecord, absolute: bool) -> String {
     }
     s.push_str(&format!(" win={}", t.win));
     s
-}
-
-/// Greedy wrap to `width` terminal columns. Words are kept whole; Chinese
-/// text, which has no spaces, may break between any two characters (each is
-/// two columns wide).
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    let mut used = 0usize;
-    for word in text.split_whitespace() {
-        // A word splits into runs of narrow characters and single wide ones.
-        let mut pieces: Vec<String> = Vec::new();
-        for c in word.chars() {
-            let wide = c.width().unwrap_or(0) > 1;
-            match pieces.last_mut() {
-                Some(p) if !wide && !p.chars().last().is_some_and(|l| l.width().unwrap_or(0) > 1) => p.push(c),
-                _ => pieces.push(c.to_string()),
-            }
-        }
-        for (i, piece) in pieces.iter().enumerate() {
-            let space = usize::from(i == 0 && !line.is_empty());
-            let w = piece.width();
-            // Keep closing punctuation with the character before it.
-            let sticky = piece.chars().all(|c| "，。、；：！？）」』”’》".contains(c));
-            if used + space + w > width && !line.is_empty() && !sticky {
-                lines.push(std::mem::take(&mut line));
-                used = 0;
-            } else if space == 1 {
-                line.push(' ');
-                used += 1;
-            }
-            line.push_str(piece);
-            used += w;
-        }
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
-#[cfg(test)]
-mod wrap_tests {
-    use super::wrap;
-    use unicode_width::UnicodeWidthStr;
-
-    #[test]
-    fn wraps_english_by_words_and_chinese_by_characters() {
-        assert_eq!(wrap("one two three", 7), vec!["one two", "three"]);
-        let zh = wrap("三次握手 1/3：connect() 发出 SYN，带着客户端的初始序列号（ISN）；相对序号从 0 开始。", 20);
-        assert!(zh.len() > 3);
-        assert!(zh.iter().all(|l| l.width() <= 21), "{zh:?}");
-        assert!(!zh.iter().any(|l| l.starts_with('，') || l.starts_with('。')));
-    }
 }
 
 impl<W: Write> Renderer for LadderRenderer<W> {
@@ -551,7 +544,7 @@ impl<W: Write> LadderRenderer<W> {
             let label = format!(
                 "{} {} (type {} code {})",
                 if i.msg.v6 { "ICMPv6" } else { "ICMP" },
-                i.msg.describe(),
+                icmp_name(&i.msg),
                 i.msg.icmp_type,
                 i.msg.code
             );
@@ -583,15 +576,26 @@ impl<W: Write> LadderRenderer<W> {
         self.lanes = Some(Lanes::Other);
         let text = match (rec.non_ip, rec.proto) {
             (Some(crate::decode::NonIp::UnsupportedLink), _) => {
-                format!("(link type {} ({}) not decoded)", rec.link.name(), rec.link.0)
+                let (name, n) = (rec.link.name(), rec.link.0);
+                crate::i18n::either(
+                    format!("(link type {name} ({n}) not decoded)"),
+                    format!("（链路类型 {name} ({n}) 未解码）"),
+                )
             }
-            (Some(crate::decode::NonIp::Truncated), _) => "(frame too short for its headers)".to_string(),
-            (Some(crate::decode::NonIp::NotIp), _) => "(not IP: ARP or other link-layer traffic)".to_string(),
-            (None, Proto::Other) => format!(
-                "IP {} → {} (not TCP/UDP/ICMP)",
-                rec.src.map(|a| a.to_string()).unwrap_or_default(),
-                rec.dst.map(|a| a.to_string()).unwrap_or_default()
-            ),
+            (Some(crate::decode::NonIp::Truncated), _) => {
+                tr("(frame too short for its headers)", "（帧太短，放不下它的首部）").to_string()
+            }
+            (Some(crate::decode::NonIp::NotIp), _) => {
+                tr("(not IP: ARP or other link-layer traffic)", "（不是 IP：ARP 或其他链路层流量）").to_string()
+            }
+            (None, Proto::Other) => {
+                let src = rec.src.map(|a| a.to_string()).unwrap_or_default();
+                let dst = rec.dst.map(|a| a.to_string()).unwrap_or_default();
+                crate::i18n::either(
+                    format!("IP {src} → {dst} (not TCP/UDP/ICMP)"),
+                    format!("IP {src} → {dst}（不是 TCP/UDP/ICMP）"),
+                )
+            }
             _ => String::new(),
         };
         self.single(rec, &text, Role::Quiet)
@@ -604,7 +608,7 @@ impl<W: Write> LadderRenderer<W> {
     fn bytes_on_the_wire(&mut self, rec: &FrameRecord) -> io::Result<()> {
         if let Some(p) = &rec.payload {
             let cut = tr("…(cut by snaplen)", "…（被 snaplen 截断）");
-            self.detail_lines(crate::render::payload::preview_lines(p, cut, ARROW - 2), Role::Data)?;
+            self.detail_lines(crate::render::payload::preview_lines(p, cut, self.arrow_width() - 2), Role::Data)?;
         }
         if let Some(m) = rec.http.as_deref() {
             self.detail(&http_summary(m, rec.frame), Role::Call)?;
@@ -615,7 +619,57 @@ impl<W: Write> LadderRenderer<W> {
     fn single(&mut self, rec: &FrameRecord, text: &str, role: Role) -> io::Result<()> {
         let first = *self.first_ts.get_or_insert(rec.ts);
         let rel = rec.ts.nanos_since(first) as f64 / 1e9;
-        writeln!(self.out, "{:>5} {:>10.6}  {}", rec.frame, rel, paint(text, role))
+        let room = self.ladder_width() - MARGIN;
+        for (i, line) in super::term::wrap_code(text, room).iter().enumerate() {
+            if i == 0 {
+                writeln!(self.out, "{:>5} {:>10.6}  {}", rec.frame, rel, paint(line, role))?;
+            } else {
+                writeln!(self.out, "{:MARGIN$}{}", "", paint(line, role))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ICMP message's name in the current language (its type and code follow it as numbers).
+fn icmp_name(msg: &crate::decode::IcmpMessage) -> &'static str {
+    let en = msg.describe();
+    let zh = match en {
+        "echo reply" => "回显应答",
+        "echo request" => "回显请求",
+        "port unreachable" => "端口不可达",
+        "host unreachable" => "主机不可达",
+        "fragmentation needed" => "需要分片",
+        "packet too big" => "分组过大",
+        "destination unreachable" => "目的不可达",
+        "time exceeded" => "超时",
+        "router solicitation" => "路由器请求",
+        "router advertisement" => "路由器通告",
+        "neighbor solicitation" => "邻居请求",
+        "neighbor advertisement" => "邻居通告",
+        _ => en,
+    };
+    tr(en, zh)
+}
+
+#[cfg(test)]
+mod arrow_tests {
+    use super::{cols, LadderRenderer};
+
+    #[test]
+    fn an_arrow_is_as_wide_as_asked_and_a_long_label_continues_under_it() {
+        let label = "PSH,ACK seq=10616515 ack=13 len=54325 win=65536";
+        for width in [14, 34, 54, 114] {
+            for rightwards in [true, false] {
+                let (arrow, rest) = LadderRenderer::<Vec<u8>>::arrow(label, rightwards, width);
+                assert_eq!(cols(&arrow), width, "{arrow}");
+                let shown = arrow.trim_matches(|c| "─▶◀ ".contains(c));
+                match rest {
+                    Some(rest) => assert_eq!(format!("{shown} {rest}"), label),
+                    None => assert_eq!(shown, label),
+                }
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod ladder;
 pub mod payload;
 pub mod style;
 pub mod table;
+pub mod term;
 
 use crate::analyze::{Analyzer, FrameRecord};
 use std::io;

@@ -203,10 +203,16 @@ pub struct LiveCapture {
 /// Why live capture could not start: the advice a person needs.
 pub fn privilege_advice(interface: &str, err: &io::Error) -> Error {
     let detail = if err.raw_os_error() == Some(libc::EPERM) || err.raw_os_error() == Some(libc::EACCES) {
-        format!(
-            "{err}. Capturing needs the CAP_NET_RAW capability: run as root (sudo), or give the binary the \
-             capability once with `sudo setcap cap_net_raw,cap_net_admin+ep {}`",
-            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wirelab".into())
+        let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "wirelab".into());
+        crate::i18n::either(
+            format!(
+                "{err}. Capturing needs the CAP_NET_RAW capability: run as root (sudo), or give the binary the \
+                 capability once with `sudo setcap cap_net_raw,cap_net_admin+ep {exe}`"
+            ),
+            format!(
+                "{err}。抓包需要 CAP_NET_RAW 权限：用 root 运行（sudo），或者给程序一次性授予这个权限：\
+                 `sudo setcap cap_net_raw,cap_net_admin+ep {exe}`"
+            ),
         )
     } else {
         err.to_string()
@@ -302,7 +308,10 @@ impl LiveCapture {
             return Err(privilege_advice(interface, &io::Error::from_raw_os_error(libc::EPERM)));
         }
         let iface = pnet_datalink::interfaces().into_iter().find(|i| i.name == interface).ok_or_else(|| {
-            Error::LiveCapture { interface: interface.to_string(), detail: "no such network interface".into() }
+            Error::LiveCapture {
+                interface: interface.to_string(),
+                detail: crate::i18n::tr("no such network interface", "没有这个网络接口").into(),
+            }
         })?;
         // Every error return below drops `socket`, which closes it once.
         let socket = open_socket().map_err(|e| privilege_advice(interface, &e))?;

@@ -1,0 +1,211 @@
+//! The terminal: how wide output may be, chosen once at start-up, and the text
+//! fitting every view shares. Widths are display columns: a Chinese character
+//! takes two, so counting `char`s would let Chinese lines overflow.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Width when stdout is not a terminal (a file, a pipe, a test) and no
+/// `--width` is given: what the ladder was first laid out for.
+pub const DEFAULT_WIDTH: usize = 100;
+/// Narrowest layout: the ladder's margin and two lanes take 46 columns, and
+/// an arrow narrower than 14 has no room for a label.
+pub const MIN_WIDTH: usize = 60;
+
+static WIDTH: OnceLock<usize> = OnceLock::new();
+
+/// Chooses the width once: `--width` if given, else the terminal's, else
+/// [`DEFAULT_WIDTH`]; never below [`MIN_WIDTH`].
+pub fn choose_width(flag: Option<usize>) -> usize {
+    let w = flag.or_else(terminal_columns).unwrap_or(DEFAULT_WIDTH).max(MIN_WIDTH);
+    let _ = WIDTH.set(w);
+    w
+}
+
+/// The width chosen at start-up ([`DEFAULT_WIDTH`] if none was).
+pub fn width() -> usize {
+    *WIDTH.get().unwrap_or(&DEFAULT_WIDTH)
+}
+
+/// Columns of the terminal stdout is, if it is one.
+pub fn terminal_columns() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one `winsize` through the pointer, which points at one.
+    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
+/// Display columns of `s`.
+pub fn cols(s: &str) -> usize {
+    s.width()
+}
+
+/// `s` padded with spaces on the right to `w` columns.
+pub fn pad(s: &str, w: usize) -> String {
+    format!("{s}{:n$}", "", n = w.saturating_sub(cols(s)))
+}
+
+/// `s` padded with spaces on the left to `w` columns.
+pub fn pad_left(s: &str, w: usize) -> String {
+    format!("{:n$}{s}", "", n = w.saturating_sub(cols(s)))
+}
+
+fn is_wide(c: char) -> bool {
+    c.width().unwrap_or(0) > 1
+}
+
+/// Chinese punctuation that must not start a line.
+fn closing(piece: &str) -> bool {
+    piece.chars().all(|c| "，。、；：！？）」』”’》…".contains(c))
+}
+
+/// Chinese punctuation that must not end a line.
+fn opening(piece: &str) -> bool {
+    piece.chars().all(|c| "（「『“‘《".contains(c))
+}
+
+/// Greedy wrap of prose to `width` columns. Words are kept whole (a word
+/// wider than the line is cut); Chinese text, which has no spaces, may break
+/// between any two characters, but never before closing or after opening
+/// punctuation (the character before moves down with it instead).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(2);
+    // The current line as pieces: (text, columns, a space before it).
+    let mut line: Vec<(String, usize, bool)> = Vec::new();
+    let mut used = 0usize;
+    let mut lines = Vec::new();
+    let render = |line: &[(String, usize, bool)]| {
+        let mut s = String::new();
+        for (i, (p, _, space)) in line.iter().enumerate() {
+            if *space && i > 0 {
+                s.push(' ');
+            }
+            s.push_str(p);
+        }
+        s
+    };
+    for word in text.split_whitespace() {
+        // A word splits into runs of narrow characters (cut to the width) and single wide ones.
+        let mut pieces: Vec<(String, usize)> = Vec::new();
+        for c in word.chars() {
+            let w = c.width().unwrap_or(0);
+            match pieces.last_mut() {
+                Some((p, pw)) if !is_wide(c) && !p.chars().last().is_some_and(is_wide) && *pw + w <= width => {
+                    p.push(c);
+                    *pw += w;
+                }
+                _ => pieces.push((c.to_string(), w)),
+            }
+        }
+        for (i, (piece, w)) in pieces.into_iter().enumerate() {
+            let space = i == 0 && !line.is_empty();
+            if used + usize::from(space) + w > width && !line.is_empty() {
+                let mut carry = Vec::new();
+                if closing(&piece) && line.len() > 1 {
+                    carry.push(line.pop().expect("two pieces"));
+                }
+                while line.len() > 1 && line.last().is_some_and(|(p, _, _)| opening(p)) {
+                    carry.insert(0, line.pop().expect("two pieces"));
+                }
+                lines.push(render(&line));
+                line = carry;
+                if let Some(first) = line.first_mut() {
+                    first.2 = false;
+                }
+                let space = !line.is_empty() && i == 0;
+                line.push((piece, w, space));
+                used = line.iter().enumerate().map(|(j, (_, w, s))| w + usize::from(*s && j > 0)).sum();
+            } else {
+                used += w + usize::from(space);
+                line.push((piece, w, space));
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(render(&line));
+    }
+    lines
+}
+
+/// Wraps code or data (a call's signature, received bytes) to `width`
+/// columns, keeping every character: it breaks after a space when one is in
+/// the second half of the line, anywhere otherwise.
+pub fn wrap_code(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(2);
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while cols(rest) > width {
+        let (mut end, mut used, mut space) = (0, 0, None);
+        for (i, c) in rest.char_indices() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width {
+                break;
+            }
+            used += w;
+            end = i + c.len_utf8();
+            if c == ' ' && used > width / 2 {
+                space = Some(end);
+            }
+        }
+        // A character wider than the whole line still has to go somewhere.
+        let end = if end == 0 { rest.chars().next().map_or(rest.len(), char::len_utf8) } else { end };
+        let cut = space.unwrap_or(end);
+        lines.push(rest[..cut].trim_end().to_string());
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() || lines.is_empty() {
+        lines.push(rest.to_string());
+    }
+    lines
+}
+
+/// `text` after `prefix`, wrapped to `width`, later lines indented under the
+/// text; `code` keeps the text's characters as they are (see [`wrap_code`]).
+pub fn hang(prefix: &str, text: &str, width: usize, code: bool) -> Vec<String> {
+    let indent = cols(prefix);
+    let room = width.saturating_sub(indent).max(12);
+    let body = if code { wrap_code(text, room) } else { wrap(text, room) };
+    let body = if body.is_empty() { vec![String::new()] } else { body };
+    body.into_iter()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { format!("{prefix}{l}") } else { format!("{:indent$}{l}", "") })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_english_by_words_and_chinese_by_characters() {
+        assert_eq!(wrap("one two three", 7), vec!["one two", "three"]);
+        let zh = wrap("三次握手 1/3：connect() 发出 SYN，带着客户端的初始序列号（ISN）；相对序号从 0 开始。", 20);
+        assert!(zh.len() > 3);
+        assert!(zh.iter().all(|l| cols(l) <= 20), "{zh:?}");
+        assert!(!zh.iter().any(|l| l.starts_with('，') || l.starts_with('。')));
+    }
+
+    #[test]
+    fn closing_punctuation_takes_the_character_before_it_to_the_next_line() {
+        // 10 columns: "一二三四五" fills the line; "。" must not start the next one.
+        let lines = wrap("一二三四五。", 10);
+        assert_eq!(lines, vec!["一二三四", "五。"]);
+        let lines = wrap("一二三四（五）", 10);
+        assert!(lines.iter().all(|l| cols(l) <= 10 && !l.ends_with('（')), "{lines:?}");
+    }
+
+    #[test]
+    fn long_words_and_code_are_cut_to_the_width() {
+        assert!(wrap(&"x".repeat(25), 10).iter().all(|l| cols(l) <= 10));
+        let code = "send(b'hello world, this is a long message')";
+        let lines = wrap_code(code, 20);
+        assert!(lines.iter().all(|l| cols(l) <= 20), "{lines:?}");
+        assert_eq!(lines.concat().replace(' ', ""), code.replace(' ', ""));
+        assert_eq!(wrap_code("短", 20), vec!["短"]);
+        assert_eq!(hang("   → ", "数据 数据", 80, false), vec!["   → 数据 数据"]);
+    }
+}
