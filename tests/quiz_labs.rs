@@ -158,12 +158,9 @@ fn empty_answers_are_wrong(id: &str) -> Vec<String> {
         .collect()
 }
 
-/// Pressing Enter without an answer must never score. Ignored until the
-/// engine stops taking "" for b'' (src/lab/quiz.rs `same_answer`, field
-/// `data`): the questions whose answer is b'' (teardown, half-close,
-/// file-download) fail it. Run it with `cargo test --release -- --ignored`.
+/// Pressing Enter without an answer must never score, not even when the
+/// answer is b'' (a student types b'' to say so).
 #[test]
-#[ignore = "the engine counts an empty answer as b'' (quiz.rs same_answer, field data)"]
 fn an_empty_answer_is_never_right() {
     let failures = for_every_lab(empty_answers_are_wrong);
     assert!(failures.is_empty(), "{failures:#?}");

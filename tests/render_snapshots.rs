@@ -142,15 +142,16 @@ fn recorded_handshake_run(width: usize) -> String {
             timer_kind: 0,
             inode: 1,
         }),
+        unread: None,
     };
     let actor = |a: &str| Holder::Actor(a.to_string());
     let listening = row(actor("server"), server, unbound, "LISTEN", 0, None);
     // The kernel rows after each step (None: unchanged, not shown).
     let rows_after = |n: usize| -> Option<Vec<StateRow>> {
         Some(match n {
-            1 => vec![StateRow { holder: actor("server"), socket: None }],
+            1 => vec![StateRow { holder: actor("server"), socket: None, unread: None }],
             3 => vec![listening.clone()],
-            4 => vec![listening.clone(), StateRow { holder: actor("client"), socket: None }],
+            4 => vec![listening.clone(), StateRow { holder: actor("client"), socket: None, unread: None }],
             5 => vec![
                 row(actor("server"), server, unbound, "LISTEN", 1, None),
                 row(actor("client"), client, server, "ESTABLISHED", 0, None),
@@ -179,7 +180,7 @@ fn recorded_handshake_run(width: usize) -> String {
     };
     let label = |r: &FrameRecord| {
         let tcp = r.tcp.expect("TCP");
-        wirelab::render::ladder::tcp_label(&tcp).split(' ').next().unwrap().to_string()
+        wirelab::render::ladder::tcp_label(&tcp, false).split(' ').next().unwrap().to_string()
     };
 
     let mut out = Vec::new();
@@ -191,7 +192,7 @@ fn recorded_handshake_run(width: usize) -> String {
     for (i, spanned) in lab.steps.iter().enumerate() {
         let (n, step) = (i + 1, spanned.get_ref());
         let signature = wirelab::lab::exec::signature(&step.call, Some(server));
-        sink.event(&Event::Step { n, of, step, signature: &signature }, &analyzer).unwrap();
+        sink.event(&Event::Step { n, of, step, signature: &signature, asking: false }, &analyzer).unwrap();
         let mut outcome = CallOutcome { ok: true, ret: Some(0), ..Default::default() };
         match &step.call {
             Call::Socket { .. } | Call::Accept { .. } => {
@@ -236,7 +237,7 @@ fn recorded_handshake_run(width: usize) -> String {
         }
         if step.quiz.is_some() {
             let (answer, truth, right) = if n == 5 { ("1", "1", true) } else { ("1", "0", false) };
-            let ev = Event::Quiz { n, step, answer, truth: Some(truth.to_string()), right };
+            let ev = Event::Quiz { n, step, answer, truth: Some(truth.to_string()), reason: None, right };
             sink.event(&ev, &analyzer).unwrap();
         }
     }

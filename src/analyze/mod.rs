@@ -67,6 +67,8 @@ pub struct TcpRecord {
     pub wscale: Option<u8>,
     /// SACK permitted option.
     pub sack_permitted: bool,
+    /// Timestamps option (RFC 7323): 10 bytes, 12 with its usual two NOPs.
+    pub timestamps: bool,
     /// Number of SACK blocks.
     pub sack_blocks: u8,
     /// Expert flags.
@@ -921,6 +923,7 @@ impl Analyzer {
             mss: seg.options.mss,
             wscale: seg.options.window_scale,
             sack_permitted: seg.options.sack_permitted,
+            timestamps: seg.options.timestamp.is_some(),
             sack_blocks: seg.options.sack_count,
             expert: numbers.expert,
             dupack_num: numbers.dupack_num,

@@ -27,7 +27,8 @@ pub enum TcpState {
     FinWait2,
     /// Both sides sent FIN at once; waiting for the ACK of ours.
     Closing,
-    /// Closed first and got everything: waits 2×MSL (60 s on Linux) before CLOSED.
+    /// Closed first and got everything: waits before CLOSED (RFC 9293: 2×MSL,
+    /// MSL = 2 min; Linux: a fixed 60 s, TCP_TIMEWAIT_LEN).
     TimeWait,
     /// The peer sent FIN; our application should `close()` (its `recv()` returns b"").
     CloseWait,

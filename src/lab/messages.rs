@@ -73,8 +73,8 @@ pub fn note(n: &Note, lang: Lang) -> String {
         Note::Served { clients } => t(lang, format!("served {clients} client(s)"), format!("服务了 {clients} 个客户端")),
         Note::ListenOverflows { count } => t(
             lang,
-            format!("the kernel counted {count} ListenOverflows (accept queue full: SYN dropped)"),
-            format!("内核记录了 {count} 次 ListenOverflows（accept 队列已满：SYN 被丢弃）"),
+            format!("the kernel's ListenOverflows counter (accept queue full: SYN dropped; counted for the whole machine) grew by {count} during this call"),
+            format!("内核的 ListenOverflows 计数（accept 队列已满：SYN 被丢弃；全机统计）在这次调用期间增加了 {count}"),
         ),
         Note::NotBound { actor } => t(
             lang,

@@ -162,6 +162,11 @@ fn resolve_choice<'a>(q: &'a Quiz, answer: &'a str) -> &'a str {
 /// flag order, b'…' quoting, errno by number or Python's exception name,
 /// words for small numbers, a choice by its letter).
 pub fn same_answer(q: &Quiz, answer: &str, truth: &str) -> bool {
+    // Pressing Enter is no answer, even when the answer is b'': a student
+    // types b'' (or '', "empty") to say so.
+    if answer.trim().is_empty() {
+        return false;
+    }
     let answer = resolve_choice(q, answer);
     let unquote = |s: &str| {
         let s = s.trim();
@@ -229,6 +234,7 @@ mod tests {
         assert!(same_answer(&q(QuizField::Data, &[]), "b'hello'", "hello"));
         assert!(same_answer(&q(QuizField::Data, &[]), "b''", ""));
         assert!(same_answer(&q(QuizField::Data, &[]), "empty", ""));
+        assert!(!same_answer(&q(QuizField::Data, &[]), "", ""), "Enter alone is no answer");
         assert!(same_answer(&q(QuizField::Ack, &[]), " 1 ", "1"));
         assert!(same_answer(&q(QuizField::Count, &[]), "three", "3"));
         assert!(same_answer(&q(QuizField::Count, &[]), "三个", "3"));

@@ -365,6 +365,10 @@ impl<W: Write> LadderRenderer<W> {
         if t.sack_permitted {
             opts.push("SACK_PERM".into());
         }
+        // On the handshake only: it explains why a full segment carries MSS − 12 bytes.
+        if t.timestamps && t.flags & crate::decode::flags::SYN != 0 {
+            opts.push("TS".into());
+        }
         if t.sack_blocks > 0 {
             opts.push(format!("SACK×{}", t.sack_blocks));
         }

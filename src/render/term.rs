@@ -107,6 +107,10 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                 let mut carry = Vec::new();
                 if closing(&piece) && line.len() > 1 {
                     carry.push(line.pop().expect("two pieces"));
+                    // "）；" after a character: the whole run moves, so no line starts with "）".
+                    while line.len() > 1 && carry.first().is_some_and(|(p, _, _)| closing(p)) {
+                        carry.insert(0, line.pop().expect("two pieces"));
+                    }
                 }
                 while line.len() > 1 && line.last().is_some_and(|(p, _, _)| opening(p)) {
                     carry.insert(0, line.pop().expect("two pieces"));
@@ -187,6 +191,16 @@ mod tests {
         assert!(zh.len() > 3);
         assert!(zh.iter().all(|l| cols(l) <= 20), "{zh:?}");
         assert!(!zh.iter().any(|l| l.starts_with('，') || l.starts_with('。')));
+    }
+
+    #[test]
+    fn a_run_of_closing_punctuation_never_starts_a_line() {
+        let text = "RFC 9293 的 MSL 是 2 分钟（2MSL = 4 分钟）；Linux 固定等待 60 秒";
+        for width in 10..40 {
+            for line in wrap(text, width) {
+                assert!(!line.starts_with('）') && !line.starts_with('；'), "{width}: {line:?}");
+            }
+        }
     }
 
     #[test]
