@@ -12,6 +12,11 @@ use std::process::{Command, Stdio};
 /// The right answers of each lab's questions, in step order, typed as a
 /// student would (an errno name, `b''`, a number, a state).
 const ANSWERS: &[(&str, &[&str])] = &[
+    ("close-listener", &["0", "ECONNREFUSED", "b'still here'"]),
+    ("connect-ex", &["0", "111"]),
+    ("dns", &["2", "0"]),
+    ("encoding", &["6", "4"]),
+    ("timeout", &["0", "b"]),
     ("backlog", &["none", "ETIMEDOUT", "2"]),
     ("echo", &["6", "1", "18"]),
     ("file-download", &["FIN,ACK", "b''"]),

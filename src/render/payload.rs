@@ -24,7 +24,12 @@ pub fn preview_lines(p: &Payload, cut_note: &str, width: usize) -> Vec<String> {
         p.head
             .chunks(16)
             .enumerate()
-            .map(|(i, row)| hex(row).replacen("hex", if i == 0 { "hex" } else { "   " }, 1))
+            .map(|(i, row)| {
+                // The people-facing word for hex; continuation rows align under the bytes.
+                let label = crate::i18n::tr("hex", "十六进制");
+                let blank = " ".repeat(label.width());
+                hex(row).replacen("hex", if i == 0 { label } else { &blank }, 1)
+            })
             .collect()
     } else {
         repr_lines(&p.head).into_iter().enumerate().map(|(i, l)| if i == 0 { l } else { format!("  {l}") }).collect()
