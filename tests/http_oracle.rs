@@ -151,11 +151,7 @@ fn compare(path: &Path, tally: &mut Tally) -> usize {
 }
 
 fn captures(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"));
-    files.sort();
-    files
+    capture_files(dir)
 }
 
 #[test]

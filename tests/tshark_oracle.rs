@@ -5,14 +5,6 @@ mod common;
 
 use common::*;
 
-fn capture_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> =
-        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"));
-    files.sort();
-    files
-}
-
 #[test]
 fn replay_matches_tshark_on_every_capture() {
     assert!(tshark_available(), "tshark is required for the oracle test (apt-get install tshark)");

@@ -22,6 +22,15 @@ pub fn captures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
 }
 
+/// The capture files of a folder (pcap, pcapng), sorted.
+pub fn capture_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"));
+    files.sort();
+    files
+}
+
 /// Runs `wirelab replay FILE --format jsonl` and parses every line.
 pub fn wirelab_jsonl(path: &Path) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
