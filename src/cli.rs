@@ -129,6 +129,8 @@ pub enum RunFormat {
     Ladder,
     /// One JSON object per event.
     Jsonl,
+    /// A Mermaid `sequenceDiagram` of the lab's packets, each step as a comment.
+    Mermaid,
 }
 
 /// `wirelab lab run` flags.

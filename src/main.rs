@@ -37,6 +37,13 @@ fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
             sink.ladder().absolute = args.wire.absolute;
             engine::run_with_stop(&loaded, &opts, &mut sink, &mut prompter, stop)?
         }
+        RunFormat::Mermaid => engine::run_with_stop(
+            &loaded,
+            &opts,
+            &mut lab_render::MermaidSink::new(out, args.wire.absolute),
+            &mut prompter,
+            stop,
+        )?,
         RunFormat::Jsonl => {
             engine::run_with_stop(&loaded, &opts, &mut lab_render::JsonlSink::new(out), &mut prompter, stop)?
         }

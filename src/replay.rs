@@ -60,6 +60,11 @@ pub fn renderer<'a>(format: Format, out: impl Write + 'a, filter: &Filter) -> Bo
             Box::new(l)
         }
         Format::Jsonl => Box::new(JsonlRenderer::new(out)),
+        Format::Mermaid => {
+            let mut m = crate::render::mermaid::MermaidRenderer::new(out);
+            m.absolute = filter.absolute;
+            Box::new(m)
+        }
         Format::Table => {
             let mut t = TableRenderer::new(out);
             if !filter.streams.is_empty() {

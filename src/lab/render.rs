@@ -288,6 +288,40 @@ impl<W: Write> LabSink for TerminalSink<W> {
     }
 }
 
+/// A Mermaid `sequenceDiagram` of the lab's packets; steps, expectation
+/// failures and the interruption as `%%` comments (English, like JSON).
+pub struct MermaidSink<W: Write> {
+    diagram: crate::render::mermaid::MermaidRenderer<W>,
+}
+
+impl<W: Write> MermaidSink<W> {
+    /// A diagram written to `out` (raw sequence numbers with `absolute`).
+    pub fn new(out: W, absolute: bool) -> Self {
+        let mut diagram = crate::render::mermaid::MermaidRenderer::new(out);
+        diagram.absolute = absolute;
+        MermaidSink { diagram }
+    }
+}
+
+impl<W: Write> LabSink for MermaidSink<W> {
+    fn event(&mut self, ev: &Event<'_>, analyzer: &Analyzer) -> io::Result<()> {
+        let comment = match ev {
+            Event::Packet { rec, .. } => return self.diagram.frame(rec, analyzer),
+            Event::Step { n, step, signature, .. } => format!("step {n} {}: {signature}", who(&step.actor)),
+            Event::Expect { n, pass: false, expectation, observed } => format!(
+                "step {n} expectation failed: {} wanted {}, saw {}",
+                expectation.key(),
+                messages::want(expectation, "", Lang::En).trim_start(),
+                messages::got(observed, Lang::En)
+            ),
+            Event::Interrupted { n } => format!("interrupted at step {n}"),
+            Event::End { .. } => return self.diagram.finish(analyzer),
+            _ => return Ok(()),
+        };
+        self.diagram.comment(&comment)
+    }
+}
+
 /// JSON lines: one object per event, each with `kind` and `step`. English
 /// only (the catalogue in `Lang::En`): it is a contract for scripts.
 pub struct JsonlSink<W: Write> {

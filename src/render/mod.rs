@@ -2,6 +2,7 @@
 
 pub mod jsonl;
 pub mod ladder;
+pub mod mermaid;
 pub mod payload;
 pub mod style;
 pub mod table;
@@ -32,4 +33,6 @@ pub enum Format {
     Table,
     /// One JSON object per frame.
     Jsonl,
+    /// A Mermaid `sequenceDiagram`, one message per packet (Markdown reports).
+    Mermaid,
 }
