@@ -49,6 +49,10 @@ pub enum Command {
         /// Ladder: draw every packet of bulk transfers (default: one summary line per run).
         #[arg(long)]
         every_packet: bool,
+        /// Show only frame N (1-based, as on the ladder): its TCP/UDP header drawn as in
+        /// the RFC with this packet's values, the flag bits, and its bytes.
+        #[arg(long, value_name = "N")]
+        frame: Option<u64>,
         #[command(flatten)]
         wire: WireArgs,
     },

@@ -40,6 +40,9 @@ pub enum Error {
         /// What is wrong, with the line when known.
         detail: String,
     },
+    /// The command asks for something the input does not have (a frame number
+    /// beyond the end of the capture …).
+    Usage(String),
     /// Writing output failed.
     Io {
         /// What was being done.
@@ -64,6 +67,7 @@ impl std::fmt::Display for Error {
             Error::LiveCapture { interface, detail } if zh => write!(f, "无法在 {interface} 上抓包：{detail}"),
             Error::LiveCapture { interface, detail } => write!(f, "cannot capture on {interface}: {detail}"),
             Error::Lab { path, detail } => write!(f, "{path}: {detail}"),
+            Error::Usage(what) => write!(f, "{what}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }

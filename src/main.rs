@@ -105,17 +105,20 @@ fn main() -> ExitCode {
     wirelab::render::term::choose_width(cli.width.map(usize::from));
     wirelab::render::style::init(cli.color, cli.theme);
     let result = match cli.command {
-        Command::Replay { file, format, ports, streams, every_packet, wire } => {
+        Command::Replay { file, format, ports, streams, every_packet, frame, wire } => {
             // A file of that name wins over a lab's built-in recording.
             let reader = match file.to_str().filter(|_| !file.exists()).and_then(lab::recording) {
                 Some(recording) => CaptureReader::from_reader(&file, recording),
                 None => CaptureReader::open(&file),
             };
             reader
-                .and_then(|r| {
-                    let filter =
-                        Filter { ports, streams, every_packet, payload: wire.payload, absolute: wire.absolute };
-                    replay::replay_reader(r, format, &filter)
+                .and_then(|r| match frame {
+                    Some(n) => replay::show_frame(r, n),
+                    None => {
+                        let filter =
+                            Filter { ports, streams, every_packet, payload: wire.payload, absolute: wire.absolute };
+                        replay::replay_reader(r, format, &filter).map(|_| ())
+                    }
                 })
                 .map(|_| ExitCode::SUCCESS)
         }

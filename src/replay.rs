@@ -155,3 +155,27 @@ fn replay_frames(
         unsupported: analyzer.unsupported_links.iter().map(|(l, n)| (LinkType(*l), *n)).collect(),
     })
 }
+
+/// `replay FILE --frame N`: frame N drawn layer by layer, with its bytes. The
+/// frames before it are analysed too, so relative numbers are right.
+pub fn show_frame(mut reader: CaptureReader, number: u64) -> Result<()> {
+    let mut analyzer = Analyzer::new();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut drawn: Option<io::Result<()>> = None;
+    reader.for_each(|frame| {
+        let rec = analyzer.on_frame(frame);
+        if frame.number == number {
+            drawn = Some(crate::render::frame::draw(&mut out, frame, &rec));
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    match drawn {
+        Some(r) => r.map_err(|e| crate::Error::io("writing output", e)),
+        None => Err(crate::Error::Usage(crate::i18n::either(
+            format!("the capture has no frame {number} ({} frame(s))", analyzer.frames),
+            format!("这个抓包文件没有第 {number} 帧（共 {} 帧）", analyzer.frames),
+        ))),
+    }
+}

@@ -1,5 +1,6 @@
 //! Renderers: terminal ladder, per-connection table, JSON lines.
 
+pub mod frame;
 pub mod jsonl;
 pub mod ladder;
 pub mod mermaid;
