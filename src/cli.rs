@@ -82,6 +82,20 @@ pub enum Command {
         #[command(flatten)]
         wire: WireArgs,
     },
+    /// One TCP stream over time: time-sequence graph, RTT, window or throughput, as SVG or text.
+    Graph {
+        /// The capture file, or a lab id (its built-in recording).
+        file: PathBuf,
+        /// The TCP stream (tcp.stream, as the ladder numbers them).
+        #[arg(long, default_value_t = 0)]
+        stream: u32,
+        /// What to draw.
+        #[arg(long, value_enum, default_value_t = wirelab::render::graph::Kind::Tsg)]
+        kind: wirelab::render::graph::Kind,
+        /// Write the SVG here; without it the data is printed as a table.
+        #[arg(long, value_name = "OUT.svg")]
+        out: Option<PathBuf>,
+    },
     /// Labs: wirelab performs real socket calls and shows the packets each one causes.
     Lab {
         /// Also read the labs of this folder (repeatable; before $WIRELAB_LABS and ./labs).

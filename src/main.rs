@@ -137,6 +137,13 @@ fn main() -> ExitCode {
             sniff::sniff(&opts).map(|_| ExitCode::SUCCESS)
         }
         Command::Lab { labs, action } => lab_command(action, &labs),
+        Command::Graph { file, stream, kind, out } => {
+            let reader = match file.to_str().filter(|_| !file.exists()).and_then(lab::recording) {
+                Some(recording) => CaptureReader::from_reader(&file, recording),
+                None => CaptureReader::open(&file),
+            };
+            reader.and_then(|r| replay::graph(r, stream, kind, out.as_deref())).map(|_| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -179,3 +179,38 @@ pub fn show_frame(mut reader: CaptureReader, number: u64) -> Result<()> {
         ))),
     }
 }
+
+/// `wirelab graph`: the SVG of one stream written to `out`, or its data as a
+/// table on stdout.
+pub fn graph(
+    mut reader: CaptureReader,
+    stream: u32,
+    kind: crate::render::graph::Kind,
+    out: Option<&Path>,
+) -> Result<()> {
+    let mut analyzer = Analyzer::new();
+    analyzer.set_payload_limit(0);
+    let mut series = crate::render::graph::Series::default();
+    reader.for_each(|frame| {
+        let rec = analyzer.on_frame(frame);
+        series.add(&rec, stream);
+        ControlFlow::Continue(())
+    })?;
+    if series.is_empty() {
+        return Err(crate::Error::Usage(crate::i18n::either(
+            format!("no TCP stream {stream} in this capture ({} TCP connection(s))", analyzer.counts().0),
+            format!("这个抓包文件中没有 TCP 流 {stream}（共 {} 个 TCP 连接）", analyzer.counts().0),
+        )));
+    }
+    match out {
+        None => {
+            print!("{}", crate::render::graph::table(&series, kind));
+            Ok(())
+        }
+        Some(path) => {
+            let title = format!("tcp.stream {stream}: {kind:?}");
+            let svg = crate::render::graph::svg(&series, kind, &title).map_err(crate::Error::Usage)?;
+            std::fs::write(path, svg).map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))
+        }
+    }
+}

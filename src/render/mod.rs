@@ -1,6 +1,7 @@
 //! Renderers: terminal ladder, per-connection table, JSON lines.
 
 pub mod frame;
+pub mod graph;
 pub mod jsonl;
 pub mod ladder;
 pub mod mermaid;
