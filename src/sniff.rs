@@ -205,6 +205,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
                 link: capture.link,
                 data: &frame.data,
                 orig_len: frame.orig_len,
+                comment: None,
             };
             let packet = crate::decode::decode(&probe);
             if !port_match(&packet, &opts.ports) {

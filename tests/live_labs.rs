@@ -415,3 +415,23 @@ fn labs_speak_chinese() {
         );
     }
 }
+
+/// `lab run --save run.pcapng` writes each packet's step and call as its
+/// packet comment: tshark reads them, and `replay` shows them again.
+#[test]
+fn a_saved_pcapng_carries_the_transcript() {
+    let path = std::env::temp_dir().join(format!("wirelab-transcript-{}.pcapng", std::process::id()));
+    let (code, _, err) = run_lab("handshake", &["--save", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let out = Command::new("tshark").arg("-r").arg(&path).args(["-T", "fields", "-e", "frame.comment"]).output().unwrap();
+    let comments: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(comments.len(), 7, "{comments:?}");
+    assert!(comments[..3].iter().all(|c| c.contains("step 5/9 · client: connect(127.0.0.1:")), "{comments:?}");
+    let replay = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["replay", "--format", "jsonl"]).arg(&path).output().unwrap();
+    let frames: Vec<Value> =
+        String::from_utf8_lossy(&replay.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for (f, c) in frames.iter().zip(&comments) {
+        assert_eq!(f["comment"].as_str(), Some(c.as_str()));
+    }
+    let _ = std::fs::remove_file(&path);
+}

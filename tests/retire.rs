@@ -58,7 +58,7 @@ fn finished_connections_are_retired_and_numbering_goes_on() {
         for (ts, data, orig_len) in &frames {
             number += 1;
             let ts = Timestamp { secs: ts.secs + round as i64 * 600, nanos: ts.nanos };
-            let rec = analyzer.on_frame(&Frame { number, ts, link, data, orig_len: *orig_len });
+            let rec = analyzer.on_frame(&Frame { number, ts, link, data, orig_len: *orig_len, comment: None });
             assert_eq!(rec.tcp.unwrap().stream, round, "frame {number}");
         }
         // Only the current connection is live; the earlier ones were retired.
@@ -84,7 +84,7 @@ fn a_retired_connection_that_comes_back_continues_its_stream() {
         for (i, (ts, data, orig_len)) in frames.iter().enumerate() {
             number += 1;
             let ts = Timestamp { secs: ts.secs + round * 600, nanos: ts.nanos };
-            let rec = analyzer.on_frame(&Frame { number, ts, link, data, orig_len: *orig_len });
+            let rec = analyzer.on_frame(&Frame { number, ts, link, data, orig_len: *orig_len, comment: None });
             let t = rec.tcp.unwrap();
             assert_eq!(t.stream, 0, "frame {number}");
             if round == 0 {
@@ -109,7 +109,7 @@ fn an_idle_connection_keeps_its_numbers_after_an_hour() {
     let mut number = 0u64;
     let mut feed = |analyzer: &mut Analyzer, ts: Timestamp, data: &[u8], orig_len: u32| {
         number += 1;
-        analyzer.on_frame(&Frame { number, ts, link, data, orig_len })
+        analyzer.on_frame(&Frame { number, ts, link, data, orig_len, comment: None })
     };
     // Handshake and the first data segment.
     let mut seen = Vec::new();

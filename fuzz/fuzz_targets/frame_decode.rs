@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
             link,
             data: frame,
             orig_len: (len as u32).wrapping_mul(3),
+            comment: None,
         };
         std::hint::black_box(analyzer.on_frame(&f));
     }

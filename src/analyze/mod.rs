@@ -174,6 +174,8 @@ pub struct FrameRecord {
     pub payload: Option<Payload>,
     /// An HTTP/1.x message whose header block this segment completes.
     pub http: Option<Box<HttpMessage>>,
+    /// The capture file's comment on this packet (a lab run's step and call).
+    pub comment: Option<Box<str>>,
 }
 
 impl FrameRecord {
@@ -594,6 +596,7 @@ impl Analyzer {
             explain: [None, None],
             payload: None,
             http: None,
+            comment: frame.comment.map(Box::from),
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some((s, d))) => {

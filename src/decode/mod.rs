@@ -466,7 +466,7 @@ mod tests {
     }
 
     fn frame(link: LinkType, data: &[u8], orig_len: u32) -> Packet<'_> {
-        decode(&Frame { number: 1, ts: Timestamp::default(), link, data, orig_len })
+        decode(&Frame { number: 1, ts: Timestamp::default(), link, data, orig_len, comment: None })
     }
 
     fn tcp<'a>(p: &Packet<'a>) -> TcpSegment<'a> {

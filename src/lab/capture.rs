@@ -29,12 +29,19 @@ pub struct LabCapture {
     pub analyzer: Analyzer,
     frame_no: u64,
     ports: BTreeSet<u16>,
+    /// The step's call, written as each saved packet's comment (pcapng).
+    note: Option<String>,
 }
 
 impl LabCapture {
     /// Wraps a started capture (or none) and the file to save to.
     pub fn new(live: Option<LiveCapture>, writer: Option<PcapWriter>) -> Self {
-        LabCapture { live, writer, analyzer: Analyzer::new(), frame_no: 0, ports: BTreeSet::new() }
+        LabCapture { live, writer, analyzer: Analyzer::new(), frame_no: 0, ports: BTreeSet::new(), note: None }
+    }
+
+    /// What the saved packets from now on were caused by (their comment).
+    pub fn set_note(&mut self, note: String) {
+        self.note = Some(note);
     }
 
     /// Packets are being captured.
@@ -63,7 +70,7 @@ impl LabCapture {
 
     fn handle_frame(&mut self, n: usize, f: &LiveFrame, sink: &mut dyn LabSink) -> Result<Option<FrameRecord>> {
         let link = self.live.as_ref().map(|c| c.link).unwrap_or(LinkType::ETHERNET);
-        let probe = Frame { number: self.frame_no + 1, ts: f.ts, link, data: &f.data, orig_len: f.orig_len };
+        let probe = Frame { number: self.frame_no + 1, ts: f.ts, link, data: &f.data, orig_len: f.orig_len, comment: None };
         let packet = crate::decode::decode(&probe);
         let ports: Vec<u16> = self.ports.iter().copied().collect();
         if ports.is_empty() || !port_match(&packet, &ports) {
@@ -71,7 +78,7 @@ impl LabCapture {
         }
         self.frame_no += 1;
         if let Some(w) = self.writer.as_mut() {
-            w.write(f.ts, &f.data, f.orig_len)?;
+            w.write_commented(f.ts, &f.data, f.orig_len, self.note.as_deref())?;
             w.flush()?;
         }
         let rec = self.analyzer.on_packet(&probe, &packet);

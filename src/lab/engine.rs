@@ -184,6 +184,8 @@ pub fn run_with_stop(
         cap.add_ports(resolved.map(|a| a.port()));
         let overflows_before = matches!(step.call, Call::Connect { .. }).then(procnet::listen_overflows).flatten();
         let signature = exec::signature(&step.call, resolved);
+        let who = if step.actor.is_empty() { "lab" } else { step.actor.as_str() };
+        cap.set_note(format!("wirelab lab {} step {n}/{total} · {who}: {signature}", lab.id));
         let asking = opts.quiz && step.quiz.is_some();
         sink.event(&Event::Step { n, of: total, step, signature: &signature, asking }, &cap.analyzer)
             .map_err(io_err)?;

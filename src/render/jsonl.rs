@@ -74,6 +74,8 @@ pub struct JsonFrame {
     http: Option<HttpJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dns: Option<DnsJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
 }
 
 /// A DNS message: question, answers, response code.
@@ -221,6 +223,7 @@ impl JsonFrame {
             explain: ExplainTexts(rec.explain),
             truncated: rec.truncated,
             link_type: rec.src.is_none().then_some(rec.link.0),
+            comment: rec.comment.as_deref().map(str::to_owned),
             dns: rec.udp.and_then(|u| u.dns).map(|d| DnsJson {
                 id: d.id,
                 response: d.response,

@@ -396,7 +396,16 @@ impl<W: Write> LadderRenderer<W> {
             );
             self.detail(note, Role::Quiet)?;
         }
+        self.comment(rec)?;
         self.explanations(rec)
+    }
+
+    /// The capture's own comment on the packet: a lab run's step and call.
+    fn comment(&mut self, rec: &FrameRecord) -> io::Result<()> {
+        match rec.comment.as_deref() {
+            Some(c) => self.detail(&format!("✎ {c}"), Role::Explain),
+            None => Ok(()),
+        }
     }
 }
 
@@ -541,6 +550,7 @@ impl<W: Write> LadderRenderer<W> {
             if let Some(d) = &u.dns {
                 self.detail(&dns_line(d), Role::Call)?;
             }
+            self.comment(rec)?;
             self.bytes_on_the_wire(rec)?;
             return self.explanations(rec);
         }

@@ -98,6 +98,8 @@ impl CaptureReader {
         let mut buffer_size = INITIAL_BUFFER;
         loop {
             let offset = self.inner.consumed() as u64;
+            // Owned here, so a frame can borrow its comment while it is handed on.
+            let comment: Option<String>;
             let step = match self.inner.next() {
                 Ok((len, block)) => {
                     let frame = match block {
@@ -115,6 +117,7 @@ impl CaptureReader {
                                 link,
                                 data: record.data,
                                 orig_len: record.origlen,
+                                comment: None,
                             })
                         }
                         PcapBlockOwned::NG(Block::SectionHeader(_)) => {
@@ -155,6 +158,15 @@ impl CaptureReader {
                                 // The block pads its data to 32 bits: the frame is `caplen` bytes.
                                 data: &epb.data[..(epb.caplen as usize).min(epb.data.len())],
                                 orig_len: epb.origlen,
+                                comment: {
+                                    comment = epb
+                                        .options
+                                        .iter()
+                                        .find(|o| o.code == pcap_parser::OptionCode::Comment)
+                                        .and_then(|o| o.as_str().ok())
+                                        .map(str::to_owned);
+                                    comment.as_deref()
+                                },
                             })
                         }
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
@@ -173,6 +185,7 @@ impl CaptureReader {
                                 link: iface.link,
                                 data: &spb.data[..len],
                                 orig_len: spb.origlen,
+                                comment: None,
                             })
                         }
                         // Statistics, name resolution, comments, custom and unknown blocks

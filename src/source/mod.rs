@@ -106,4 +106,6 @@ pub struct Frame<'a> {
     pub data: &'a [u8],
     /// Length of the frame on the wire.
     pub orig_len: u32,
+    /// A pcapng packet comment (wirelab writes each packet's step and call there).
+    pub comment: Option<&'a str>,
 }

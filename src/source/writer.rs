@@ -1,7 +1,9 @@
-//! pcap writer for `--save`: nanosecond classic pcap, snaplen 262,144 (loopback
-//! frames reach 65,549 bytes; 65,535 would cut them). Each record is written
-//! whole, so a file interrupted at any point opens in Wireshark up to its last
-//! complete frame.
+//! Capture writer for `--save`: nanosecond classic pcap, or pcapng when the
+//! file name ends in `.pcapng` (then a lab run writes each packet's step and
+//! call as its packet comment, which Wireshark shows and `replay` reads back).
+//! Snaplen 262,144 (loopback frames reach 65,549 bytes; 65,535 would cut
+//! them). Each record is written whole, so a file interrupted at any point
+//! opens in Wireshark up to its last complete frame.
 
 use super::{LinkType, Timestamp};
 use crate::error::{Error, Result};
@@ -20,8 +22,40 @@ pub struct PcapWriter {
     path: PathBuf,
     out: BufWriter<File>,
     snaplen: u32,
+    /// pcapng (with comments) rather than classic pcap.
+    ng: bool,
     /// Frames written.
     pub frames: u64,
+}
+
+/// pcapng block types and option codes (draft-ietf-opsawg-pcapng §4, §3.5).
+mod ng {
+    pub const SECTION_HEADER: u32 = 0x0A0D_0D0A;
+    pub const INTERFACE: u32 = 1;
+    pub const ENHANCED_PACKET: u32 = 6;
+    pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+    pub const OPT_END: u16 = 0;
+    pub const OPT_COMMENT: u16 = 1;
+    pub const IF_TSRESOL: u16 = 9;
+}
+
+/// Appends an option (code, length, value padded to 32 bits).
+fn option(block: &mut Vec<u8>, code: u16, value: &[u8]) {
+    block.extend_from_slice(&code.to_le_bytes());
+    block.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    block.extend_from_slice(value);
+    block.resize(block.len().next_multiple_of(4), 0);
+}
+
+/// A whole pcapng block: type, total length, body, total length again.
+fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+    let len = (12 + body.len()) as u32;
+    let mut b = Vec::with_capacity(len as usize);
+    b.extend_from_slice(&kind.to_le_bytes());
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(body);
+    b.extend_from_slice(&len.to_le_bytes());
+    b
 }
 
 impl PcapWriter {
@@ -30,8 +64,32 @@ impl PcapWriter {
     pub fn create(path: &Path, link: LinkType, snaplen: Option<u32>) -> Result<PcapWriter> {
         let snaplen = snaplen.unwrap_or(SNAPLEN).clamp(64, SNAPLEN);
         let file = File::create(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-        let mut w =
-            PcapWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), snaplen, frames: 0 };
+        let ng = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pcapng"));
+        let mut w = PcapWriter {
+            path: path.to_owned(),
+            out: BufWriter::with_capacity(1 << 16, file),
+            snaplen,
+            ng,
+            frames: 0,
+        };
+        if ng {
+            let mut shb = Vec::new();
+            shb.extend_from_slice(&ng::BYTE_ORDER_MAGIC.to_le_bytes());
+            shb.extend_from_slice(&1u16.to_le_bytes());
+            shb.extend_from_slice(&0u16.to_le_bytes());
+            shb.extend_from_slice(&(-1i64).to_le_bytes()); // section length not given
+            let mut idb = Vec::new();
+            idb.extend_from_slice(&(link.0 as u16).to_le_bytes());
+            idb.extend_from_slice(&0u16.to_le_bytes());
+            idb.extend_from_slice(&snaplen.to_le_bytes());
+            option(&mut idb, ng::IF_TSRESOL, &[9]); // nanoseconds
+            option(&mut idb, ng::OPT_END, &[]);
+            let mut bytes = block(ng::SECTION_HEADER, &shb);
+            bytes.extend(block(ng::INTERFACE, &idb));
+            w.write_bytes(&bytes)?;
+            w.flush()?;
+            return Ok(w);
+        }
         let header = PcapHeader {
             magic_number: MAGIC_NANOSECONDS,
             version_major: 2,
@@ -55,7 +113,35 @@ impl PcapWriter {
 
     /// Appends one frame that was `orig_len` bytes long on the wire.
     pub fn write(&mut self, ts: Timestamp, data: &[u8], orig_len: u32) -> Result<()> {
+        self.write_commented(ts, data, orig_len, None)
+    }
+
+    /// The same, with a packet comment (kept in pcapng only).
+    pub fn write_commented(&mut self, ts: Timestamp, data: &[u8], orig_len: u32, comment: Option<&str>) -> Result<()> {
         let len = data.len().min(self.snaplen as usize);
+        if self.ng {
+            let nanos = (ts.secs.max(0) as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.nanos as u64);
+            let mut epb = Vec::with_capacity(32 + len);
+            epb.extend_from_slice(&0u32.to_le_bytes()); // interface 0
+            epb.extend_from_slice(&((nanos >> 32) as u32).to_le_bytes());
+            epb.extend_from_slice(&(nanos as u32).to_le_bytes());
+            epb.extend_from_slice(&(len as u32).to_le_bytes());
+            epb.extend_from_slice(&orig_len.max(data.len() as u32).to_le_bytes());
+            epb.extend_from_slice(&data[..len]);
+            epb.resize(epb.len().next_multiple_of(4), 0);
+            if let Some(c) = comment {
+                // An option holds at most 65,535 bytes.
+                let mut end = c.len().min(u16::MAX as usize);
+                while !c.is_char_boundary(end) {
+                    end -= 1;
+                }
+                option(&mut epb, ng::OPT_COMMENT, &c.as_bytes()[..end]);
+                option(&mut epb, ng::OPT_END, &[]);
+            }
+            self.write_bytes(&block(ng::ENHANCED_PACKET, &epb))?;
+            self.frames += 1;
+            return Ok(());
+        }
         let block = LegacyPcapBlock {
             ts_sec: ts.secs as u32,
             ts_usec: ts.nanos,
