@@ -208,7 +208,7 @@ pub fn graph(
             Ok(())
         }
         Some(path) => {
-            let title = format!("tcp.stream {stream}: {kind:?}");
+            let title = format!("tcp.stream {stream}: {}", kind.title());
             let svg = crate::render::graph::svg(&series, kind, &title).map_err(crate::Error::Usage)?;
             std::fs::write(path, svg).map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))
         }

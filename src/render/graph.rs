@@ -23,6 +23,18 @@ pub enum Kind {
     Throughput,
 }
 
+impl Kind {
+    /// The graph's name, for its title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Tsg => "time-sequence graph",
+            Kind::Rtt => "round-trip time",
+            Kind::Window => "advertised window",
+            Kind::Throughput => "throughput",
+        }
+    }
+}
+
 /// RFC 6298 §2.3: SRTT ← (1 − α)·SRTT + α·R, α = 1/8.
 const ALPHA: f64 = 0.125;
 
@@ -207,7 +219,9 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
                 let wins: Vec<(f64, u64)> =
                     points.iter().filter(|p| !p.forward && p.has_ack).map(|p| (p.t, p.ack as u64 + p.win as u64)).collect();
                 chart.draw_series(LineSeries::new(acks, GREEN.stroke_width(1))).map_err(err)?.label("ACK").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], GREEN));
-                chart.draw_series(LineSeries::new(wins, YELLOW.mix(0.9).stroke_width(1))).map_err(err)?.label("ACK + window").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], YELLOW));
+                // Dark amber: plain yellow vanishes on white when projected.
+                let amber = RGBColor(0xc7, 0x8a, 0x00);
+                chart.draw_series(LineSeries::new(wins, amber.stroke_width(1))).map_err(err)?.label("ACK + window").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], amber));
                 chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
                 for p in points.iter().filter(|p| p.forward && p.len > 0) {
                     let (x, y0) = chart.backend_coord(&(p.t, p.seq as u64));
