@@ -51,10 +51,12 @@ pub enum Command {
         every_packet: bool,
         /// Show only frame N (1-based, as on the ladder): its TCP/UDP header drawn as in
         /// the RFC with this packet's values, the flag bits, and its bytes.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", conflicts_with = "html")]
         frame: Option<u64>,
         #[command(flatten)]
         wire: WireArgs,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Show live traffic of any program (loopback by default), annotated, until Ctrl-C.
     Sniff {
@@ -182,6 +184,16 @@ pub struct RunArgs {
     pub interface: String,
     #[command(flatten)]
     pub wire: WireArgs,
+}
+
+/// The picture of a capture for a browser (replay).
+#[derive(Args, Debug)]
+pub struct PageArgs {
+    /// Also write the ladder as one self-contained HTML page (works offline, from
+    /// file://): click a packet, or press ←/→, to see its headers as the RFC draws
+    /// them and its bytes. Written in addition to what --format prints.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// How the bytes and numbers of each packet are shown (replay, sniff, lab run).

@@ -105,7 +105,7 @@ fn main() -> ExitCode {
     wirelab::render::term::choose_width(cli.width.map(usize::from));
     wirelab::render::style::init(cli.color, cli.theme);
     let result = match cli.command {
-        Command::Replay { file, format, ports, streams, every_packet, frame, wire } => {
+        Command::Replay { file, format, ports, streams, every_packet, frame, wire, page } => {
             // A file of that name wins over a lab's built-in recording.
             let reader = match file.to_str().filter(|_| !file.exists()).and_then(lab::recording) {
                 Some(recording) => CaptureReader::from_reader(&file, recording),
@@ -117,7 +117,10 @@ fn main() -> ExitCode {
                     None => {
                         let filter =
                             Filter { ports, streams, every_packet, payload: wire.payload, absolute: wire.absolute };
-                        replay::replay_reader(r, format, &filter).map(|_| ())
+                        // The name only: a page shared with a class need not show the teacher's folders.
+                        let title = file.file_name().unwrap_or(file.as_os_str()).to_string_lossy().into_owned();
+                        let html = page.html.as_deref().map(|path| replay::HtmlPage { path, title: &title });
+                        replay::replay_reader(r, format, &filter, html).map(|_| ())
                     }
                 })
                 .map(|_| ExitCode::SUCCESS)

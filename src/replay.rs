@@ -87,20 +87,43 @@ pub struct ReplaySummary {
 /// Replays `path` to stdout. On a damaged file, what was read is shown first,
 /// then the error is returned.
 pub fn replay(path: &Path, format: Format, filter: &Filter) -> Result<ReplaySummary> {
-    replay_reader(CaptureReader::open(path)?, format, filter)
+    replay_reader(CaptureReader::open(path)?, format, filter, None)
 }
 
-/// Replays an opened capture to stdout: a file, or a lab recording compiled into wirelab.
-pub fn replay_reader(reader: CaptureReader, format: Format, filter: &Filter) -> Result<ReplaySummary> {
+/// `--html FILE`: where the page goes and what it is titled after.
+#[derive(Clone, Copy, Debug)]
+pub struct HtmlPage<'a> {
+    /// The file written.
+    pub path: &'a Path,
+    /// The capture's name (file or lab), for the page's title.
+    pub title: &'a str,
+}
+
+/// Replays an opened capture to stdout: a file, or a lab recording compiled
+/// into wirelab; with `html`, also writes the page.
+pub fn replay_reader(
+    reader: CaptureReader,
+    format: Format,
+    filter: &Filter,
+    html: Option<HtmlPage<'_>>,
+) -> Result<ReplaySummary> {
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut render = renderer(format, out, filter);
     let mut analyzer = Analyzer::new();
     analyzer.set_payload_limit(filter.payload);
-    if format == Format::Table {
+    if format == Format::Table && html.is_none() {
         analyzer = analyzer.summary_only();
     }
-    replay_frames(reader, analyzer, render.as_mut(), filter)
+    let Some(HtmlPage { path, title }) = html else {
+        return replay_frames(reader, analyzer, render.as_mut(), filter);
+    };
+    // Created before reading, so a bad path is reported before any output.
+    let file = std::fs::File::create(path).map_err(|e| crate::Error::io(format!("creating {}", path.display()), e))?;
+    let mut page = crate::render::html::HtmlRenderer::new(BufWriter::new(file), title);
+    page.absolute = filter.absolute;
+    let mut tee = crate::render::Tee::new(render, Box::new(page));
+    replay_frames(reader, analyzer, &mut tee, filter)
 }
 
 /// Replays `path` into any renderer.
@@ -134,7 +157,7 @@ fn replay_frames(
             );
         }
         if filter.matches(&rec) {
-            if let Err(e) = render.frame(&rec, &analyzer) {
+            if let Err(e) = render.frame_bytes(frame, &rec, &analyzer) {
                 io_error = Some(e);
                 return ControlFlow::Break(());
             }

@@ -87,62 +87,201 @@ fn centered(text: &str, width: usize) -> String {
 
 const RULER: &str = "+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+";
 
-fn tcp_diagram(out: &mut dyn Write, t: &[u8], rec: &FrameRecord) -> io::Result<()> {
+/// One header field of a frame: what it is called, its value, how wide the
+/// RFC draws it, and which bytes of the frame hold it (so a page can light
+/// them up in the hex dump).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Field {
+    /// A stable name ("sport", "seq", "syn" …), for scripts and styling.
+    pub key: &'static str,
+    /// Its name in the current language (the RFC's letter for a flag bit).
+    pub label: &'static str,
+    /// The value as shown ("41234", "0x1a2b", "1").
+    pub value: String,
+    /// Width in the RFC diagram, in bits (a row is 32).
+    pub bits: u8,
+    /// First byte in the frame.
+    pub start: usize,
+    /// One past the last byte in the frame (a flag bit lights its whole byte).
+    pub end: usize,
+}
+
+impl Field {
+    /// The text of its cell in a diagram: narrow fields hold only the value.
+    pub fn cell(&self) -> String {
+        if self.bits <= 4 {
+            self.value.clone()
+        } else {
+            format!("{} {}", self.label, self.value)
+        }
+    }
+}
+
+/// The transport header of a frame, field by field.
+#[derive(Clone, Debug, Default)]
+pub enum Header {
+    /// TCP (RFC 9293 §3.1), as far as it was captured.
+    Tcp(Vec<Field>),
+    /// UDP (RFC 768).
+    Udp(Vec<Field>),
+    /// No TCP or UDP header to draw.
+    #[default]
+    None,
+}
+
+/// What `--frame N` and the HTML page show of one frame: where each layer
+/// starts, the IP and transport fields with their byte ranges, and the
+/// sentences under the diagram.
+#[derive(Clone, Debug, Default)]
+pub struct Dissection {
+    /// Where the IP header starts.
+    pub ip_at: Option<usize>,
+    /// Where the TCP/UDP header starts.
+    pub transport_at: Option<usize>,
+    /// Where the payload starts.
+    pub payload_at: Option<usize>,
+    /// IPv4 (RFC 791) or IPv6 (RFC 8200) header fields.
+    pub ip: Vec<Field>,
+    /// The transport header.
+    pub header: Header,
+    /// Data offset and flags in words, the options, the payload length.
+    pub notes: Vec<String>,
+}
+
+/// Splits `frame` (analysed into `rec`) into layers and fields.
+pub fn dissect(frame: &Frame<'_>, rec: &FrameRecord) -> Dissection {
+    let l = layers(frame);
+    let d = frame.data;
+    let mut out = Dissection { ip_at: l.ip, transport_at: l.transport, payload_at: l.payload, ..Default::default() };
+    if let Some(i) = l.ip {
+        out.ip = ip_fields(d, i);
+    }
+    match (l.transport, rec.tcp.is_some(), rec.udp.is_some()) {
+        (Some(t), true, _) => {
+            let (fields, notes) = tcp_fields(d, t, rec);
+            out.header = Header::Tcp(fields);
+            out.notes = notes;
+        }
+        (Some(t), _, true) => out.header = Header::Udp(udp_fields(d, t)),
+        _ => {}
+    }
+    out
+}
+
+fn field(key: &'static str, label: &'static str, value: String, bits: u8, start: usize, end: usize) -> Field {
+    Field { key, label, value, bits, start, end }
+}
+
+fn ip_fields(d: &[u8], i: usize) -> Vec<Field> {
+    let mut f = Vec::new();
+    match d.get(i).map(|b| b >> 4) {
+        Some(4) => {
+            let (Some(&vihl), Some(&tos), Some(total), Some(id), Some(frag), Some(&ttl), Some(&proto), Some(sum)) = (
+                d.get(i),
+                d.get(i + 1),
+                be16(d, i + 2),
+                be16(d, i + 4),
+                be16(d, i + 6),
+                d.get(i + 8),
+                d.get(i + 9),
+                be16(d, i + 10),
+            ) else {
+                return f;
+            };
+            f.push(field("version", tr("Version", "版本"), "4".into(), 4, i, i + 1));
+            f.push(field("ihl", tr("IHL", "首部长度"), format!("{}", vihl & 0x0f), 4, i, i + 1));
+            f.push(field("tos", tr("Type of Service", "服务类型"), format!("0x{tos:02x}"), 8, i + 1, i + 2));
+            f.push(field("total_length", tr("Total Length", "总长度"), total.to_string(), 16, i + 2, i + 4));
+            f.push(field("id", tr("Identification", "标识"), format!("0x{id:04x}"), 16, i + 4, i + 6));
+            let df = if frag & 0x4000 != 0 { " DF" } else { "" };
+            f.push(field("ip_flags", tr("Flags", "标志"), format!("{:03b}{df}", frag >> 13), 3, i + 6, i + 7));
+            f.push(field("frag", tr("Fragment Offset", "片偏移"), (frag & 0x1fff).to_string(), 13, i + 6, i + 8));
+            f.push(field("ttl", tr("TTL", "生存时间"), ttl.to_string(), 8, i + 8, i + 9));
+            let p = match proto {
+                6 => "6 (TCP)".to_string(),
+                17 => "17 (UDP)".to_string(),
+                1 => "1 (ICMP)".to_string(),
+                n => n.to_string(),
+            };
+            f.push(field("protocol", tr("Protocol", "协议"), p, 8, i + 9, i + 10));
+            f.push(field("ip_checksum", tr("Header Checksum", "首部校验和"), format!("0x{sum:04x}"), 16, i + 10, i + 12));
+            if let (Some(s), Some(t)) = (d.get(i + 12..i + 16), d.get(i + 16..i + 20)) {
+                let a = |b: &[u8]| std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string();
+                f.push(field("src", tr("Source Address", "源地址"), a(s), 32, i + 12, i + 16));
+                f.push(field("dst", tr("Destination Address", "目的地址"), a(t), 32, i + 16, i + 20));
+            }
+        }
+        Some(6) => {
+            let (Some(head), Some(plen), Some(&next), Some(&hops)) = (be32(d, i), be16(d, i + 4), d.get(i + 6), d.get(i + 7))
+            else {
+                return f;
+            };
+            f.push(field("version", tr("Version", "版本"), "6".into(), 4, i, i + 1));
+            f.push(field("tclass", tr("Traffic Class", "流量类别"), format!("0x{:02x}", (head >> 20) & 0xff), 8, i, i + 2));
+            f.push(field("flow", tr("Flow Label", "流标签"), format!("0x{:05x}", head & 0xfffff), 20, i + 1, i + 4));
+            f.push(field("payload_length", tr("Payload Length", "载荷长度"), plen.to_string(), 16, i + 4, i + 6));
+            f.push(field("next_header", tr("Next Header", "下一个首部"), next.to_string(), 8, i + 6, i + 7));
+            f.push(field("hop_limit", tr("Hop Limit", "跳数限制"), hops.to_string(), 8, i + 7, i + 8));
+            let a = |at: usize| {
+                let b: [u8; 16] = d.get(at..at + 16)?.try_into().ok()?;
+                Some(std::net::Ipv6Addr::from(b).to_string())
+            };
+            // 128 bits each; drawn one row high, the address fits in it.
+            if let (Some(s), Some(t)) = (a(i + 8), a(i + 24)) {
+                f.push(field("src", tr("Source Address", "源地址"), s, 32, i + 8, i + 24));
+                f.push(field("dst", tr("Destination Address", "目的地址"), t, 32, i + 24, i + 40));
+            }
+        }
+        _ => {}
+    }
+    f
+}
+
+/// The TCP header's fields, a row at a time as far as the capture holds
+/// them, and the sentences under the diagram (only for a whole header).
+fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord) -> (Vec<Field>, Vec<String>) {
+    let t = &d[at.min(d.len())..];
+    let mut f = Vec::new();
+    let mut notes = Vec::new();
     let (Some(sport), Some(dport), Some(seq), Some(ack)) = (be16(t, 0), be16(t, 2), be32(t, 4), be32(t, 8)) else {
-        return Ok(());
+        return (f, notes);
     };
     let tcp = rec.tcp.as_ref();
-    writeln!(out, " 0                   1                   2                   3")?;
-    writeln!(out, " 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1")?;
-    writeln!(out, "{RULER}")?;
-    row(out, &[(16, format!("{} {sport}", tr("Source Port", "源端口"))), (16, format!("{} {dport}", tr("Destination Port", "目的端口")))])?;
-    writeln!(out, "{RULER}")?;
     let rel = |v: Option<u32>| v.map(|r| format!(" ({} {r})", tr("relative", "相对"))).unwrap_or_default();
-    row(out, &[(32, format!("{} {seq}{}", tr("Sequence Number", "序号"), rel(tcp.map(|t| t.seq))))])?;
-    writeln!(out, "{RULER}")?;
-    row(out, &[(32, format!("{} {ack}{}", tr("Acknowledgment Number", "确认号"), rel(tcp.map(|t| t.ack))))])?;
-    writeln!(out, "{RULER}")?;
-    let (Some(&off), Some(&flags), Some(win)) = (t.get(12), t.get(13), be16(t, 14)) else { return Ok(()) };
-    let bit = |b: u8| if flags & b != 0 { "1" } else { "0" };
-    row(
-        out,
-        &[
-            (4, format!("{}", off >> 4)),
-            (4, format!("{}", off & 0x0f)),
-            (1, bit(0x80).into()),
-            (1, bit(0x40).into()),
-            (1, bit(0x20).into()),
-            (1, bit(0x10).into()),
-            (1, bit(0x08).into()),
-            (1, bit(0x04).into()),
-            (1, bit(0x02).into()),
-            (1, bit(0x01).into()),
-            (16, format!("{} {win}", tr("Window", "窗口"))),
-        ],
-    )?;
-    writeln!(
-        out,
-        "|{}|{}|C|E|U|A|P|R|S|F|{}|",
-        centered(tr("Offset", "偏移"), 7),
-        centered(tr("Rsrvd", "保留"), 7),
-        " ".repeat(31)
-    )?;
-    writeln!(out, "{RULER}")?;
-    let (Some(sum), Some(urg)) = (be16(t, 16), be16(t, 18)) else { return Ok(()) };
-    row(out, &[(16, format!("{} 0x{sum:04x}", tr("Checksum", "校验和"))), (16, format!("{} {urg}", tr("Urgent Pointer", "紧急指针")))])?;
-    writeln!(out, "{RULER}")?;
+    f.push(field("sport", tr("Source Port", "源端口"), sport.to_string(), 16, at, at + 2));
+    f.push(field("dport", tr("Destination Port", "目的端口"), dport.to_string(), 16, at + 2, at + 4));
+    f.push(field("seq", tr("Sequence Number", "序号"), format!("{seq}{}", rel(tcp.map(|t| t.seq))), 32, at + 4, at + 8));
+    f.push(field(
+        "ack",
+        tr("Acknowledgment Number", "确认号"),
+        format!("{ack}{}", rel(tcp.map(|t| t.ack))),
+        32,
+        at + 8,
+        at + 12,
+    ));
+    let (Some(&off), Some(&flags), Some(win)) = (t.get(12), t.get(13), be16(t, 14)) else { return (f, notes) };
+    f.push(field("offset", tr("Offset", "偏移"), format!("{}", off >> 4), 4, at + 12, at + 13));
+    f.push(field("reserved", tr("Rsrvd", "保留"), format!("{}", off & 0x0f), 4, at + 12, at + 13));
+    for (i, (key, letter)) in
+        [("cwr", "C"), ("ece", "E"), ("urg", "U"), ("ack_bit", "A"), ("psh", "P"), ("rst", "R"), ("syn", "S"), ("fin", "F")]
+            .into_iter()
+            .enumerate()
+    {
+        let set = flags & (0x80 >> i) != 0;
+        f.push(field(key, letter, if set { "1" } else { "0" }.into(), 1, at + 13, at + 14));
+    }
+    f.push(field("window", tr("Window", "窗口"), win.to_string(), 16, at + 14, at + 16));
+    let (Some(sum), Some(urg)) = (be16(t, 16), be16(t, 18)) else { return (f, notes) };
+    f.push(field("checksum", tr("Checksum", "校验和"), format!("0x{sum:04x}"), 16, at + 16, at + 18));
+    f.push(field("urgent", tr("Urgent Pointer", "紧急指针"), urg.to_string(), 16, at + 18, at + 20));
     let hlen = ((off >> 4) as usize) * 4;
     if hlen > 20 {
-        row(out, &[(32, format!("{} ({} {})", tr("Options", "选项"), hlen - 20, tr("bytes", "字节")))])?;
-        writeln!(out, "{RULER}")?;
+        let value = format!("({} {})", hlen - 20, tr("bytes", "字节"));
+        f.push(field("options", tr("Options", "选项"), value, 32, at + 20, (at + hlen).min(d.len())));
     }
-    let names: Vec<&str> = crate::decode::flags::NAMES
-        .iter()
-        .filter(|(b, _)| flags as u16 & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    writeln!(
-        out,
+    let names: Vec<&str> =
+        crate::decode::flags::NAMES.iter().filter(|(b, _)| flags as u16 & b != 0).map(|(_, n)| *n).collect();
+    notes.push(format!(
         "{}: {} ({} {} × 4 = {} {}); {}: 0x{flags:02x} = {}",
         tr("Data offset", "数据偏移"),
         off >> 4,
@@ -152,7 +291,7 @@ fn tcp_diagram(out: &mut dyn Write, t: &[u8], rec: &FrameRecord) -> io::Result<(
         tr("bytes", "字节"),
         tr("flags", "标志"),
         names.join(",")
-    )?;
+    ));
     if let Some(t) = tcp {
         let mut opts = Vec::new();
         opts.extend(t.mss.map(|m| format!("MSS={m}")));
@@ -164,24 +303,69 @@ fn tcp_diagram(out: &mut dyn Write, t: &[u8], rec: &FrameRecord) -> io::Result<(
             opts.push("TS".into());
         }
         if !opts.is_empty() {
-            writeln!(out, "{}: {}", tr("options", "选项"), opts.join(" "))?;
+            notes.push(format!("{}: {}", tr("options", "选项"), opts.join(" ")));
         }
-        writeln!(out, "{}: {} {}", tr("payload", "数据"), t.len, tr("bytes", "字节"))?;
+        notes.push(format!("{}: {} {}", tr("payload", "数据"), t.len, tr("bytes", "字节")));
+    }
+    (f, notes)
+}
+
+fn udp_fields(d: &[u8], at: usize) -> Vec<Field> {
+    let u = &d[at.min(d.len())..];
+    let (Some(sport), Some(dport), Some(len), Some(sum)) = (be16(u, 0), be16(u, 2), be16(u, 4), be16(u, 6)) else {
+        return Vec::new();
+    };
+    vec![
+        field("sport", tr("src port", "源端口"), sport.to_string(), 16, at, at + 2),
+        field("dport", tr("dst port", "目的端口"), dport.to_string(), 16, at + 2, at + 4),
+        field("length", tr("length", "长度"), len.to_string(), 16, at + 4, at + 6),
+        field("checksum", tr("checksum", "校验和"), format!("0x{sum:04x}"), 16, at + 6, at + 8),
+    ]
+}
+
+/// The RFC's picture of a TCP header: a row per 32 bits, the flag letters
+/// under their bits.
+fn tcp_diagram(out: &mut dyn Write, fields: &[Field], notes: &[String]) -> io::Result<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, " 0                   1                   2                   3")?;
+    writeln!(out, " 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1")?;
+    writeln!(out, "{RULER}")?;
+    let mut cells: Vec<(usize, String)> = Vec::new();
+    let mut used = 0;
+    for f in fields {
+        cells.push((f.bits as usize, f.cell()));
+        used += f.bits as usize;
+        if used >= 32 {
+            row(out, &cells)?;
+            if f.key == "window" {
+                let letters: String = fields.iter().filter(|f| f.bits == 1).map(|f| format!("{}|", f.label)).collect();
+                let (off, rsv) = (tr("Offset", "偏移"), tr("Rsrvd", "保留"));
+                writeln!(out, "|{}|{}|{letters}{}|", centered(off, 7), centered(rsv, 7), " ".repeat(31))?;
+            }
+            writeln!(out, "{RULER}")?;
+            cells.clear();
+            used = 0;
+        }
+    }
+    for n in notes {
+        writeln!(out, "{n}")?;
     }
     Ok(())
 }
 
-fn udp_diagram(out: &mut dyn Write, u: &[u8]) -> io::Result<()> {
-    let (Some(sport), Some(dport), Some(len), Some(sum)) = (be16(u, 0), be16(u, 2), be16(u, 4), be16(u, 6)) else {
+fn udp_diagram(out: &mut dyn Write, fields: &[Field]) -> io::Result<()> {
+    if fields.len() < 4 {
         return Ok(());
-    };
+    }
     writeln!(out, " 0      7 8     15 16    23 24    31")?;
     writeln!(out, "+--------+--------+--------+--------+")?;
-    let cell = |s: String| centered(&s, 17);
-    writeln!(out, "|{}|{}|", cell(format!("{} {sport}", tr("src port", "源端口"))), cell(format!("{} {dport}", tr("dst port", "目的端口"))))?;
-    writeln!(out, "+--------+--------+--------+--------+")?;
-    writeln!(out, "|{}|{}|", cell(format!("{} {len}", tr("length", "长度"))), cell(format!("{} 0x{sum:04x}", tr("checksum", "校验和"))))?;
-    writeln!(out, "+--------+--------+--------+--------+")?;
+    let cell = |f: &Field| centered(&f.cell(), 17);
+    for pair in fields.chunks(2) {
+        writeln!(out, "|{}|{}|", cell(&pair[0]), cell(&pair[1]))?;
+        writeln!(out, "+--------+--------+--------+--------+")?;
+    }
     Ok(())
 }
 
@@ -238,9 +422,9 @@ pub fn draw(out: &mut dyn Write, frame: &Frame<'_>, rec: &FrameRecord) -> io::Re
     if let (Some(src), Some(dst)) = (rec.src, rec.dst) {
         writeln!(out, "IP: {src} → {dst}")?;
     }
-    match (l.transport, rec.tcp.is_some(), rec.udp.is_some()) {
-        (Some(t), true, _) => tcp_diagram(out, &d[t.min(d.len())..], rec)?,
-        (Some(t), _, true) => udp_diagram(out, &d[t.min(d.len())..])?,
+    match dissect(frame, rec) {
+        Dissection { header: Header::Tcp(fields), notes, .. } => tcp_diagram(out, &fields, &notes)?,
+        Dissection { header: Header::Udp(fields), .. } => udp_diagram(out, &fields)?,
         _ => writeln!(out, "{}", tr("(no TCP or UDP header to draw)", "（没有可画的 TCP 或 UDP 首部）"))?,
     }
     writeln!(

@@ -518,7 +518,7 @@ impl<W: Write> Renderer for LadderRenderer<W> {
 }
 
 /// "DNS query A www.course.test" / "DNS answer www.course.test A → 127.0.0.1".
-fn dns_line(d: &crate::decode::dns::DnsInfo) -> String {
+pub(crate) fn dns_line(d: &crate::decode::dns::DnsInfo) -> String {
     if !d.response {
         return format!("DNS {} {} {} (id {})", tr("query", "查询"), d.qtype_name(), d.name(), d.id);
     }
@@ -646,7 +646,7 @@ impl<W: Write> LadderRenderer<W> {
 }
 
 /// The ICMP message's name in the current language (its type and code follow it as numbers).
-fn icmp_name(msg: &crate::decode::IcmpMessage) -> &'static str {
+pub(crate) fn icmp_name(msg: &crate::decode::IcmpMessage) -> &'static str {
     let en = msg.describe();
     let zh = match en {
         "echo reply" => "回显应答",
@@ -689,7 +689,7 @@ mod arrow_tests {
 
 /// The parts of an HTTP message in the course's words: request/status line,
 /// headers, blank line, body.
-fn http_summary(m: &crate::analyze::HttpMessage, frame: u64) -> String {
+pub(crate) fn http_summary(m: &crate::analyze::HttpMessage, frame: u64) -> String {
     use crate::analyze::http::{BodyKind, StartLine};
     use crate::i18n::either;
     let request = matches!(m.start, StartLine::Request { .. });

@@ -2,6 +2,7 @@
 
 pub mod frame;
 pub mod graph;
+pub mod html;
 pub mod jsonl;
 pub mod ladder;
 pub mod mermaid;
@@ -11,12 +12,18 @@ pub mod table;
 pub mod term;
 
 use crate::analyze::{Analyzer, FrameRecord};
+use crate::source::Frame;
 use std::io;
 
 /// Something that shows analysed frames.
 pub trait Renderer {
     /// Shows one frame (already analysed; `analyzer` holds the connections).
     fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()>;
+    /// Shows one frame when its bytes are at hand too (replay); only the
+    /// HTML page, which has a hex dump, needs them.
+    fn frame_bytes(&mut self, _frame: &Frame<'_>, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.frame(rec, analyzer)
+    }
     /// Called once after the last frame.
     fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()>;
     /// Lines about something other than a frame (the kernel's table during
@@ -37,4 +44,47 @@ pub enum Format {
     Jsonl,
     /// A Mermaid `sequenceDiagram`, one message per packet (Markdown reports).
     Mermaid,
+}
+
+/// Two renderers fed the same frames: `--html FILE` next to what `--format` prints.
+pub struct Tee<'a> {
+    first: Box<dyn Renderer + 'a>,
+    second: Box<dyn Renderer + 'a>,
+    /// stdout's reader left (`| head`): the page still gets every frame.
+    first_gone: Option<io::Error>,
+}
+
+impl<'a> Tee<'a> {
+    /// `first` (stdout) and `second` (the page).
+    pub fn new(first: Box<dyn Renderer + 'a>, second: Box<dyn Renderer + 'a>) -> Self {
+        Tee { first, second, first_gone: None }
+    }
+
+    fn both(&mut self, f: impl Fn(&mut dyn Renderer) -> io::Result<()>) -> io::Result<()> {
+        if self.first_gone.is_none() {
+            if let Err(e) = f(self.first.as_mut()) {
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    return Err(e);
+                }
+                self.first_gone = Some(e);
+            }
+        }
+        f(self.second.as_mut())
+    }
+}
+
+impl Renderer for Tee<'_> {
+    fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.both(|r| r.frame(rec, analyzer))
+    }
+    fn frame_bytes(&mut self, frame: &Frame<'_>, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.both(|r| r.frame_bytes(frame, rec, analyzer))
+    }
+    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
+        self.both(|r| r.finish(analyzer))?;
+        self.first_gone.take().map_or(Ok(()), Err)
+    }
+    fn aside(&mut self, lines: &[String], analyzer: &Analyzer) -> io::Result<()> {
+        self.both(|r| r.aside(lines, analyzer))
+    }
 }

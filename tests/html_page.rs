@@ -1,0 +1,160 @@
+//! `replay --html FILE`: the page is written, has an arrow per frame, asks
+//! for nothing outside itself, and in Chromium `#frame=2` fills the detail
+//! panel with the SYN-ACK's header, without a console message; the
+//! screenshot is the README's (docs/screenshots/handshake.png).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Writes the page of `capture` in `lang`; `test` keeps the tests' files apart.
+fn page(test: &str, capture: &str, lang: &str) -> (PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("wirelab-html-{}-{test}-{capture}-{lang}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("page.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["--lang", lang, "replay"])
+        .arg(common::captures_dir().join(format!("{capture}.pcap")))
+        .arg("--html")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The ladder still goes to stdout: the page is in addition to --format.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TCP"), "no ladder on stdout");
+    let html = std::fs::read_to_string(&file).unwrap();
+    (file, html)
+}
+
+/// The values of every `name="…"` attribute.
+fn attrs(html: &str, name: &str) -> Vec<String> {
+    let pat = format!("{name}=\"");
+    html.match_indices(&pat)
+        .map(|(i, _)| {
+            let rest = &html[i + pat.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+fn self_contained(html: &str) {
+    assert!(!html.contains("http://") && !html.contains("https://"), "a URL in the page");
+    for name in ["src", "href"] {
+        for v in attrs(html, name) {
+            assert!(v.starts_with('#') || v.starts_with("data:"), "{name}={v:?} points outside the page");
+        }
+    }
+    assert!(!html.contains("@import") && !html.contains("url("), "CSS that loads something");
+}
+
+#[test]
+fn one_arrow_per_frame_and_nothing_from_outside() {
+    for capture in ["handshake", "http"] {
+        let (_, html) = page("arrows", capture, "en");
+        // The ladder (the script after it names the attribute too).
+        let ladder = &html[..html.find("<aside").unwrap()];
+        let frames: BTreeSet<u64> = attrs(ladder, "data-frame").iter().map(|v| v.parse().unwrap()).collect();
+        let n = common::wirelab_jsonl(&common::captures_dir().join(format!("{capture}.pcap"))).len() as u64;
+        assert!(n > 0);
+        assert_eq!(frames, (1..=n).collect::<BTreeSet<u64>>(), "{capture}");
+        assert_eq!(attrs(ladder, "data-frame").len() as u64, n, "{capture}: a frame drawn twice");
+        self_contained(&html);
+        // The JSON blob cannot be ended early by text from the capture.
+        let blob = &html[html.find("id=\"frames\">").unwrap()..];
+        let blob = &blob[..blob.find("</script>").unwrap()];
+        assert!(!blob[1..].contains('<'), "{capture}: '<' in the JSON blob");
+    }
+    let (_, zh) = page("arrows", "handshake", "zh");
+    assert!(zh.contains("lang=\"zh-CN\"") && zh.contains("TCP 流") && zh.contains("源端口"), "Chinese page");
+    self_contained(&zh);
+}
+
+fn chromium() -> Option<&'static str> {
+    let found = Command::new("sh").args(["-c", "command -v chromium"]).output().is_ok_and(|o| o.status.success());
+    if found {
+        return Some("chromium");
+    }
+    assert!(std::env::var_os("CI").is_none(), "chromium is not installed (.ci/run installs it)");
+    println!("skipped: chromium is not on PATH");
+    None
+}
+
+/// Runs headless Chromium on `url` with `extra` flags; (stdout, stderr).
+fn run_chromium(bin: &str, url: &str, extra: &[&str]) -> (String, String) {
+    let profile = std::env::temp_dir().join(format!("wirelab-chromium-{}-{}", std::process::id(), extra.len()));
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=5000",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn no_console_message(stderr: &str) {
+    let msgs: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(msgs.is_empty(), "console messages:\n{}", msgs.join("\n"));
+}
+
+/// The classes of the element that has the attribute `attr` (e.g. `data-key="syn"`).
+fn class_of<'a>(html: &'a str, attr: &str) -> &'a str {
+    let at = html.find(attr).unwrap_or_else(|| panic!("no element with {attr}:\n{html}"));
+    let tag = &html[html[..at].rfind('<').unwrap()..];
+    let tag = &tag[..tag.find('>').unwrap()];
+    let c = tag.find("class=\"").unwrap() + 7;
+    &tag[c..c + tag[c..].find('"').unwrap()]
+}
+
+#[test]
+fn in_chromium_frame_2_shows_the_syn_ack() {
+    let Some(bin) = chromium() else { return };
+    let (file, _) = page("chromium", "handshake", "en");
+    let url = format!("file://{}#frame=2", file.display());
+    let (dom, err) = run_chromium(bin, &url, &["--dump-dom"]);
+    no_console_message(&err);
+    let start = dom.find("id=\"panel\"").expect("panel in the DOM");
+    let panel = &dom[start..start + dom[start..].find("</aside>").unwrap()];
+    let rec = &common::wirelab_jsonl(&common::captures_dir().join("handshake.pcap"))[1];
+    for port in ["sport", "dport"] {
+        let p = rec[port].as_u64().unwrap().to_string();
+        assert!(panel.contains(&format!(">{p}<")), "{port} {p} not in the panel:\n{panel}");
+    }
+    assert!(panel.contains("frame 2: 74 bytes captured"), "{panel}");
+    assert!(panel.contains("SYN,ACK"), "{panel}");
+    for (key, on) in [("syn", true), ("ack_bit", true), ("fin", false), ("rst", false), ("psh", false)] {
+        let class = class_of(panel, &format!("data-key=\"{key}\""));
+        assert_eq!(class.split(' ').any(|c| c == "on"), on, "{key}: class {class:?}");
+    }
+    // The hex dump: 74 bytes, each its own element for highlighting.
+    assert_eq!(panel.matches("data-i=\"").count(), 74, "hex dump bytes");
+    // The selected arrow is marked.
+    assert!(class_of(&dom, "data-frame=\"2\"").split(' ').any(|c| c == "sel"), "frame 2 not selected");
+
+    let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/handshake.png");
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(&shot);
+    let (_, err) =
+        run_chromium(bin, &url, &[&format!("--screenshot={}", shot.display()), "--window-size=1280,900", "--hide-scrollbars"]);
+    no_console_message(&err);
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 20_000, "screenshot of {} bytes: blank?", png.len());
+}
