@@ -58,3 +58,20 @@ fn every_kind_is_well_formed_svg_and_a_table() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no TCP stream 9"));
 }
+
+/// The time-sequence graph of the retransmissions recording, as the README
+/// shows it: rendered by Chromium, not blank.
+#[test]
+fn the_readme_screenshot_of_the_time_sequence_graph() {
+    let Some(bin) = common::chromium() else { return };
+    let capture = common::captures_dir().join("netns_retransmissions.pcap");
+    let svg = std::env::temp_dir().join(format!("wirelab-readme-tsg-{}.svg", std::process::id()));
+    let o = wirelab(&["graph", capture.to_str().unwrap(), "--kind", "tsg", "--out", svg.to_str().unwrap()]);
+    assert!(o.status.success());
+    let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/tsg.png");
+    let url = format!("file://{}", svg.display());
+    common::run_chromium(bin, &url, &[&format!("--screenshot={}", shot.display()), "--window-size=1000,600", "--hide-scrollbars"]);
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{} bytes", png.len());
+    let _ = std::fs::remove_file(&svg);
+}

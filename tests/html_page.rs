@@ -71,43 +71,6 @@ fn one_arrow_per_frame_and_nothing_from_outside() {
     self_contained(&zh);
 }
 
-fn chromium() -> Option<&'static str> {
-    let found = Command::new("sh").args(["-c", "command -v chromium"]).output().is_ok_and(|o| o.status.success());
-    if found {
-        return Some("chromium");
-    }
-    assert!(std::env::var_os("CI").is_none(), "chromium is not installed (.ci/run installs it)");
-    println!("skipped: chromium is not on PATH");
-    None
-}
-
-/// Runs headless Chromium on `url` with `extra` flags; (stdout, stderr).
-fn run_chromium(bin: &str, url: &str, extra: &[&str]) -> (String, String) {
-    let profile = std::env::temp_dir().join(format!("wirelab-chromium-{}-{}", std::process::id(), extra.len()));
-    let out = Command::new("timeout")
-        .arg("120")
-        .arg(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--virtual-time-budget=5000",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&profile);
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
-    (String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
 
 fn no_console_message(stderr: &str) {
     let msgs: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
@@ -125,10 +88,10 @@ fn class_of<'a>(html: &'a str, attr: &str) -> &'a str {
 
 #[test]
 fn in_chromium_frame_2_shows_the_syn_ack() {
-    let Some(bin) = chromium() else { return };
+    let Some(bin) = common::chromium() else { return };
     let (file, _) = page("chromium", "handshake", "en");
     let url = format!("file://{}#frame=2", file.display());
-    let (dom, err) = run_chromium(bin, &url, &["--dump-dom"]);
+    let (dom, err) = common::run_chromium(bin, &url, &["--dump-dom"]);
     no_console_message(&err);
     let start = dom.find("id=\"panel\"").expect("panel in the DOM");
     let panel = &dom[start..start + dom[start..].find("</aside>").unwrap()];
@@ -152,7 +115,7 @@ fn in_chromium_frame_2_shows_the_syn_ack() {
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&shot);
     let (_, err) =
-        run_chromium(bin, &url, &[&format!("--screenshot={}", shot.display()), "--window-size=1280,900", "--hide-scrollbars"]);
+        common::run_chromium(bin, &url, &[&format!("--screenshot={}", shot.display()), "--window-size=1280,900", "--hide-scrollbars"]);
     no_console_message(&err);
     let png = std::fs::read(&shot).expect("screenshot written");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

@@ -294,3 +294,42 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid(2) takes no arguments, touches no memory and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// Chromium for the page and graph tests: required in CI, skipped elsewhere when missing.
+pub fn chromium() -> Option<&'static str> {
+    let found = Command::new("sh").args(["-c", "command -v chromium"]).output().is_ok_and(|o| o.status.success());
+    if found {
+        return Some("chromium");
+    }
+    assert!(std::env::var_os("CI").is_none(), "chromium is not installed (.ci/run installs it)");
+    println!("skipped: chromium is not on PATH");
+    None
+}
+
+/// Runs headless Chromium on `url` with `extra` flags; (stdout, stderr).
+pub fn run_chromium(bin: &str, url: &str, extra: &[&str]) -> (String, String) {
+    let profile = std::env::temp_dir().join(format!("wirelab-chromium-{}-{}", std::process::id(), extra.len()));
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=5000",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
