@@ -54,7 +54,7 @@ fn generate(out: &Path) {
     for c in setup {
         assert!(sh(c), "bench setup failed: {c} (run as root; needs iproute2, ethtool, tcpdump, python3)");
     }
-    let mut dump = spawn(&format!(
+    let dump = spawn(&format!(
         "ip netns exec wlb-b tcpdump -i veth-b -s 128 -B 262144 -U -w {} 'tcp port 5101 or tcp port 5102' 2>&1",
         out.display()
     ));

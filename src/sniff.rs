@@ -101,14 +101,17 @@ impl KernelWatch {
             .filter(|r| ports.contains(&r.local.port()) || ports.contains(&r.remote.port()))
             .collect();
         // Timers tick all the time: a change of state (or of the accept queue) is news.
-        let key: Vec<_> =
-            rows.iter().map(|r| (r.local, r.remote, r.state, if r.state == "LISTEN" { r.rx_queue } else { 0 })).collect();
+        let key: Vec<_> = rows
+            .iter()
+            .map(|r| (r.local, r.remote, r.state, if r.state == "LISTEN" { r.rx_queue } else { 0 }))
+            .collect();
         if key == self.last {
             return None;
         }
         self.last = key;
         let lang = crate::i18n::current();
-        let mut lines = vec![crate::i18n::tr("kernel (ss -tan for these ports):", "内核（这些端口的 ss -tan）：").to_string()];
+        let mut lines =
+            vec![crate::i18n::tr("kernel (ss -tan for these ports):", "内核（这些端口的 ss -tan）：").to_string()];
         if rows.is_empty() {
             lines.push(format!("  {}", crate::i18n::tr("no sockets", "没有套接字")));
         }

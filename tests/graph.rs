@@ -13,7 +13,16 @@ fn wirelab(args: &[&str]) -> std::process::Output {
 fn time_sequence_graph_marks_every_data_segment_and_the_retransmissions() {
     let capture = common::captures_dir().join("netns_retransmissions.pcap");
     let out = std::env::temp_dir().join(format!("wirelab-retransmissions-{}.svg", std::process::id()));
-    let o = wirelab(&["graph", capture.to_str().unwrap(), "--stream", "0", "--kind", "tsg", "--out", out.to_str().unwrap()]);
+    let o = wirelab(&[
+        "graph",
+        capture.to_str().unwrap(),
+        "--stream",
+        "0",
+        "--kind",
+        "tsg",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let svg = std::fs::read_to_string(&out).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
@@ -70,7 +79,11 @@ fn the_readme_screenshot_of_the_time_sequence_graph() {
     assert!(o.status.success());
     let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/tsg.png");
     let url = format!("file://{}", svg.display());
-    common::run_chromium(bin, &url, &[&format!("--screenshot={}", shot.display()), "--window-size=1000,600", "--hide-scrollbars"]);
+    common::run_chromium(
+        bin,
+        &url,
+        &[&format!("--screenshot={}", shot.display()), "--window-size=1000,600", "--hide-scrollbars"],
+    );
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{} bytes", png.len());
     let _ = std::fs::remove_file(&svg);

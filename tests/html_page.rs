@@ -71,7 +71,6 @@ fn one_arrow_per_frame_and_nothing_from_outside() {
     self_contained(&zh);
 }
 
-
 fn no_console_message(stderr: &str) {
     let msgs: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(msgs.is_empty(), "console messages:\n{}", msgs.join("\n"));
@@ -114,8 +113,11 @@ fn in_chromium_frame_2_shows_the_syn_ack() {
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/handshake.png");
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&shot);
-    let (_, err) =
-        common::run_chromium(bin, &url, &[&format!("--screenshot={}", shot.display()), "--window-size=1280,900", "--hide-scrollbars"]);
+    let (_, err) = common::run_chromium(
+        bin,
+        &url,
+        &[&format!("--screenshot={}", shot.display()), "--window-size=1280,900", "--hide-scrollbars"],
+    );
     no_console_message(&err);
     let png = std::fs::read(&shot).expect("screenshot written");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

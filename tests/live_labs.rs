@@ -245,7 +245,9 @@ fn without_payload(e: &Value) -> Value {
 }
 
 fn is_cjk(c: char) -> bool {
-    ('\u{4e00}'..='\u{9fff}').contains(&c) || ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c)
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+        || ('\u{3000}'..='\u{303f}').contains(&c)
+        || ('\u{ff00}'..='\u{ffef}').contains(&c)
 }
 
 #[test]
@@ -254,7 +256,12 @@ fn lab_check_catches_a_misspelt_actor_and_an_unknown_flag_set() {
     std::fs::create_dir_all(&dir).unwrap();
     let head = "id = \"x\"\ntitle = \"t\"\ngoal = \"g\"\n[[step]]\nactor = \"server\"\ncall = \"socket\"\n[[step]]\nactor = \"client\"\ncall = \"socket\"\n";
     let cases = [
-        ("actor.toml", "[[step]]\nactor = \"client\"\ncall = \"connect\"\nto = \"sever\"\n", "line 10", "did you mean \"server\""),
+        (
+            "actor.toml",
+            "[[step]]\nactor = \"client\"\ncall = \"connect\"\nto = \"sever\"\n",
+            "line 10",
+            "did you mean \"server\"",
+        ),
         (
             "flags.toml",
             "[[step]]\nactor = \"client\"\ncall = \"connect\"\nto = \"server\"\nexpect = { packets = [\"SYNACK\"] }\n",
@@ -423,11 +430,13 @@ fn a_saved_pcapng_carries_the_transcript() {
     let path = std::env::temp_dir().join(format!("wirelab-transcript-{}.pcapng", std::process::id()));
     let (code, _, err) = run_lab("handshake", &["--save", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    let out = Command::new("tshark").arg("-r").arg(&path).args(["-T", "fields", "-e", "frame.comment"]).output().unwrap();
+    let out =
+        Command::new("tshark").arg("-r").arg(&path).args(["-T", "fields", "-e", "frame.comment"]).output().unwrap();
     let comments: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
     assert_eq!(comments.len(), 7, "{comments:?}");
     assert!(comments[..3].iter().all(|c| c.contains("step 5/9 · client: connect(127.0.0.1:")), "{comments:?}");
-    let replay = Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["replay", "--format", "jsonl"]).arg(&path).output().unwrap();
+    let replay =
+        Command::new(env!("CARGO_BIN_EXE_wirelab")).args(["replay", "--format", "jsonl"]).arg(&path).output().unwrap();
     let frames: Vec<Value> =
         String::from_utf8_lossy(&replay.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     for (f, c) in frames.iter().zip(&comments) {

@@ -81,9 +81,12 @@ fn for_every_lab(check: fn(&str) -> Vec<String>) -> Vec<String> {
     let ids: Vec<String> = lab_ids().into_iter().map(|(id, _)| id).collect();
     assert!(ids.len() >= 16, "labs found: {ids:?}");
     std::thread::scope(|s| {
-        let halves = [ids.iter().step_by(2).cloned().collect::<Vec<_>>(), ids.iter().skip(1).step_by(2).cloned().collect()];
-        let handles: Vec<_> =
-            halves.into_iter().map(|half| s.spawn(move || half.iter().flat_map(|id| check(id)).collect::<Vec<_>>())).collect();
+        let halves =
+            [ids.iter().step_by(2).cloned().collect::<Vec<_>>(), ids.iter().skip(1).step_by(2).cloned().collect()];
+        let handles: Vec<_> = halves
+            .into_iter()
+            .map(|half| s.spawn(move || half.iter().flat_map(|id| check(id)).collect::<Vec<_>>()))
+            .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     })
 }
@@ -102,8 +105,7 @@ fn read_before(id: &str, step: usize) -> Vec<String> {
     let path = format!("{}/labs/{id}.toml", env!("CARGO_MANIFEST_DIR"));
     let lab: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let text = |v: &toml::Value, key: &str| v.get(key).and_then(|t| t.as_str()).map(str::to_string);
-    let mut seen: Vec<String> =
-        ["title", "title_zh", "goal", "goal_zh"].iter().filter_map(|k| text(&lab, k)).collect();
+    let mut seen: Vec<String> = ["title", "title_zh", "goal", "goal_zh"].iter().filter_map(|k| text(&lab, k)).collect();
     for s in lab["step"].as_array().unwrap().iter().take(step.saturating_sub(1)) {
         seen.extend(["say", "say_zh"].iter().filter_map(|k| text(s, k)));
     }

@@ -306,9 +306,13 @@ fn assert_no_english_labels(what: &str, text: &str, lab: Option<&LabText>) {
 fn without_names(text: &str) -> String {
     let is_name = |w: &str| {
         let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        w.contains('.') && w.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        w.contains('.')
+            && w.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
     };
-    text.lines().map(|l| l.split(' ').filter(|w| !is_name(w)).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| l.split(' ').filter(|w| !is_name(w)).collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `text` without its Python bytes literals (`b'GET / HTTP/1.1\r\n'`): data, not words.

@@ -90,7 +90,9 @@ impl Cause {
             Cause::Send => "send()/sendall()",
             Cause::Close => "close() or shutdown(SHUT_WR)",
             Cause::SendClose => "send() then close()",
-            Cause::Abort => "RST: abort (close() with unread data, SO_LINGER 0, or a closed listener's unaccepted connection)",
+            Cause::Abort => {
+                "RST: abort (close() with unread data, SO_LINGER 0, or a closed listener's unaccepted connection)"
+            }
             Cause::Refused => "kernel: no listener on port",
             Cause::ResetClosed => "kernel: socket already gone",
             Cause::HandshakeAck => "kernel: ACK, connect() returns",

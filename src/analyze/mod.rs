@@ -517,7 +517,14 @@ impl Analyzer {
             self.tcp_index.remove(&key);
             self.dormant.insert(
                 key,
-                Box::new(Dormant { id, a: s.a, b: s.b, client: s.client, conv: s.conv.clone(), endpoints: s.endpoints }),
+                Box::new(Dormant {
+                    id,
+                    a: s.a,
+                    b: s.b,
+                    client: s.client,
+                    conv: s.conv.clone(),
+                    endpoints: s.endpoints,
+                }),
             );
         }
         keep_busiest(&mut self.retired, s, |s| s.stats.bytes[0] + s.stats.bytes[1]);
@@ -906,8 +913,7 @@ impl Analyzer {
             // Data on a SYN (TCP Fast Open) starts after the SYN's own sequence number.
             let data_seq = numbers.seq.wrapping_add(u32::from(seg.has(SYN)));
             if self.http {
-                rec.http =
-                    stream.http.on_segment(dir, data_seq, seg.payload, seg.payload_len, rec.frame).map(Box::new);
+                rec.http = stream.http.on_segment(dir, data_seq, seg.payload, seg.payload_len, rec.frame).map(Box::new);
             }
         }
         rec.explain = explain.0;

@@ -605,7 +605,10 @@ mod tests {
     fn snaplen_inside_options_or_fixed_header() {
         let b = hex(LO_SYN);
         let t = tcp(&frame(LinkType::ETHERNET, &b[..58], 74));
-        assert_eq!((t.seq, t.flags, t.options.mss, t.options.window_scale), (0x2e3017be, flags::SYN, Some(65495), None));
+        assert_eq!(
+            (t.seq, t.flags, t.options.mss, t.options.window_scale),
+            (0x2e3017be, flags::SYN, Some(65495), None)
+        );
         let p = frame(LinkType::ETHERNET, &b[..50], 74);
         assert!(p.truncated);
         assert_eq!(tcp(&p).window, 0xffd7);

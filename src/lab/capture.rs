@@ -70,7 +70,8 @@ impl LabCapture {
 
     fn handle_frame(&mut self, n: usize, f: &LiveFrame, sink: &mut dyn LabSink) -> Result<Option<FrameRecord>> {
         let link = self.live.as_ref().map(|c| c.link).unwrap_or(LinkType::ETHERNET);
-        let probe = Frame { number: self.frame_no + 1, ts: f.ts, link, data: &f.data, orig_len: f.orig_len, comment: None };
+        let probe =
+            Frame { number: self.frame_no + 1, ts: f.ts, link, data: &f.data, orig_len: f.orig_len, comment: None };
         let packet = crate::decode::decode(&probe);
         let ports: Vec<u16> = self.ports.iter().copied().collect();
         if ports.is_empty() || !port_match(&packet, &ports) {

@@ -42,7 +42,12 @@ fn reply(query: &[u8], records: &BTreeMap<String, String>) -> Option<Vec<u8>> {
         if let Some(addr) = records.get(name.trim_end_matches('.')).and_then(|a| a.parse::<Ipv4Addr>().ok()) {
             known = true;
             if question.qtype == QTYPE::TYPE(TYPE::A) {
-                let rr = ResourceRecord::new(question.qname.clone(), CLASS::IN, TTL, RData::A(A { address: u32::from(addr) }));
+                let rr = ResourceRecord::new(
+                    question.qname.clone(),
+                    CLASS::IN,
+                    TTL,
+                    RData::A(A { address: u32::from(addr) }),
+                );
                 r.answers.push(rr);
             }
         }
@@ -133,12 +138,22 @@ mod tests {
     fn the_server_answers_known_names_and_nxdomain_others() {
         let records: BTreeMap<String, String> = [("www.course.test".to_string(), "127.0.0.1".to_string())].into();
         let mut q = Packet::new_query(9);
-        q.questions.push(Question::new(Name::new_unchecked("www.course.test"), TYPE::A.into(), CLASS::IN.into(), false));
+        q.questions.push(Question::new(
+            Name::new_unchecked("www.course.test"),
+            TYPE::A.into(),
+            CLASS::IN.into(),
+            false,
+        ));
         let r = reply(&q.build_bytes_vec().unwrap(), &records).unwrap();
         let d = crate::decode::dns::DnsInfo::parse(&r).unwrap();
         assert_eq!((d.id, d.response, d.answers[0]), (9, true, Some("127.0.0.1".parse().unwrap())));
         let mut q = Packet::new_query(10);
-        q.questions.push(Question::new(Name::new_unchecked("nope.course.test"), TYPE::A.into(), CLASS::IN.into(), false));
+        q.questions.push(Question::new(
+            Name::new_unchecked("nope.course.test"),
+            TYPE::A.into(),
+            CLASS::IN.into(),
+            false,
+        ));
         let d = crate::decode::dns::DnsInfo::parse(&reply(&q.build_bytes_vec().unwrap(), &records).unwrap()).unwrap();
         assert_eq!(d.rcode_name(), "NXDOMAIN");
     }

@@ -506,7 +506,11 @@ impl Executor {
             Call::Send { data: Some(text), encoding: Some(codec), .. } => {
                 let (bytes, _, _) = codec.encoding().encode(text);
                 let mut o = outcome_of(sock.send(&bytes).map(|n| n as i64));
-                o.notes.push(Note::Encoded { codec: *codec, chars: text.chars().count() as u64, bytes: bytes.len() as u64 });
+                o.notes.push(Note::Encoded {
+                    codec: *codec,
+                    chars: text.chars().count() as u64,
+                    bytes: bytes.len() as u64,
+                });
                 o
             }
             Call::Send { data, bytes, .. } => {
@@ -630,7 +634,11 @@ impl Executor {
         // to what a Python program would see.
         let waited = matches!(
             step.call,
-            Call::Connect { .. } | Call::Accept { .. } | Call::Recv { .. } | Call::Recvfrom { .. } | Call::RecvFramed {}
+            Call::Connect { .. }
+                | Call::Accept { .. }
+                | Call::Recv { .. }
+                | Call::Recvfrom { .. }
+                | Call::RecvFramed {}
         );
         if waited && matches!(outcome.errno, Some(libc::EAGAIN) | Some(libc::ETIMEDOUT)) {
             let secs = started.elapsed().as_secs_f64();
@@ -652,7 +660,8 @@ impl Executor {
         if let Some(actor) = self.actor_mut(&name) {
             if let Some(sock) = actor.sock.as_ref() {
                 let before = actor.local;
-                actor.local = sock.local_addr().ok().and_then(|a| a.as_socket()).filter(|a| a.port() != 0).or(actor.local);
+                actor.local =
+                    sock.local_addr().ok().and_then(|a| a.as_socket()).filter(|a| a.port() != 0).or(actor.local);
                 if let Some(p) = sock.peer_addr().ok().and_then(|a| a.as_socket()) {
                     actor.peer = Some(p);
                 }

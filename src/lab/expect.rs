@@ -50,7 +50,10 @@ pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Opt
     match exp {
         Expectation::Packets(want) => {
             let got = seen();
-            (&got == want && got.len() == r.packets.len(), Observed::Packets(r.packets.iter().map(packet_label).collect()))
+            (
+                &got == want && got.len() == r.packets.len(),
+                Observed::Packets(r.packets.iter().map(packet_label).collect()),
+            )
         }
         Expectation::PacketsInclude(want) => {
             let got = seen();

@@ -154,15 +154,19 @@ fn sysctl(name: &str) -> Option<u32> {
 
 /// SYN retransmissions among a step's packets, with this kernel's rule.
 pub fn syn_retries(step: &[FrameRecord]) -> Option<Finding> {
-    let syns: Vec<&FrameRecord> =
-        step.iter().filter(|r| r.tcp.is_some_and(|t| t.flags & (SYN | ACK) == SYN)).collect();
+    let syns: Vec<&FrameRecord> = step.iter().filter(|r| r.tcp.is_some_and(|t| t.flags & (SYN | ACK) == SYN)).collect();
     if syns.len() < 2 {
         return None;
     }
     let intervals = syns.windows(2).map(|w| w[1].ts.nanos_since(w[0].ts) as f64 / 1e9).collect();
     let retries = sysctl("tcp_syn_retries").unwrap_or(6);
     let linear = sysctl("tcp_syn_linear_timeouts");
-    Some(Finding::SynRetries { intervals, retries, linear, give_up_s: syn_give_up_seconds(retries, linear.unwrap_or(0)) })
+    Some(Finding::SynRetries {
+        intervals,
+        retries,
+        linear,
+        give_up_s: syn_give_up_seconds(retries, linear.unwrap_or(0)),
+    })
 }
 
 #[cfg(test)]

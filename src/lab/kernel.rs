@@ -64,7 +64,11 @@ fn table(actors: &[Actor], ports: &BTreeSet<u16>, kernel: &[KernelSocket]) -> Ve
                 && ports.contains(&r.remote.port())
                 && !out.iter().any(|s| s.socket.as_ref().is_some_and(|k| k.local == r.local && k.remote == r.remote));
             if queued {
-                out.push(StateRow { holder: Holder::AcceptQueue(a.name.clone()), socket: Some(r.clone()), unread: None });
+                out.push(StateRow {
+                    holder: Holder::AcceptQueue(a.name.clone()),
+                    socket: Some(r.clone()),
+                    unread: None,
+                });
             }
         }
     }
@@ -108,7 +112,10 @@ mod tests {
     #[test]
     fn a_closed_listener_does_not_claim_the_new_listeners_row() {
         let kernel = [row("127.0.0.1:5000", "0.0.0.0:0", "LISTEN", 77)];
-        let actors = [actor("server", "127.0.0.1:5000", None, None, true), actor("server3", "127.0.0.1:5000", None, Some(77), true)];
+        let actors = [
+            actor("server", "127.0.0.1:5000", None, None, true),
+            actor("server3", "127.0.0.1:5000", None, Some(77), true),
+        ];
         // Only open sockets count as holders in `table`: give server3 a socket stand-in.
         let rows = table_with_open(&actors, &[1], &kernel);
         assert_eq!(rows.len(), 1);
@@ -118,7 +125,10 @@ mod tests {
     /// After `server.close()`, the accepted `conn` (same port) keeps its row.
     #[test]
     fn the_accepted_socket_keeps_its_row_after_the_listener_closes() {
-        let kernel = [row("127.0.0.1:5000", "127.0.0.1:40000", "ESTABLISHED", 88), row("127.0.0.1:40000", "127.0.0.1:5000", "TIME_WAIT", 0)];
+        let kernel = [
+            row("127.0.0.1:5000", "127.0.0.1:40000", "ESTABLISHED", 88),
+            row("127.0.0.1:40000", "127.0.0.1:5000", "TIME_WAIT", 0),
+        ];
         let actors = [
             actor("server", "127.0.0.1:5000", None, None, true),
             actor("client", "127.0.0.1:40000", Some("127.0.0.1:5000"), None, false),
@@ -137,7 +147,9 @@ mod tests {
             .enumerate()
             .map(|(i, a)| Actor {
                 name: a.name.clone(),
-                sock: open.contains(&i).then(|| socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap()),
+                sock: open
+                    .contains(&i)
+                    .then(|| socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap()),
                 stream: a.stream,
                 v6: a.v6,
                 local: a.local,

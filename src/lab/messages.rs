@@ -7,8 +7,8 @@
 use super::errno;
 use super::events::{CallOutcome, Holder, Note, Observed};
 use super::exec::py_bytes;
-use super::procnet::KernelSocket;
 use super::findings::Finding;
+use super::procnet::KernelSocket;
 use super::quiz::Reason;
 use super::spec::{ErrnoWant, Expectation, PacketPattern, ServeMode};
 use crate::i18n::Lang;
@@ -139,7 +139,11 @@ pub fn outcome(o: &CallOutcome, lang: Lang) -> String {
             (Some(d), _) if d.is_empty() => {
                 t(lang, "b'' (0 bytes: the peer closed its side)".into(), "b''（0 字节：对方关闭了它那一端）".into())
             }
-            (Some(d), _) => t(lang, format!("{} bytes: {}", d.len(), bytes(d, lang)), format!("{} 字节：{}", d.len(), bytes(d, lang))),
+            (Some(d), _) => t(
+                lang,
+                format!("{} bytes: {}", d.len(), bytes(d, lang)),
+                format!("{} 字节：{}", d.len(), bytes(d, lang)),
+            ),
             (None, Some(r)) if o.returns_fd => format!("fd {r}"),
             (None, Some(r)) => r.to_string(),
             (None, None) => t(lang, "done".into(), "完成".into()),
@@ -149,7 +153,8 @@ pub fn outcome(o: &CallOutcome, lang: Lang) -> String {
             Some(e) => {
                 let mut s =
                     t(lang, format!("error {} ({e})", errno::name(e)), format!("错误 {} ({e})", errno::name(e)));
-                let timed_out = o.notes.iter().any(|n| matches!(n, Note::SocketTimeout { .. } | Note::LabTimeout { .. }));
+                let timed_out =
+                    o.notes.iter().any(|n| matches!(n, Note::SocketTimeout { .. } | Note::LabTimeout { .. }));
                 if let Some(p) = super::quiz::python_exception(e).filter(|_| !timed_out) {
                     s.push_str(&format!(" · Python: {p}"));
                 }
@@ -212,7 +217,9 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
         Expectation::RetBelow(b) => format!("< {b}"),
         Expectation::Data(d) => bytes(d.as_bytes(), lang),
         Expectation::State { of, state } => format!("{} {}", of.as_deref().unwrap_or(actor), state.name()),
-        Expectation::SameMd5As(other) => t(lang, format!("same as {other}'s transfer"), format!("与 {other} 传输的相同")),
+        Expectation::SameMd5As(other) => {
+            t(lang, format!("same as {other}'s transfer"), format!("与 {other} 传输的相同"))
+        }
         Expectation::Blocks(b) => blocked(*b, lang),
     }
 }
@@ -262,7 +269,9 @@ pub fn row_extra(k: &KernelSocket, unread: Option<u64>, lang: Lang) -> Option<St
     let tcp_unread = unread.unwrap_or(k.rx_queue.saturating_sub(fin_received as u64));
     let mut parts = Vec::new();
     match (k.proto, k.state, k.timer_s) {
-        (_, "TIME_WAIT", Some(s)) => parts.push(t(lang, format!("{s:.1} s left of 60 s"), format!("剩余 {s:.1} 秒/共 60 秒"))),
+        (_, "TIME_WAIT", Some(s)) => {
+            parts.push(t(lang, format!("{s:.1} s left of 60 s"), format!("剩余 {s:.1} 秒/共 60 秒")))
+        }
         (_, "LISTEN", _) if k.rx_queue > 0 => {
             let n = k.rx_queue;
             parts.push(t(lang, format!("{n} connection(s) waiting for accept()"), format!("{n} 个连接在等待 accept()")))
@@ -390,7 +399,9 @@ pub fn reason(r: &Reason, lang: Lang) -> String {
             format!("this step put {} packet(s) on the wire: {}.", labels.len(), labels.join(" ")),
             format!("这一步在线路上产生了 {} 个包：{}。", labels.len(), labels.join(" ")),
         ),
-        Reason::Returned { ret: Some(r) } => t(lang, format!("the call returned {r}."), format!("这个调用返回了 {r}。")),
+        Reason::Returned { ret: Some(r) } => {
+            t(lang, format!("the call returned {r}."), format!("这个调用返回了 {r}。"))
+        }
         Reason::Returned { ret: None } => t(lang, "the call failed.".into(), "这个调用失败了。".into()),
         Reason::Errno { errno: None, .. } => {
             t(lang, "the call succeeded: no errno.".into(), "这个调用成功了：没有 errno。".into())
@@ -432,7 +443,11 @@ mod tests {
     use crate::lab::spec::{ExpertName, KernelState};
 
     fn has_cjk(s: &str) -> bool {
-        s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c))
+        s.chars().any(|c| {
+            ('\u{4e00}'..='\u{9fff}').contains(&c)
+                || ('\u{3000}'..='\u{303f}').contains(&c)
+                || ('\u{ff00}'..='\u{ffef}').contains(&c)
+        })
     }
 
     /// One sample of every variant; the `match` in `index` fails to compile
@@ -526,7 +541,10 @@ mod tests {
         for o in [Observed::Ret(None), Observed::Md5 { want: None, got: None }, Observed::Packets(vec![])] {
             texts.push((got(&o, Lang::En), got(&o, Lang::Zh)));
         }
-        texts.push((holder(&Holder::AcceptQueue("s".into()), Lang::En), holder(&Holder::AcceptQueue("s".into()), Lang::Zh)));
+        texts.push((
+            holder(&Holder::AcceptQueue("s".into()), Lang::En),
+            holder(&Holder::AcceptQueue("s".into()), Lang::Zh),
+        ));
         let row = |state, rx, timer| KernelSocket {
             proto: super::super::procnet::Proto::Tcp,
             local: "127.0.0.1:1".parse().unwrap(),

@@ -89,18 +89,16 @@ pub fn truth(
         Some((value.clone(), Reason::Packet { n, label: packet_label(rec), field, value, raw }))
     };
     match q.field {
-        QuizField::Count => capturing.then(|| {
-            (packets.len().to_string(), Reason::Count { labels: packets.iter().map(packet_label).collect() })
-        }),
+        QuizField::Count => capturing
+            .then(|| (packets.len().to_string(), Reason::Count { labels: packets.iter().map(packet_label).collect() })),
         QuizField::Ret => outcome.ret.map(|r| (r.to_string(), Reason::Returned { ret: Some(r) })),
         QuizField::Errno => {
             let name = outcome.errno.map(errno::name).unwrap_or("none").to_string();
             Some((name, Reason::Errno { errno: outcome.errno, python: outcome.errno.and_then(python_exception) }))
         }
-        QuizField::Data => outcome
-            .data
-            .as_ref()
-            .map(|d| (String::from_utf8_lossy(d).into_owned(), Reason::Data { len: d.len() })),
+        QuizField::Data => {
+            outcome.data.as_ref().map(|d| (String::from_utf8_lossy(d).into_owned(), Reason::Data { len: d.len() }))
+        }
         QuizField::State => {
             let state = state_of(states, actor);
             Some((state.to_string(), Reason::State { actor: actor.to_string(), state }))
@@ -187,9 +185,9 @@ pub fn same_answer(q: &Quiz, answer: &str, truth: &str) -> bool {
             if a.is_empty() {
                 return false;
             }
-            let as_errno = errno::from_name(a).filter(|e| errno::name(*e) != "E?").or_else(|| {
-                (1..=133).find(|&e| python_exception(e).is_some_and(|p| p.eq_ignore_ascii_case(a)))
-            });
+            let as_errno = errno::from_name(a)
+                .filter(|e| errno::name(*e) != "E?")
+                .or_else(|| (1..=133).find(|&e| python_exception(e).is_some_and(|p| p.eq_ignore_ascii_case(a))));
             let none_words = ["none", "0", "no error", "success", "ok", "无", "成功", "没有错误"];
             match as_errno {
                 Some(e) => errno::name(e).eq_ignore_ascii_case(truth),

@@ -161,14 +161,13 @@ impl<W: Write> LabSink for TerminalSink<W> {
                 out.flush()?;
             }
             Event::Quiz { answer, truth, reason, right, step, .. } => {
-                let said = if answer.is_empty() { tr("nothing", "（空）").to_string() } else { format!("{answer:?}") };
+                let said =
+                    if answer.is_empty() { tr("nothing", "（空）").to_string() } else { format!("{answer:?}") };
                 let text = match (truth, right) {
                     (Some(t), true) => format!("{} {t}", tr("right! the capture says", "答对了！抓包显示")),
-                    (Some(t), false) => format!(
-                        "{} {said}{} {t}",
-                        tr("you said", "你的答案"),
-                        tr("; the answer is", "；正确答案是")
-                    ),
+                    (Some(t), false) => {
+                        format!("{} {said}{} {t}", tr("you said", "你的答案"), tr("; the answer is", "；正确答案是"))
+                    }
                     (None, _) => tr("cannot be checked without a capture", "没有抓包，无法核对").to_string(),
                 };
                 let mark = match (truth, right) {

@@ -396,7 +396,10 @@ impl Call {
         ("resolve", "look up name: server = a dns_serve actor (a UDP query), or none (the hosts file, no packet)"),
         ("setblocking", "setblocking(flag): flag = false makes a call that would wait fail at once (EAGAIN)"),
         ("accept", "as = accept(): as = the new socket's name"),
-        ("send", "send(data): data = \"…\" | bytes = N | messages = [\"…\"] (framing = \"length\"), encoding = \"gbk\""),
+        (
+            "send",
+            "send(data): data = \"…\" | bytes = N | messages = [\"…\"] (framing = \"length\"), encoding = \"gbk\"",
+        ),
         ("sendall", "sendall(data): data | bytes, chunk = N, background = true"),
         ("sendfile", "send a file: bytes = N (its size), chunk = N, background = true"),
         ("recv", "recv(size): size = N (default 1024), decode = \"utf-8\"|\"gbk\""),
@@ -510,7 +513,11 @@ impl Call {
                 for (name, addr) in records {
                     match addr.parse::<std::net::Ipv4Addr>() {
                         Ok(a) if a.is_loopback() => {}
-                        _ => return Err(format!("records: {name} = {addr:?}: an IPv4 loopback address (labs stay on this machine)")),
+                        _ => {
+                            return Err(format!(
+                                "records: {name} = {addr:?}: an IPv4 loopback address (labs stay on this machine)"
+                            ))
+                        }
                     }
                 }
                 Ok(())
@@ -857,7 +864,10 @@ pub enum QuizField {
 impl QuizField {
     /// A field of one packet (needs `packet = N`).
     pub fn of_packet(self) -> bool {
-        matches!(self, QuizField::Seq | QuizField::Ack | QuizField::Len | QuizField::Win | QuizField::Flags | QuizField::Mss)
+        matches!(
+            self,
+            QuizField::Seq | QuizField::Ack | QuizField::Len | QuizField::Win | QuizField::Flags | QuizField::Mss
+        )
     }
 }
 
@@ -1095,7 +1105,8 @@ mod tests {
 
     #[test]
     fn a_key_that_does_not_belong_to_the_call_is_an_error() {
-        let e = err("[[step]]\nactor = \"b\"\ncall = \"socket\"\n[[step]]\nactor = \"b\"\ncall = \"close\"\nbacklog = 5\n");
+        let e =
+            err("[[step]]\nactor = \"b\"\ncall = \"socket\"\n[[step]]\nactor = \"b\"\ncall = \"close\"\nbacklog = 5\n");
         assert!(e.starts_with("line 10:") && e.contains("unknown field `backlog`"), "{e}");
     }
 
@@ -1118,11 +1129,14 @@ mod tests {
         let base = "[[step]]\nactor = \"a\"\ncall = \"socket\"\n";
         let e = err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ state = \"TIMEWAIT\" }}\n"));
         assert!(e.contains("unknown variant `TIMEWAIT`"), "{e}");
-        let e = err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ analysis = [\"retransmit\"] }}\n"));
+        let e = err(&format!(
+            "{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ analysis = [\"retransmit\"] }}\n"
+        ));
         assert!(e.contains("not an analysis flag"), "{e}");
         let e = err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ data = \"x\" }}\n"));
         assert!(e.contains("expect.data needs a call that receives bytes"), "{e}");
-        let e = err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ errno = \"ECONREFUSED\" }}\n"));
+        let e =
+            err(&format!("{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nexpect = {{ errno = \"ECONREFUSED\" }}\n"));
         assert!(e.contains("not an errno name"), "{e}");
         let e = err(&format!(
             "{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nquiz = {{ question = \"q\", field = \"colour\" }}\n"

@@ -204,7 +204,14 @@ fn ip_fields(d: &[u8], i: usize) -> Vec<Field> {
                 n => n.to_string(),
             };
             f.push(field("protocol", tr("Protocol", "协议"), p, 8, i + 9, i + 10));
-            f.push(field("ip_checksum", tr("Header Checksum", "首部校验和"), format!("0x{sum:04x}"), 16, i + 10, i + 12));
+            f.push(field(
+                "ip_checksum",
+                tr("Header Checksum", "首部校验和"),
+                format!("0x{sum:04x}"),
+                16,
+                i + 10,
+                i + 12,
+            ));
             if let (Some(s), Some(t)) = (d.get(i + 12..i + 16), d.get(i + 16..i + 20)) {
                 let a = |b: &[u8]| std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string();
                 f.push(field("src", tr("Source Address", "源地址"), a(s), 32, i + 12, i + 16));
@@ -212,12 +219,20 @@ fn ip_fields(d: &[u8], i: usize) -> Vec<Field> {
             }
         }
         Some(6) => {
-            let (Some(head), Some(plen), Some(&next), Some(&hops)) = (be32(d, i), be16(d, i + 4), d.get(i + 6), d.get(i + 7))
+            let (Some(head), Some(plen), Some(&next), Some(&hops)) =
+                (be32(d, i), be16(d, i + 4), d.get(i + 6), d.get(i + 7))
             else {
                 return f;
             };
             f.push(field("version", tr("Version", "版本"), "6".into(), 4, i, i + 1));
-            f.push(field("tclass", tr("Traffic Class", "流量类别"), format!("0x{:02x}", (head >> 20) & 0xff), 8, i, i + 2));
+            f.push(field(
+                "tclass",
+                tr("Traffic Class", "流量类别"),
+                format!("0x{:02x}", (head >> 20) & 0xff),
+                8,
+                i,
+                i + 2,
+            ));
             f.push(field("flow", tr("Flow Label", "流标签"), format!("0x{:05x}", head & 0xfffff), 20, i + 1, i + 4));
             f.push(field("payload_length", tr("Payload Length", "载荷长度"), plen.to_string(), 16, i + 4, i + 6));
             f.push(field("next_header", tr("Next Header", "下一个首部"), next.to_string(), 8, i + 6, i + 7));
@@ -250,7 +265,14 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord) -> (Vec<Field>, Vec<String
     let rel = |v: Option<u32>| v.map(|r| format!(" ({} {r})", tr("relative", "相对"))).unwrap_or_default();
     f.push(field("sport", tr("Source Port", "源端口"), sport.to_string(), 16, at, at + 2));
     f.push(field("dport", tr("Destination Port", "目的端口"), dport.to_string(), 16, at + 2, at + 4));
-    f.push(field("seq", tr("Sequence Number", "序号"), format!("{seq}{}", rel(tcp.map(|t| t.seq))), 32, at + 4, at + 8));
+    f.push(field(
+        "seq",
+        tr("Sequence Number", "序号"),
+        format!("{seq}{}", rel(tcp.map(|t| t.seq))),
+        32,
+        at + 4,
+        at + 8,
+    ));
     f.push(field(
         "ack",
         tr("Acknowledgment Number", "确认号"),
@@ -262,10 +284,18 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord) -> (Vec<Field>, Vec<String
     let (Some(&off), Some(&flags), Some(win)) = (t.get(12), t.get(13), be16(t, 14)) else { return (f, notes) };
     f.push(field("offset", tr("Offset", "偏移"), format!("{}", off >> 4), 4, at + 12, at + 13));
     f.push(field("reserved", tr("Rsrvd", "保留"), format!("{}", off & 0x0f), 4, at + 12, at + 13));
-    for (i, (key, letter)) in
-        [("cwr", "C"), ("ece", "E"), ("urg", "U"), ("ack_bit", "A"), ("psh", "P"), ("rst", "R"), ("syn", "S"), ("fin", "F")]
-            .into_iter()
-            .enumerate()
+    for (i, (key, letter)) in [
+        ("cwr", "C"),
+        ("ece", "E"),
+        ("urg", "U"),
+        ("ack_bit", "A"),
+        ("psh", "P"),
+        ("rst", "R"),
+        ("syn", "S"),
+        ("fin", "F"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let set = flags & (0x80 >> i) != 0;
         f.push(field(key, letter, if set { "1" } else { "0" }.into(), 1, at + 13, at + 14));
@@ -430,7 +460,10 @@ pub fn draw(out: &mut dyn Write, frame: &Frame<'_>, rec: &FrameRecord) -> io::Re
     writeln!(
         out,
         "{}",
-        paint(tr("bytes (link · IP · transport · payload, by colour):", "字节（按颜色：链路 · IP · 传输层 · 数据）："), Role::Heading)
+        paint(
+            tr("bytes (link · IP · transport · payload, by colour):", "字节（按颜色：链路 · IP · 传输层 · 数据）："),
+            Role::Heading
+        )
     )?;
     hex_dump(out, d, &l)
 }

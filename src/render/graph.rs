@@ -88,10 +88,14 @@ impl Series {
     /// Orients the points so that `forward` is the direction carrying more data.
     fn oriented(&self) -> Vec<Point> {
         let flip = self.bytes[1] > self.bytes[0];
-        self.points.iter().cloned().map(|mut p| {
-            p.forward ^= flip;
-            p
-        }).collect()
+        self.points
+            .iter()
+            .cloned()
+            .map(|mut p| {
+                p.forward ^= flip;
+                p
+            })
+            .collect()
     }
 }
 
@@ -163,9 +167,27 @@ pub fn table(series: &Series, kind: Kind) -> String {
             let _ = writeln!(s, "{:>7} {:>11} {:>11} {:>7} {:>11} class", "frame", "time(s)", "seq", "len", "ack+win");
             for p in &points {
                 if p.forward && p.len > 0 {
-                    let _ = writeln!(s, "{:>7} {:>11.6} {:>11} {:>7} {:>11} {}", p.frame, p.t, p.seq, p.len, "", class(p.expert));
+                    let _ = writeln!(
+                        s,
+                        "{:>7} {:>11.6} {:>11} {:>7} {:>11} {}",
+                        p.frame,
+                        p.t,
+                        p.seq,
+                        p.len,
+                        "",
+                        class(p.expert)
+                    );
                 } else if !p.forward && p.has_ack {
-                    let _ = writeln!(s, "{:>7} {:>11.6} {:>11} {:>7} {:>11} ack={}", p.frame, p.t, "", "", p.ack as u64 + p.win as u64, p.ack);
+                    let _ = writeln!(
+                        s,
+                        "{:>7} {:>11.6} {:>11} {:>7} {:>11} ack={}",
+                        p.frame,
+                        p.t,
+                        "",
+                        "",
+                        p.ack as u64 + p.win as u64,
+                        p.ack
+                    );
                 }
             }
         }
@@ -206,7 +228,13 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         match kind {
             Kind::Tsg => {
-                let top = points.iter().map(|p| p.seq as u64 + p.len as u64).chain(points.iter().filter(|p| !p.forward).map(|p| p.ack as u64 + p.win as u64)).max().unwrap_or(1).max(1);
+                let top = points
+                    .iter()
+                    .map(|p| p.seq as u64 + p.len as u64)
+                    .chain(points.iter().filter(|p| !p.forward).map(|p| p.ack as u64 + p.win as u64))
+                    .max()
+                    .unwrap_or(1)
+                    .max(1);
                 let mut chart = ChartBuilder::on(&root)
                     .caption(title, ("sans-serif", 18))
                     .margin(12)
@@ -215,14 +243,31 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
                     .build_cartesian_2d(0f64..t_end, 0u64..top + top / 50)
                     .map_err(err)?;
                 chart.configure_mesh().x_desc("time (s)").y_desc("relative sequence number").draw().map_err(err)?;
-                let acks: Vec<(f64, u64)> = points.iter().filter(|p| !p.forward && p.has_ack).map(|p| (p.t, p.ack as u64)).collect();
-                let wins: Vec<(f64, u64)> =
-                    points.iter().filter(|p| !p.forward && p.has_ack).map(|p| (p.t, p.ack as u64 + p.win as u64)).collect();
-                chart.draw_series(LineSeries::new(acks, GREEN.stroke_width(1))).map_err(err)?.label("ACK").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], GREEN));
+                let acks: Vec<(f64, u64)> =
+                    points.iter().filter(|p| !p.forward && p.has_ack).map(|p| (p.t, p.ack as u64)).collect();
+                let wins: Vec<(f64, u64)> = points
+                    .iter()
+                    .filter(|p| !p.forward && p.has_ack)
+                    .map(|p| (p.t, p.ack as u64 + p.win as u64))
+                    .collect();
+                chart
+                    .draw_series(LineSeries::new(acks, GREEN.stroke_width(1)))
+                    .map_err(err)?
+                    .label("ACK")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], GREEN));
                 // Dark amber: plain yellow vanishes on white when projected.
                 let amber = RGBColor(0xc7, 0x8a, 0x00);
-                chart.draw_series(LineSeries::new(wins, amber.stroke_width(1))).map_err(err)?.label("ACK + window").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], amber));
-                chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+                chart
+                    .draw_series(LineSeries::new(wins, amber.stroke_width(1)))
+                    .map_err(err)?
+                    .label("ACK + window")
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], amber));
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(err)?;
                 for p in points.iter().filter(|p| p.forward && p.len > 0) {
                     let (x, y0) = chart.backend_coord(&(p.t, p.seq as u64));
                     let (_, y1) = chart.backend_coord(&(p.t, p.seq as u64 + p.len as u64));
@@ -252,11 +297,23 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
                     .build_cartesian_2d(0f64..t_end, 0f64..top)
                     .map_err(err)?;
                 chart.configure_mesh().x_desc("time (s)").y_desc("RTT (ms)").draw().map_err(err)?;
-                chart.draw_series(LineSeries::new(est, RED.stroke_width(2))).map_err(err)?.label("EstimatedRTT (α = 0.125)").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
-                chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+                chart
+                    .draw_series(LineSeries::new(est, RED.stroke_width(2)))
+                    .map_err(err)?
+                    .label("EstimatedRTT (α = 0.125)")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(err)?;
                 for (t, r, frame) in samples {
                     let (x, y) = chart.backend_coord(&(t, r));
-                    let _ = writeln!(marks, r##"<circle class="sample" data-frame="{frame}" cx="{x}" cy="{y}" r="3" fill="#1f77b4"/>"##);
+                    let _ = writeln!(
+                        marks,
+                        r##"<circle class="sample" data-frame="{frame}" cx="{x}" cy="{y}" r="3" fill="#1f77b4"/>"##
+                    );
                 }
             }
             Kind::Window | Kind::Throughput => {
@@ -266,7 +323,11 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
                     throughput(&points)
                 };
                 let top = data.iter().map(|d| d.1).fold(1f64, f64::max) * 1.1;
-                let (ydesc, label) = if kind == Kind::Window { ("advertised window (bytes)", "window") } else { ("bytes/s", "throughput") };
+                let (ydesc, label) = if kind == Kind::Window {
+                    ("advertised window (bytes)", "window")
+                } else {
+                    ("bytes/s", "throughput")
+                };
                 let mut chart = ChartBuilder::on(&root)
                     .caption(title, ("sans-serif", 18))
                     .margin(12)
@@ -275,8 +336,17 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
                     .build_cartesian_2d(0f64..t_end, 0f64..top)
                     .map_err(err)?;
                 chart.configure_mesh().x_desc("time (s)").y_desc(ydesc).draw().map_err(err)?;
-                chart.draw_series(LineSeries::new(data, BLUE.stroke_width(2))).map_err(err)?.label(label).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE));
-                chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+                chart
+                    .draw_series(LineSeries::new(data, BLUE.stroke_width(2)))
+                    .map_err(err)?
+                    .label(label)
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE));
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(err)?;
             }
         }
         root.present().map_err(|e| e.to_string())?;

@@ -254,7 +254,13 @@ impl<W: Write> HtmlRenderer<W> {
             let lines = if note { wrap(text, width) } else { wrap_code(text, width) };
             for (i, line) in lines.iter().enumerate() {
                 y += LINE;
-                let mark = if note && i == 0 { "ℹ " } else if note { "\u{2003}" } else { "" };
+                let mark = if note && i == 0 {
+                    "ℹ "
+                } else if note {
+                    "\u{2003}"
+                } else {
+                    ""
+                };
                 let _ = write!(g, "<text class=\"{cls}\" x=\"{x}\" y=\"{y}\">{mark}{}</text>", esc(line));
             }
         }
@@ -436,7 +442,9 @@ impl<W: Write> HtmlRenderer<W> {
         };
         let summary = match (rec.src, rec.dst) {
             (Some(s), Some(t)) => match (rec.sport, rec.dport) {
-                (Some(a), Some(b)) => format!("{} → {}", std::net::SocketAddr::new(s, a), std::net::SocketAddr::new(t, b)),
+                (Some(a), Some(b)) => {
+                    format!("{} → {}", std::net::SocketAddr::new(s, a), std::net::SocketAddr::new(t, b))
+                }
                 _ => format!("{s} → {t}"),
             },
             _ => String::new(),
@@ -466,7 +474,10 @@ impl<W: Write> HtmlRenderer<W> {
             ("frame", tr("frame", "帧")),
             ("captured", tr("bytes captured", "字节已捕获")),
             ("wire", tr("on the wire", "字节在线路上")),
-            ("bytes", tr("bytes (link · IP · transport · payload, by colour)", "字节（按颜色：链路 · IP · 传输层 · 数据）")),
+            (
+                "bytes",
+                tr("bytes (link · IP · transport · payload, by colour)", "字节（按颜色：链路 · IP · 传输层 · 数据）"),
+            ),
             ("kept", tr("bytes shown of", "字节，共")),
             ("nobytes", tr("(bytes not included in this page)", "（本页未包含这些字节）")),
             ("noheader", tr("(no TCP or UDP header to draw)", "（没有可画的 TCP 或 UDP 首部）")),

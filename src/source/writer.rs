@@ -65,13 +65,8 @@ impl PcapWriter {
         let snaplen = snaplen.unwrap_or(SNAPLEN).clamp(64, SNAPLEN);
         let file = File::create(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
         let ng = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pcapng"));
-        let mut w = PcapWriter {
-            path: path.to_owned(),
-            out: BufWriter::with_capacity(1 << 16, file),
-            snaplen,
-            ng,
-            frames: 0,
-        };
+        let mut w =
+            PcapWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), snaplen, ng, frames: 0 };
         if ng {
             let mut shb = Vec::new();
             shb.extend_from_slice(&ng::BYTE_ORDER_MAGIC.to_le_bytes());

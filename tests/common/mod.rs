@@ -195,10 +195,8 @@ pub fn compare(path: &Path) -> Comparison {
                 check("stream", num(&o["stream"]), field(t, "tcp.stream"));
                 // A damaged header has no flags in either output.
                 let bits = o["flags"].as_array().map(|names| {
-                    let bits: u16 = names
-                        .iter()
-                        .map(|f| FLAG_BITS.iter().find(|(n, _)| Some(*n) == f.as_str()).unwrap().1)
-                        .sum();
+                    let bits: u16 =
+                        names.iter().map(|f| FLAG_BITS.iter().find(|(n, _)| Some(*n) == f.as_str()).unwrap().1).sum();
                     format!("{bits:#x}")
                 });
                 let tflags = u16::from_str_radix(field(t, "tcp.flags").trim_start_matches("0x"), 16)
@@ -244,7 +242,9 @@ pub fn compare(path: &Path) -> Comparison {
                 check("dns.qry.name", name, field(t, "dns.qry.name"));
                 let a = o
                     .get("dns")
-                    .and_then(|d| d["answers"].as_array()?.iter().find(|a| a.as_str().is_some_and(|a| !a.contains(':'))).map(num))
+                    .and_then(|d| {
+                        d["answers"].as_array()?.iter().find(|a| a.as_str().is_some_and(|a| !a.contains(':'))).map(num)
+                    })
                     .unwrap_or_default();
                 check("dns.a", a, field(t, "dns.a"));
             }
