@@ -496,3 +496,45 @@ fn every_fixed_text_has_both_languages() {
     assert!(pairs > 50, "only {pairs} pairs found: the scan is broken");
     assert!(bad.is_empty(), "texts without both languages:\n{}", bad.join("\n"));
 }
+
+/// In a real terminal 80 columns wide (a pseudo-terminal), with no `--width`:
+/// the width is detected and no line is wider.
+#[test]
+fn a_real_80_column_terminal_is_detected() {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    for lang in ["en", "zh"] {
+        let (mut master, mut slave) = (-1, -1);
+        let mut size = libc::winsize { ws_row: 50, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: openpty writes two fds; the winsize pointer is valid for the call.
+        let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &mut size) };
+        assert_eq!(r, 0);
+        // SAFETY: openpty succeeded: both fds are open and owned by nobody else.
+        let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirelab"))
+            .args(["--lang", lang, "replay", "echo"])
+            .env("NO_COLOR", "1")
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave.try_clone().unwrap())
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        drop(slave);
+        let status = child.wait().unwrap();
+        assert!(status.success());
+        let mut text = Vec::new();
+        let mut master = std::fs::File::from(master);
+        let mut buf = [0u8; 65536];
+        // The child has exited: read what the pty holds until it reports EIO/EOF.
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            text.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&text).replace('\r', "");
+        assert!(text.lines().count() > 10, "{text}");
+        let widest = text.lines().map(|l| unicode_width::UnicodeWidthStr::width(l)).max().unwrap_or(0);
+        assert!(widest <= 80, "{lang}: a line of {widest} columns in an 80-column terminal:\n{text}");
+    }
+}
