@@ -29,6 +29,8 @@ pub struct LabCapture {
     pub analyzer: Analyzer,
     frame_no: u64,
     ports: BTreeSet<u16>,
+    /// The same ports as a slice, for the per-frame match.
+    port_list: Vec<u16>,
     /// The step's call, written as each saved packet's comment (pcapng).
     note: Option<String>,
 }
@@ -36,7 +38,15 @@ pub struct LabCapture {
 impl LabCapture {
     /// Wraps a started capture (or none) and the file to save to.
     pub fn new(live: Option<LiveCapture>, writer: Option<PcapWriter>) -> Self {
-        LabCapture { live, writer, analyzer: Analyzer::new(), frame_no: 0, ports: BTreeSet::new(), note: None }
+        LabCapture {
+            live,
+            writer,
+            analyzer: Analyzer::new(),
+            frame_no: 0,
+            ports: BTreeSet::new(),
+            port_list: Vec::new(),
+            note: None,
+        }
     }
 
     /// What the saved packets from now on were caused by (their comment).
@@ -59,9 +69,9 @@ impl LabCapture {
         let before = self.ports.len();
         self.ports.extend(ports);
         if self.ports.len() != before {
+            self.port_list = self.ports.iter().copied().collect();
             if let Some(c) = &self.live {
-                let ports: Vec<u16> = self.ports.iter().copied().collect();
-                if let Err(e) = c.set_ports(&ports) {
+                if let Err(e) = c.set_ports(&self.port_list) {
                     eprintln!("wirelab: {e}");
                 }
             }
@@ -73,8 +83,7 @@ impl LabCapture {
         let probe =
             Frame { number: self.frame_no + 1, ts: f.ts, link, data: &f.data, orig_len: f.orig_len, comment: None };
         let packet = crate::decode::decode(&probe);
-        let ports: Vec<u16> = self.ports.iter().copied().collect();
-        if ports.is_empty() || !port_match(&packet, &ports) {
+        if self.port_list.is_empty() || !port_match(&packet, &self.port_list) {
             return Ok(None);
         }
         self.frame_no += 1;

@@ -8,7 +8,6 @@ use simple_dns::{Name, Packet, PacketFlag, Question, ResourceRecord, CLASS, QTYP
 use socket2::Socket;
 use std::collections::BTreeMap;
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,12 +18,10 @@ const TTL: u32 = 60;
 /// How often the server looks at its stop flag.
 const POLL: Duration = Duration::from_millis(50);
 
+/// A datagram of at most one Ethernet payload (DNS over UDP stays far below).
 fn recv_from(sock: &Socket) -> io::Result<(Vec<u8>, SocketAddr)> {
-    let mut buf = vec![MaybeUninit::<u8>::uninit(); 1500];
-    let (n, from) = sock.recv_from(&mut buf)?;
-    // SAFETY: recv_from initialised the first n bytes.
-    let data = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
-    Ok((data, from.as_socket().ok_or_else(|| io::Error::other("not an inet peer"))?))
+    let (data, from) = super::transfer::recv_datagram(sock, 1500)?;
+    Ok((data, from.ok_or_else(|| io::Error::other("not an inet peer"))?))
 }
 
 /// The reply to a query: A answers from `records`, NXDOMAIN for other names.

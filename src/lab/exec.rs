@@ -441,7 +441,8 @@ impl Executor {
             },
             Call::Settimeout { seconds } => {
                 actor.timeout = Some(seconds.map(Duration::from_secs_f64));
-                // Python's settimeout() also makes the socket blocking again.
+                // settimeout() ends setblocking(False) mode (which is settimeout(0));
+                // the timeout itself is applied per call below.
                 outcome_of(sock.set_nonblocking(false).map(|_| 0)).with_none_returned()
             }
             Call::Setblocking { flag } => {
@@ -584,19 +585,14 @@ impl Executor {
             }
             Call::Recvfrom { size } => {
                 let _ = sock.set_read_timeout(Some(timeout));
-                let mut buf = vec![MaybeUninit::<u8>::uninit(); *size];
-                match sock.recv_from(&mut buf) {
-                    Ok((n, from)) => {
-                        // SAFETY: recv_from initialised the first n bytes.
-                        let data: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
-                        CallOutcome {
-                            ok: true,
-                            ret: Some(n as i64),
-                            data: Some(data),
-                            notes: from.as_socket().map(|peer| Note::DatagramFrom { peer }).into_iter().collect(),
-                            ..Default::default()
-                        }
-                    }
+                match transfer::recv_datagram(sock, *size) {
+                    Ok((data, from)) => CallOutcome {
+                        ok: true,
+                        ret: Some(data.len() as i64),
+                        data: Some(data),
+                        notes: from.map(|peer| Note::DatagramFrom { peer }).into_iter().collect(),
+                        ..Default::default()
+                    },
                     Err(e) => outcome_of(Err(e)),
                 }
             }

@@ -225,3 +225,13 @@ mod tests {
         assert_eq!(&a[50..], &b[..]);
     }
 }
+
+/// One `recvfrom(size)`: the datagram's bytes and its sender (None for a
+/// sender that is not an inet address).
+pub fn recv_datagram(sock: &Socket, size: usize) -> io::Result<(Vec<u8>, Option<std::net::SocketAddr>)> {
+    let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); size];
+    let (n, from) = sock.recv_from(&mut buf)?;
+    // SAFETY: recv_from initialised the first n bytes.
+    let data = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+    Ok((data, from.as_socket()))
+}

@@ -215,6 +215,50 @@ pub fn table(series: &Series, kind: Kind) -> String {
     s
 }
 
+/// A legend entry: a short line in the series' colour.
+fn key(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color)
+}
+
+/// The legend box, in the same style on every graph.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// Time on x, a value on y from 0 to `top`, with the mesh and axis names.
+fn value_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    t_end: f64,
+    top: f64,
+    y_area: u32,
+    ydesc: &str,
+) -> Result<
+    ChartContext<
+        'a,
+        SVGBackend<'b>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    String,
+> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(0f64..t_end, 0f64..top)
+        .map_err(|e| e.to_string())?;
+    chart.configure_mesh().x_desc("time (s)").y_desc(ydesc).draw().map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
 /// The SVG of `kind` for the stream.
 pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
     let points = series.oriented();
@@ -254,20 +298,15 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
                     .draw_series(LineSeries::new(acks, GREEN.stroke_width(1)))
                     .map_err(err)?
                     .label("ACK")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], GREEN));
+                    .legend(key(GREEN));
                 // Dark amber: plain yellow vanishes on white when projected.
                 let amber = RGBColor(0xc7, 0x8a, 0x00);
                 chart
                     .draw_series(LineSeries::new(wins, amber.stroke_width(1)))
                     .map_err(err)?
                     .label("ACK + window")
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], amber));
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(err)?;
+                    .legend(key(amber));
+                draw_legend(&mut chart)?;
                 for p in points.iter().filter(|p| p.forward && p.len > 0) {
                     let (x, y0) = chart.backend_coord(&(p.t, p.seq as u64));
                     let (_, y1) = chart.backend_coord(&(p.t, p.seq as u64 + p.len as u64));
@@ -289,25 +328,13 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
                 let samples = rtt_samples(&points);
                 let est = estimated(&samples);
                 let top = samples.iter().map(|s| s.1).fold(0.001f64, f64::max) * 1.1;
-                let mut chart = ChartBuilder::on(&root)
-                    .caption(title, ("sans-serif", 18))
-                    .margin(12)
-                    .x_label_area_size(40)
-                    .y_label_area_size(70)
-                    .build_cartesian_2d(0f64..t_end, 0f64..top)
-                    .map_err(err)?;
-                chart.configure_mesh().x_desc("time (s)").y_desc("RTT (ms)").draw().map_err(err)?;
+                let mut chart = value_chart(&root, title, t_end, top, 70, "RTT (ms)")?;
                 chart
                     .draw_series(LineSeries::new(est, RED.stroke_width(2)))
                     .map_err(err)?
                     .label("EstimatedRTT (α = 0.125)")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(err)?;
+                    .legend(key(RED));
+                draw_legend(&mut chart)?;
                 for (t, r, frame) in samples {
                     let (x, y) = chart.backend_coord(&(t, r));
                     let _ = writeln!(
@@ -328,25 +355,13 @@ pub fn svg(series: &Series, kind: Kind, title: &str) -> Result<String, String> {
                 } else {
                     ("bytes/s", "throughput")
                 };
-                let mut chart = ChartBuilder::on(&root)
-                    .caption(title, ("sans-serif", 18))
-                    .margin(12)
-                    .x_label_area_size(40)
-                    .y_label_area_size(90)
-                    .build_cartesian_2d(0f64..t_end, 0f64..top)
-                    .map_err(err)?;
-                chart.configure_mesh().x_desc("time (s)").y_desc(ydesc).draw().map_err(err)?;
+                let mut chart = value_chart(&root, title, t_end, top, 90, ydesc)?;
                 chart
                     .draw_series(LineSeries::new(data, BLUE.stroke_width(2)))
                     .map_err(err)?
                     .label(label)
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE));
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(err)?;
+                    .legend(key(BLUE));
+                draw_legend(&mut chart)?;
             }
         }
         root.present().map_err(|e| e.to_string())?;
