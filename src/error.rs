@@ -40,6 +40,11 @@ pub enum Error {
         /// What is wrong, with the line when known.
         detail: String,
     },
+    /// The lab wire (private namespaces) could not be set up.
+    Wire {
+        /// What the kernel said.
+        source: std::io::Error,
+    },
     /// The command asks for something the input does not have (a frame number
     /// beyond the end of the capture …).
     Usage(String),
@@ -67,6 +72,14 @@ impl std::fmt::Display for Error {
             Error::LiveCapture { interface, detail } if zh => write!(f, "无法在 {interface} 上抓包：{detail}"),
             Error::LiveCapture { interface, detail } => write!(f, "cannot capture on {interface}: {detail}"),
             Error::Lab { path, detail } => write!(f, "{path}: {detail}"),
+            Error::Wire { source } if zh => write!(
+                f,
+                "无法建立实验的线路：{source}\n它要创建私有网络命名空间及其网卡，需要 CAP_SYS_ADMIN 和 CAP_NET_ADMIN\n（以 root 运行 wirelab，例如用 sudo）。本机的网络不会被改动；命名空间随 wirelab 退出而消失。"
+            ),
+            Error::Wire { source } => write!(
+                f,
+                "the lab wire could not be set up: {source}\nIt makes private network namespaces with their own interfaces, which needs\nCAP_SYS_ADMIN and CAP_NET_ADMIN (run wirelab as root, e.g. with sudo).\nNothing of this machine's network is touched; the namespaces vanish with wirelab."
+            ),
             Error::Usage(what) => write!(f, "{what}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }

@@ -176,6 +176,8 @@ pub struct FrameRecord {
     pub http: Option<Box<HttpMessage>>,
     /// The capture file's comment on this packet (a lab run's step and call).
     pub comment: Option<Box<str>>,
+    /// What the lab wire did to this packet.
+    pub wire: Option<crate::source::wire::WireMark>,
 }
 
 impl FrameRecord {
@@ -604,6 +606,7 @@ impl Analyzer {
             payload: None,
             http: None,
             comment: frame.comment.map(Box::from),
+            wire: None,
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some((s, d))) => {

@@ -7,6 +7,7 @@ use crate::analyze::{Analyzer, FrameRecord};
 use crate::error::{Error, Result};
 use crate::sniff::port_match;
 use crate::source::live::{CaptureStats, LiveCapture, LiveFrame};
+use crate::source::wire::Wire;
 use crate::source::writer::PcapWriter;
 use crate::source::{Frame, LinkType};
 use std::collections::BTreeSet;
@@ -18,12 +19,51 @@ use std::time::{Duration, Instant};
 /// Linux's minimum delayed-ACK timer (40 ms, `TCP_DELACK_MIN`), so a delayed
 /// ACK is attributed to the call that caused it.
 pub const QUIET: Duration = Duration::from_millis(80);
+/// How often a settling step looks at the kernel's side (TCP_INFO, timers).
+pub const TICK: Duration = Duration::from_millis(50);
 /// Longest wait for quiet after a call.
 pub const MAX_SETTLE: Duration = Duration::from_millis(1500);
 
+/// Where a lab's frames come from.
+pub enum Feed {
+    /// Live capture on this machine's loopback (filtered to the lab's ports).
+    Loopback(LiveCapture),
+    /// The lab wire: wirelab forwards every frame itself.
+    Wire(Wire),
+}
+
+impl Feed {
+    fn frames(&self) -> &std::sync::mpsc::Receiver<LiveFrame> {
+        match self {
+            Feed::Loopback(c) => &c.frames,
+            Feed::Wire(w) => &w.frames,
+        }
+    }
+
+    fn link(&self) -> LinkType {
+        match self {
+            Feed::Loopback(c) => c.link,
+            // TAP interfaces carry Ethernet frames.
+            Feed::Wire(_) => LinkType::ETHERNET,
+        }
+    }
+
+    /// The link type of the frames.
+    pub fn link_type(&self) -> LinkType {
+        self.link()
+    }
+
+    fn stop(&mut self) -> Result<CaptureStats> {
+        match self {
+            Feed::Loopback(c) => c.stop(),
+            Feed::Wire(w) => w.stop(),
+        }
+    }
+}
+
 /// Capture, file and analysis of one lab run.
 pub struct LabCapture {
-    live: Option<LiveCapture>,
+    live: Option<Feed>,
     writer: Option<PcapWriter>,
     /// The analysis of every lab packet so far.
     pub analyzer: Analyzer,
@@ -33,11 +73,13 @@ pub struct LabCapture {
     port_list: Vec<u16>,
     /// The step's call, written as each saved packet's comment (pcapng).
     note: Option<String>,
+    /// How long without a packet counts as quiet.
+    quiet: Duration,
 }
 
 impl LabCapture {
     /// Wraps a started capture (or none) and the file to save to.
-    pub fn new(live: Option<LiveCapture>, writer: Option<PcapWriter>) -> Self {
+    pub fn new(live: Option<Feed>, writer: Option<PcapWriter>) -> Self {
         LabCapture {
             live,
             writer,
@@ -46,7 +88,13 @@ impl LabCapture {
             ports: BTreeSet::new(),
             port_list: Vec::new(),
             note: None,
+            quiet: QUIET,
         }
+    }
+
+    /// A wire with a delay: an answer (a delayed ACK) takes the round trip longer.
+    pub fn set_round_trip(&mut self, rtt: Duration) {
+        self.quiet = QUIET + rtt;
     }
 
     /// What the saved packets from now on were caused by (their comment).
@@ -70,7 +118,7 @@ impl LabCapture {
         self.ports.extend(ports);
         if self.ports.len() != before {
             self.port_list = self.ports.iter().copied().collect();
-            if let Some(c) = &self.live {
+            if let Some(Feed::Loopback(c)) = &self.live {
                 if let Err(e) = c.set_ports(&self.port_list) {
                     eprintln!("wirelab: {e}");
                 }
@@ -79,7 +127,7 @@ impl LabCapture {
     }
 
     fn handle_frame(&mut self, n: usize, f: &LiveFrame, sink: &mut dyn LabSink) -> Result<Option<FrameRecord>> {
-        let link = self.live.as_ref().map(|c| c.link).unwrap_or(LinkType::ETHERNET);
+        let link = self.live.as_ref().map(Feed::link).unwrap_or(LinkType::ETHERNET);
         let probe =
             Frame { number: self.frame_no + 1, ts: f.ts, link, data: &f.data, orig_len: f.orig_len, comment: None };
         let packet = crate::decode::decode(&probe);
@@ -88,16 +136,23 @@ impl LabCapture {
         }
         self.frame_no += 1;
         if let Some(w) = self.writer.as_mut() {
-            w.write_commented(f.ts, &f.data, f.orig_len, self.note.as_deref())?;
+            let note = match (&self.note, f.wire) {
+                (Some(n), Some(m)) => Some(format!("{n} · wire: {}", m.action.name())),
+                (n, _) => n.clone(),
+            };
+            w.write_commented(f.ts, &f.data, f.orig_len, note.as_deref())?;
             w.flush()?;
         }
-        let rec = self.analyzer.on_packet(&probe, &packet);
+        let mut rec = self.analyzer.on_packet(&probe, &packet);
+        rec.wire = f.wire;
         sink.event(&Event::Packet { n, rec: &rec }, &self.analyzer).map_err(|e| Error::io("writing output", e))?;
         Ok(Some(rec))
     }
 
     /// Collects the packets of step `n`: at least `min` long, then until the
-    /// wire has been quiet for [`QUIET`] (at most `max` in all, or until `stop`).
+    /// wire has been quiet for [`QUIET`] and `tick` says nothing is in flight
+    /// (at most `max` in all, or until `stop`). `tick` also runs every
+    /// [`TICK`] (the lab wire samples TCP_INFO there).
     pub fn settle(
         &mut self,
         n: usize,
@@ -105,6 +160,7 @@ impl LabCapture {
         max: Duration,
         stop: &AtomicBool,
         sink: &mut dyn LabSink,
+        tick: &mut dyn FnMut(&mut dyn LabSink, &Analyzer) -> Result<bool>,
     ) -> Result<Vec<FrameRecord>> {
         let mut seen = Vec::new();
         let start = Instant::now();
@@ -118,14 +174,34 @@ impl LabCapture {
             return Ok(seen);
         }
         let mut last = Instant::now();
+        let mut last_tick = Instant::now();
         loop {
             let now = Instant::now();
             let elapsed = now - start;
-            if (elapsed >= min && now - last >= QUIET) || elapsed >= max.max(min) || stop.load(Ordering::Relaxed) {
+            if elapsed >= max.max(min) || stop.load(Ordering::Relaxed) {
                 break;
             }
-            let wait = if elapsed < min { (min - elapsed).min(QUIET) } else { QUIET.saturating_sub(now - last) };
-            let got = self.live.as_ref().expect("capturing").frames.recv_timeout(wait.max(Duration::from_millis(1)));
+            if now - last_tick >= TICK {
+                last_tick = now;
+                tick(sink, &self.analyzer)?;
+            }
+            let quiet = elapsed >= min && now - last >= self.quiet;
+            if quiet {
+                last_tick = now;
+                if !tick(sink, &self.analyzer)? {
+                    break;
+                }
+            }
+            let wait = if quiet {
+                // Quiet, but something is in flight: look again a tick later.
+                TICK
+            } else if elapsed < min {
+                (min - elapsed).min(self.quiet)
+            } else {
+                self.quiet.saturating_sub(now - last)
+            };
+            let wait = wait.min(TICK).max(Duration::from_millis(1));
+            let got = self.live.as_ref().expect("capturing").frames().recv_timeout(wait);
             match got {
                 Ok(f) => {
                     if let Some(rec) = self.handle_frame(n, &f, sink)? {

@@ -4,18 +4,20 @@
 //! prompt stop it at once: the step is reported interrupted (not failed),
 //! sockets close, a saved file is complete.
 
-use super::capture::{LabCapture, MAX_SETTLE};
+use super::capture::{Feed, LabCapture, MAX_SETTLE};
 use super::events::{Answer, CallOutcome, Event, LabSink, Note, Prompter, StateRow};
 use super::exec::{self, Executor};
 use super::expect::{self, StepResult};
 use super::findings::{self, Finding, Inbox};
 use super::spec::{Call, Expectation};
+use super::tcpinfo::TcpInfo;
 use super::{kernel, procnet, quiz, LoadedLab};
-use crate::analyze::FrameRecord;
+use crate::analyze::{Analyzer, FrameRecord};
 use crate::error::{Error, Result};
 use crate::source::live::LiveCapture;
+use crate::source::wire::{Host, Wire};
 use crate::source::writer::PcapWriter;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,6 +103,32 @@ impl Drop for Interrupter {
     }
 }
 
+/// Longest wait for a step on the lab wire: a retransmission backed off
+/// twice (RTO ≥ 200 ms, TCP_RTO_MIN: 0.2 + 0.4 + 0.8 s) and a SYN retried
+/// after 1 s (TCP_TIMEOUT_INIT) fit.
+const WIRE_SETTLE: Duration = Duration::from_secs(4);
+
+/// Reports each connected TCP socket's TCP_INFO when what a student
+/// watches (cwnd, ssthresh, rto, in flight, retransmissions) changed.
+fn sample_tcp_info(
+    exec: &Executor,
+    n: usize,
+    seen: &mut HashMap<String, TcpInfo>,
+    sink: &mut dyn LabSink,
+    analyzer: &Analyzer,
+) -> Result<()> {
+    for a in exec.actors.iter().filter(|a| a.stream && a.peer.is_some()) {
+        let Some(info) = a.sock.as_ref().and_then(TcpInfo::of) else { continue };
+        if seen.get(&a.name).is_some_and(|old| old.key() == info.key()) {
+            continue;
+        }
+        seen.insert(a.name.clone(), info);
+        sink.event(&Event::TcpInfo { n, actor: &a.name, info: &info }, analyzer)
+            .map_err(|e| Error::io("writing output", e))?;
+    }
+    Ok(())
+}
+
 /// Sleeps `d`, or less when `stop` is set.
 fn sleep_unless(d: Duration, stop: &AtomicBool) {
     let start = Instant::now();
@@ -109,13 +137,23 @@ fn sleep_unless(d: Duration, stop: &AtomicBool) {
     }
 }
 
-fn start_capture(loaded: &LoadedLab, opts: &RunOptions) -> Result<LabCapture> {
-    let live = if opts.no_capture {
+fn start_capture(loaded: &LoadedLab, opts: &RunOptions) -> Result<(LabCapture, Vec<Host>)> {
+    let mut hosts = Vec::new();
+    let live = if let Some(spec) = &loaded.lab.wire {
+        // The lab's sockets live on the wire's hosts: without it there is no lab.
+        let wire = Wire::start(spec).inspect_err(|_| {
+            if let Some(hint) = super::recording_hint(loaded) {
+                eprintln!("wirelab: {hint}");
+            }
+        })?;
+        hosts = wire.hosts.clone();
+        Some(Feed::Wire(wire))
+    } else if opts.no_capture {
         None
     } else {
         let interface = if opts.interface.is_empty() { "lo" } else { &opts.interface };
         match LiveCapture::start(interface, Some(&[]), opts.snaplen) {
-            Ok(c) => Some(c),
+            Ok(c) => Some(Feed::Loopback(c)),
             Err(e) => {
                 eprintln!("wirelab: {e}");
                 eprintln!("wirelab: the lab runs anyway: its socket calls and the kernel's socket states are real; packets are not shown.");
@@ -127,14 +165,14 @@ fn start_capture(loaded: &LoadedLab, opts: &RunOptions) -> Result<LabCapture> {
         }
     };
     let writer = match (&opts.save, &live) {
-        (Some(p), Some(c)) => Some(PcapWriter::create(p, c.link, opts.snaplen)?),
+        (Some(p), Some(c)) => Some(PcapWriter::create(p, c.link_type(), opts.snaplen)?),
         _ => None,
     };
     let mut capture = LabCapture::new(live, writer);
     if let Some(n) = opts.payload {
         capture.analyzer.set_payload_limit(n);
     }
-    Ok(capture)
+    Ok((capture, hosts))
 }
 
 /// Runs a lab, reporting to `sink` and asking `prompter` at `--step` and `--quiz` prompts.
@@ -157,8 +195,15 @@ pub fn run_with_stop(
 ) -> Result<LabResult> {
     let lab = &loaded.lab;
     let io_err = |e| Error::io("writing output", e);
-    let mut cap = start_capture(loaded, opts)?;
+    let (mut cap, hosts) = start_capture(loaded, opts)?;
     let mut exec = Executor::default();
+    if let Some(spec) = &lab.wire {
+        for (i, h) in spec.hosts.iter().enumerate() {
+            for actor in &h.actors {
+                exec.place(actor, hosts[i].clone());
+            }
+        }
+    }
     let interrupter = Interrupter::spawn(Arc::clone(&stop), exec.open_fds());
     let capturing = cap.is_live();
     sink.event(&Event::Start { lab, capturing }, &cap.analyzer).map_err(io_err)?;
@@ -170,6 +215,12 @@ pub fn run_with_stop(
     let mut recent: VecDeque<FrameRecord> = VecDeque::new();
     let mut interrupted = None;
     let total = lab.steps.len();
+    let on_wire = lab.wire.is_some();
+    if let Some(w) = &lab.wire {
+        let longest = w.hosts.iter().map(|h| h.delay.unwrap_or(w.delay)).fold(0.0, f64::max);
+        cap.set_round_trip(Duration::from_secs_f64(2.0 * longest / 1000.0));
+    }
+    let mut tcp_seen: HashMap<String, TcpInfo> = HashMap::new();
     for (i, spanned) in lab.steps.iter().enumerate() {
         let step = spanned.get_ref();
         let n = i + 1;
@@ -239,10 +290,22 @@ pub fn run_with_stop(
             }
         }
         let seconds = step.call.duration().map(Duration::from_secs_f64).unwrap_or_default();
-        let settle_max = step.settle.map(Duration::from_secs_f64).unwrap_or(MAX_SETTLE);
+        let settle_max =
+            step.settle.map(Duration::from_secs_f64).unwrap_or(if on_wire { WIRE_SETTLE } else { MAX_SETTLE });
         let mut packets = Vec::new();
+        let ports = cap.ports().clone();
+        // The lab wire: TCP_INFO as it changes, and whether a retransmission
+        // timer still runs (then the step is not over, however quiet the wire).
+        let mut tick = |sink: &mut dyn LabSink, analyzer: &Analyzer| -> Result<bool> {
+            if !on_wire {
+                return Ok(false);
+            }
+            sample_tcp_info(&exec, n, &mut tcp_seen, sink, analyzer)?;
+            let rows = kernel::rows(&exec.actors, &ports, &exec.hosts());
+            Ok(rows.iter().any(|r| r.socket.as_ref().is_some_and(|k| k.timer_kind == procnet::TIMER_RETRANSMIT)))
+        };
         let mut emit_states = |cap: &mut LabCapture, force: bool, sink: &mut dyn LabSink| -> Result<Vec<StateRow>> {
-            let rows = kernel::rows(&exec.actors, cap.ports());
+            let rows = kernel::rows(&exec.actors, cap.ports(), &exec.hosts());
             let changed = force || rows != last_states;
             sink.event(&Event::States { n, rows: &rows, changed }, &cap.analyzer).map_err(io_err)?;
             last_states = rows.clone();
@@ -253,12 +316,12 @@ pub fn run_with_stop(
             let start = Instant::now();
             let mut states = emit_states(&mut cap, true, sink)?;
             while start.elapsed() + every <= seconds + Duration::from_millis(1) && !stop.load(Ordering::Relaxed) {
-                packets.extend(cap.settle(n, every, every, &stop, sink)?);
+                packets.extend(cap.settle(n, every, every, &stop, sink, &mut tick)?);
                 states = emit_states(&mut cap, true, sink)?;
             }
             states
         } else {
-            packets = cap.settle(n, seconds, seconds + settle_max, &stop, sink)?;
+            packets = cap.settle(n, seconds, seconds + settle_max, &stop, sink, &mut tick)?;
             emit_states(&mut cap, false, sink)?
         };
         if stop.load(Ordering::Relaxed) {

@@ -308,6 +308,16 @@ pub enum Event<'a> {
         /// What.
         finding: &'a super::findings::Finding,
     },
+    /// The kernel's TCP_INFO of a lab socket changed (lab wire only): the
+    /// sender's congestion window, RTT and retransmission timer.
+    TcpInfo {
+        /// Step number.
+        n: usize,
+        /// Whose socket.
+        actor: &'a str,
+        /// What the kernel said.
+        info: &'a super::tcpinfo::TcpInfo,
+    },
     /// An expectation was checked.
     Expect {
         /// Step number.

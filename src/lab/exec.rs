@@ -4,6 +4,7 @@
 use super::events::{CallOutcome, Note};
 use super::spec::{Call, Family, Framing, How, SockOpt, SockType, Step};
 use super::transfer::{self, Transfer};
+use crate::source::wire::Host;
 use socket2::{Domain, Socket, Type};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
@@ -57,6 +58,8 @@ pub struct Executor {
     md5s: HashMap<String, String>,
     /// File descriptors of open sockets, for waking blocked calls on Ctrl-C.
     open: Arc<Mutex<HashSet<RawFd>>>,
+    /// The lab wire's host of each actor (none: this machine's loopback).
+    placement: HashMap<String, Host>,
 }
 
 fn loopback(v6: bool) -> IpAddr {
@@ -267,6 +270,22 @@ impl Executor {
         self.actors.iter_mut().find(|a| a.name == name)
     }
 
+    /// Puts `actor`'s sockets on a host of the lab wire.
+    pub fn place(&mut self, actor: &str, host: Host) {
+        self.placement.insert(actor.to_string(), host);
+    }
+
+    /// The lab wire's hosts that hold the lab's sockets (none: loopback).
+    pub fn hosts(&self) -> Vec<&Host> {
+        let mut hosts: Vec<&Host> = Vec::new();
+        for h in self.placement.values() {
+            if !hosts.iter().any(|k| k.name == h.name) {
+                hosts.push(h);
+            }
+        }
+        hosts
+    }
+
     /// The registry of open socket fds (shared with the interrupt watcher).
     pub fn open_fds(&self) -> Arc<Mutex<HashSet<RawFd>>> {
         Arc::clone(&self.open)
@@ -300,7 +319,10 @@ impl Executor {
                 return Err(failed(Note::NotBound { actor: target.to_string() }));
             };
             if addr.ip().is_unspecified() {
-                addr.set_ip(loopback(a.v6));
+                match self.placement.get(target) {
+                    Some(host) => addr.set_ip(IpAddr::V4(host.addr)),
+                    None => addr.set_ip(loopback(a.v6)),
+                }
             }
             return Ok(addr);
         }
@@ -339,7 +361,12 @@ impl Executor {
                 let stream = *kind == SockType::Stream;
                 let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
                 let ty = if stream { Type::STREAM } else { Type::DGRAM };
-                return match Socket::new(domain, ty, None) {
+                // On the lab wire, the socket is made in its host's namespace.
+                let made = match self.placement.get(&name) {
+                    Some(host) => host.ns.run(|| Socket::new(domain, ty, None)).and_then(|r| r),
+                    None => Socket::new(domain, ty, None),
+                };
+                return match made {
                     Ok(sock) => {
                         let fd = sock.as_raw_fd() as i64;
                         let inode = inode_of(&sock);
@@ -461,6 +488,9 @@ impl Executor {
                         let local = conn.local_addr().ok().and_then(|a| a.as_socket());
                         let peer = from.as_socket();
                         let inode = inode_of(&conn);
+                        if let Some(host) = self.placement.get(&name).cloned() {
+                            self.placement.insert(new_actor.clone(), host);
+                        }
                         self.adopt(Actor {
                             name: new_actor.clone(),
                             sock: Some(conn),

@@ -6,13 +6,22 @@
 use super::events::{Holder, StateRow};
 use super::exec::Actor;
 use super::procnet::{self, KernelSocket, Proto};
+use crate::source::wire::Host;
 use std::collections::BTreeSet;
 
 /// Rows for every socket the lab holds (a row without kernel data for a
 /// socket the kernel does not list yet), what remains of closed ones, and
 /// connections waiting in the lab's accept queues.
-pub fn rows(actors: &[Actor], ports: &BTreeSet<u16>) -> Vec<StateRow> {
-    table(actors, ports, &procnet::snapshot())
+pub fn rows(actors: &[Actor], ports: &BTreeSet<u16>, hosts: &[&Host]) -> Vec<StateRow> {
+    if hosts.is_empty() {
+        return table(actors, ports, &procnet::snapshot());
+    }
+    // The lab wire: each host's namespace has its own tables.
+    let mut kernel = Vec::new();
+    for h in hosts {
+        kernel.extend(h.ns.run(procnet::snapshot).unwrap_or_default());
+    }
+    table(actors, ports, &kernel)
 }
 
 /// What a recv() would get now: FIONREAD (SIOCINQ) on the socket itself.

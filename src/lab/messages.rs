@@ -307,6 +307,43 @@ pub fn row_extra(k: &KernelSocket, unread: Option<u64>, lang: Lang) -> Option<St
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// One TCP_INFO sample: "client: cwnd 10 · ssthresh – · rtt 40.2 ms ± 20.1 · rto 240 ms · …".
+pub fn tcp_info(actor: &str, i: &super::tcpinfo::TcpInfo, lang: Lang) -> String {
+    let ms = |us: u32| format!("{:.1}", us as f64 / 1000.0);
+    let ssthresh =
+        if i.ssthresh >= super::tcpinfo::INFINITE_SSTHRESH { "∞".to_string() } else { i.ssthresh.to_string() };
+    let backoff = match (i.backoff, lang) {
+        (0, _) => String::new(),
+        (b, Lang::En) => format!(" (backed off ×{})", 1u64 << b.min(16)),
+        (b, Lang::Zh) => format!("（退避 ×{}）", 1u64 << b.min(16)),
+    };
+    t(
+        lang,
+        format!(
+            "{actor} TCP_INFO: cwnd {} · ssthresh {ssthresh} · rtt {} ms ± {} · rto {} ms{backoff} · in flight {} · retransmitted {} (total {}) · {}",
+            i.cwnd,
+            ms(i.rtt_us),
+            ms(i.rttvar_us),
+            ms(i.rto_us),
+            i.unacked,
+            i.retrans,
+            i.total_retrans,
+            i.ca_name()
+        ),
+        format!(
+            "{actor} TCP_INFO：拥塞窗口 cwnd {} · 慢启动阈值 ssthresh {ssthresh} · rtt {} ms ± {} · 超时 rto {} ms{backoff} · 未确认 {} · 重传中 {}（累计 {}）· {}",
+            i.cwnd,
+            ms(i.rtt_us),
+            ms(i.rttvar_us),
+            ms(i.rto_us),
+            i.unacked,
+            i.retrans,
+            i.total_retrans,
+            i.ca_name()
+        ),
+    )
+}
+
 /// What a step's packets show as a whole.
 pub fn finding(f: &Finding, lang: Lang) -> String {
     match f {

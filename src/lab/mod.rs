@@ -21,6 +21,7 @@ pub mod prompt;
 pub mod quiz;
 pub mod render;
 pub mod spec;
+pub mod tcpinfo;
 pub mod transfer;
 
 use crate::error::{Error, Result};

@@ -39,6 +39,10 @@ pub struct KernelSocket {
     pub inode: u64,
 }
 
+/// `timer_kind` of a socket whose retransmission (or loss-probe) timer runs:
+/// something it sent is not acknowledged yet.
+pub const TIMER_RETRANSMIT: u8 = 1;
+
 /// Linux TCP state numbers (include/net/tcp_states.h).
 fn tcp_state(code: u8) -> &'static str {
     match code {
@@ -125,14 +129,15 @@ pub fn parse(text: &str, proto: Proto) -> Vec<KernelSocket> {
         .collect()
 }
 
-/// Every TCP and UDP socket of this network namespace.
+/// Every TCP and UDP socket of the calling thread's network namespace
+/// (`thread-self`: a thread may have entered a lab wire's namespace).
 pub fn snapshot() -> Vec<KernelSocket> {
     let mut all = Vec::new();
     for (file, proto) in [
-        ("/proc/net/tcp", Proto::Tcp),
-        ("/proc/net/tcp6", Proto::Tcp),
-        ("/proc/net/udp", Proto::Udp),
-        ("/proc/net/udp6", Proto::Udp),
+        ("/proc/thread-self/net/tcp", Proto::Tcp),
+        ("/proc/thread-self/net/tcp6", Proto::Tcp),
+        ("/proc/thread-self/net/udp", Proto::Udp),
+        ("/proc/thread-self/net/udp6", Proto::Udp),
     ] {
         if let Ok(text) = std::fs::read_to_string(file) {
             all.extend(parse(&text, proto));

@@ -230,6 +230,9 @@ impl<W: Write> LabSink for TerminalSink<W> {
             Event::Finding { finding, .. } => {
                 self.put(hang("   ◆ ", &messages::finding(finding, lang), width, false), Role::Explain)?;
             }
+            Event::TcpInfo { actor, info, .. } => {
+                self.put(hang("   ⟂ ", &messages::tcp_info(actor, info, lang), width, false), Role::State)?;
+            }
             Event::Skipped { expectation, .. } => {
                 let text = format!(
                     "{}{}{}",
@@ -462,6 +465,14 @@ impl<W: Write> LabSink for JsonlSink<W> {
                 v["kind"] = "finding".into();
                 v["step"] = (*n).into();
                 v["text"] = messages::finding(finding, en).into();
+                self.line(&v)
+            }
+            Event::TcpInfo { n, actor, info } => {
+                let mut v = serde_json::to_value(info).map_err(io::Error::other)?;
+                v["kind"] = "tcp_info".into();
+                v["step"] = (*n).into();
+                v["actor"] = (*actor).into();
+                v["ca"] = info.ca_name().into();
                 self.line(&v)
             }
             Event::Skipped { n, expectation } => {

@@ -41,6 +41,9 @@ pub struct Lab {
     pub goal_zh: Option<String>,
     /// Closing text in Simplified Chinese.
     pub summary_zh: Option<String>,
+    /// A wire wirelab controls between private hosts (`[wire]`); without
+    /// it, the lab runs on this machine's loopback.
+    pub wire: Option<crate::source::wire::spec::WireSpec>,
     /// The steps, in order.
     #[serde(rename = "step")]
     pub steps: Vec<toml::Spanned<Step>>,
@@ -958,6 +961,25 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
     if lab.steps.is_empty() {
         return Err("a lab needs at least one [[step]]".into());
     }
+    if let Some(wire) = &lab.wire {
+        wire.validate().map_err(|msg| format!("[wire]: {msg}"))?;
+    }
+    // A lab stays on this machine: loopback, or the lab wire's own private hosts.
+    let allowed = |a: SocketAddr| match (&lab.wire, a.ip()) {
+        (_, ip) if ip.is_unspecified() => true,
+        (None, ip) => ip.is_loopback(),
+        (Some(wire), std::net::IpAddr::V4(ip)) => wire.owns(ip),
+        (Some(_), _) => false,
+    };
+    let not_allowed = |a: SocketAddr| match &lab.wire {
+        None => format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"),
+        Some(w) => format!(
+            "{a}: a lab with [wire] uses its hosts' addresses ({}–{}) or the broadcast address {}",
+            crate::source::wire::spec::WireSpec::addr(0),
+            crate::source::wire::spec::WireSpec::addr(w.hosts.len() - 1),
+            crate::source::wire::spec::WireSpec::broadcast()
+        ),
+    };
     // Actors known so far (created by `socket` or `accept`), in order of appearance.
     let mut actors: Vec<String> = Vec::new();
     let mut sockets: HashSet<String> = HashSet::new();
@@ -994,11 +1016,14 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
             _ if call.needs_actor() && !sockets.contains(&step.actor) => return fail(unknown(&step.actor)),
             _ => {}
         }
+        if let (Some(wire), Call::Socket { .. }) = (&lab.wire, call) {
+            if wire.host_of(&step.actor).is_none() {
+                return fail(format!("actor {:?} is on no [[wire.host]]: add it to one host's actors", step.actor));
+            }
+        }
         if let Call::Bind { addr } = call {
             match addr.parse::<SocketAddr>() {
-                Ok(a) if !(a.ip().is_loopback() || a.ip().is_unspecified()) => {
-                    return fail(format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"))
-                }
+                Ok(a) if !allowed(a) => return fail(not_allowed(a)),
                 Ok(_) => {}
                 // Another actor's address (the same port again, as in `reuseaddr`).
                 Err(_) if sockets.contains(addr) => {}
@@ -1013,9 +1038,7 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
         if let Call::Connect { to } | Call::ConnectEx { to } | Call::Sendto { to, .. } = call {
             let is_addr = to.parse::<SocketAddr>();
             match is_addr {
-                Ok(a) if !(a.ip().is_loopback() || a.ip().is_unspecified()) => {
-                    return fail(format!("{a}: labs only use loopback addresses (127.0.0.0/8, ::1)"))
-                }
+                Ok(a) if !allowed(a) => return fail(not_allowed(a)),
                 Ok(_) => {}
                 Err(_) if to == "unused" || sockets.contains(to) => {}
                 Err(_) => {

@@ -76,6 +76,8 @@ pub struct JsonFrame {
     dns: Option<DnsJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wire: Option<crate::source::wire::WireMark>,
 }
 
 /// A DNS message: question, answers, response code.
@@ -224,6 +226,7 @@ impl JsonFrame {
             truncated: rec.truncated,
             link_type: rec.src.is_none().then_some(rec.link.0),
             comment: rec.comment.as_deref().map(str::to_owned),
+            wire: rec.wire,
             dns: rec.udp.and_then(|u| u.dns).map(|d| DnsJson {
                 id: d.id,
                 response: d.response,

@@ -11,6 +11,7 @@ use super::Renderer;
 use crate::analyze::{Analyzer, FrameRecord, Proto, TcpRecord};
 use crate::decode::flags::{ACK, FIN, PSH, RST, SYN};
 use crate::i18n::{current, tr, Lang};
+use crate::source::wire::spec::Action;
 use crate::source::Timestamp;
 use colored::Colorize;
 use std::io::{self, Write};
@@ -135,6 +136,7 @@ fn is_bulk(r: &FrameRecord, shown: u32) -> bool {
     r.tcp.is_some_and(|t| {
         t.flags & (SYN | FIN | RST) == 0
             && r.http.is_none()
+            && r.wire.is_none()
             && t.expert.0 & !(REPEATABLE & shown) == 0
             && t.state_src == t.before_src
             && t.state_dst == t.before_dst
@@ -223,7 +225,7 @@ impl<W: Write> LadderRenderer<W> {
 
     /// The arrow with as much of `label` as fits (breaking after a space when
     /// it can), and the rest of the label for the line under it.
-    fn arrow(label: &str, rightwards: bool, width: usize) -> (String, Option<String>) {
+    fn arrow(label: &str, rightwards: bool, width: usize, lost: bool) -> (String, Option<String>) {
         // "── " before the label, " ─▶" at least after it: the shaft stays visible.
         let room = width - 6;
         let (shown, rest) = if cols(label) <= room {
@@ -234,12 +236,46 @@ impl<W: Write> LadderRenderer<W> {
             (first, Some(rest))
         };
         let tail = width - cols(&shown) - 5;
-        let arrow = if rightwards {
-            format!("── {shown} {}▶", "─".repeat(tail))
-        } else {
-            format!("◀── {shown} {}", "─".repeat(tail))
+        // A packet lost on the wire never reaches the other lifeline: its
+        // arrow stops short, at ✗.
+        let gap = if lost { tail.min(6) } else { 0 };
+        let arrow = match (rightwards, lost) {
+            (true, false) => format!("── {shown} {}▶", "─".repeat(tail)),
+            (false, false) => format!("◀── {shown} {}", "─".repeat(tail)),
+            (true, true) => format!("── {shown} {}✗{}", "─".repeat(tail - gap), " ".repeat(gap)),
+            (false, true) => format!("{}✗── {shown} {}", " ".repeat(gap), "─".repeat(tail - gap)),
         };
         (arrow, rest)
+    }
+
+    /// What the lab wire did to the packet, under its arrow.
+    fn wire_mark(&mut self, rec: &FrameRecord) -> io::Result<()> {
+        let Some(w) = rec.wire else { return Ok(()) };
+        let text = match (w.action, w.queue_full) {
+            (Action::Drop, true) => tr(
+                "✗ lost on the wire: the rate-limited wire's queue was full (tail drop)",
+                "✗ 在线路上丢失：限速线路的队列已满（尾部丢弃）",
+            )
+            .to_string(),
+            (Action::Drop, false) => {
+                tr("✗ lost on the wire (the lab's wire dropped it)", "✗ 在线路上丢失（实验的线路把它丢掉了）")
+                    .to_string()
+            }
+            (Action::Corrupt, _) => tr(
+                "⚡ corrupted on the wire: one byte changed, the checksum no longer matches",
+                "⚡ 在线路上损坏：改变了一个字节，校验和不再匹配",
+            )
+            .to_string(),
+            (Action::Duplicate, _) => tr("⧉ a second copy made by the wire", "⧉ 线路复制出的第二份").to_string(),
+            (Action::Reorder, _) => {
+                tr("⇄ held back by the wire: the next packet overtook it", "⇄ 被线路扣住：后面的包超过了它").to_string()
+            }
+            (Action::Delay, _) => match current() {
+                Lang::Zh => format!("⏱ 被线路额外延迟 {} ms", w.ms.unwrap_or(0)),
+                Lang::En => format!("⏱ delayed {} ms more by the wire", w.ms.unwrap_or(0)),
+            },
+        };
+        self.detail(&text, Role::Abort)
     }
 
     fn lane(state: Option<&str>) -> String {
@@ -257,7 +293,8 @@ impl<W: Write> LadderRenderer<W> {
         let first = *self.first_ts.get_or_insert(rec.ts);
         let rel = rec.ts.nanos_since(first) as f64 / 1e9;
         let (l, r) = (Self::lane(states.0), Self::lane(states.1));
-        let (arrow, rest) = Self::arrow(label, rightwards, self.arrow_width());
+        let lost = rec.wire.is_some_and(|w| w.action == Action::Drop);
+        let (arrow, rest) = Self::arrow(label, rightwards, self.arrow_width(), lost);
         let paint_lane = |s: String, changed: bool| {
             if changed {
                 paint(&s, Role::State).bold()
@@ -350,6 +387,7 @@ impl<W: Write> LadderRenderer<W> {
         let dst_changed = (t.state_dst != t.before_dst).then(|| t.state_dst.name());
         let states = if rightwards { (src_changed, dst_changed) } else { (dst_changed, src_changed) };
         self.line(rec, &label, role, rightwards, states)?;
+        self.wire_mark(rec)?;
 
         let mut detail = Vec::new();
         if let Some(c) = rec.cause {
@@ -544,6 +582,7 @@ impl<W: Write> LadderRenderer<W> {
                 self.header(&format!("{} {}", tr("UDP flow", "UDP 流"), u.stream), flow.a, flow.b, ("", ""))?;
             }
             self.line(rec, &format!("UDP len={}", u.len), Role::Data, u.dir == 0, (None, None))?;
+            self.wire_mark(rec)?;
             if let Some(c) = rec.cause {
                 self.detail(c.text(), Role::Call)?;
             }
@@ -675,7 +714,7 @@ mod arrow_tests {
         let label = "PSH,ACK seq=10616515 ack=13 len=54325 win=65536";
         for width in [14, 34, 54, 114] {
             for rightwards in [true, false] {
-                let (arrow, rest) = LadderRenderer::<Vec<u8>>::arrow(label, rightwards, width);
+                let (arrow, rest) = LadderRenderer::<Vec<u8>>::arrow(label, rightwards, width, false);
                 assert_eq!(cols(&arrow), width, "{arrow}");
                 let shown = arrow.trim_matches(|c| "─▶◀ ".contains(c));
                 match rest {

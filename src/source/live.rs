@@ -50,6 +50,8 @@ pub struct LiveFrame {
     pub data: Vec<u8>,
     /// Length of the whole frame on the wire.
     pub orig_len: u32,
+    /// What the lab wire did to it (None on a real interface).
+    pub wire: Option<super::wire::WireMark>,
 }
 
 /// Frame layout on `lo`: Ethernet with zero MACs (NOTES.md); IPv4 options
@@ -359,7 +361,8 @@ impl LiveCapture {
                     match rx.next() {
                         Ok(bytes) => {
                             let ts = receive_time(fd.as_fd()).unwrap_or_else(wall_clock);
-                            let frame = LiveFrame { ts, orig_len: wire_length(bytes), data: bytes.to_vec() };
+                            let frame =
+                                LiveFrame { ts, orig_len: wire_length(bytes), data: bytes.to_vec(), wire: None };
                             if tx.send(frame).is_err() {
                                 break;
                             }

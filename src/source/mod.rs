@@ -1,7 +1,8 @@
-//! Packet sources: capture files, live loopback capture, and the pcap writer.
+//! Packet sources: capture files, live loopback capture, the lab wire, and the pcap writer.
 
 pub mod file;
 pub mod live;
+pub mod wire;
 pub mod writer;
 
 /// A capture timestamp: seconds since the Unix epoch plus nanoseconds.
