@@ -178,6 +178,8 @@ pub struct FrameRecord {
     pub comment: Option<Box<str>>,
     /// What the lab wire did to this packet.
     pub wire: Option<crate::source::wire::WireMark>,
+    /// On the lab wire: when the packet left its host (`ts`: when it reached the other end).
+    pub sent: Option<Timestamp>,
 }
 
 impl FrameRecord {
@@ -607,6 +609,7 @@ impl Analyzer {
             http: None,
             comment: frame.comment.map(Box::from),
             wire: None,
+            sent: None,
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some((s, d))) => {

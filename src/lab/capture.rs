@@ -145,6 +145,7 @@ impl LabCapture {
         }
         let mut rec = self.analyzer.on_packet(&probe, &packet);
         rec.wire = f.wire;
+        rec.sent = f.sent;
         sink.event(&Event::Packet { n, rec: &rec }, &self.analyzer).map_err(|e| Error::io("writing output", e))?;
         Ok(Some(rec))
     }
@@ -185,7 +186,17 @@ impl LabCapture {
                 last_tick = now;
                 tick(sink, &self.analyzer)?;
             }
-            let quiet = elapsed >= min && now - last >= self.quiet;
+            let mut quiet = elapsed >= min && now - last >= self.quiet;
+            if quiet {
+                // Frames already waiting are not quiet: take them first.
+                while let Ok(f) = self.live.as_ref().expect("capturing").frames().try_recv() {
+                    if let Some(rec) = self.handle_frame(n, &f, sink)? {
+                        seen.push(rec);
+                        last = Instant::now();
+                        quiet = false;
+                    }
+                }
+            }
             if quiet {
                 last_tick = now;
                 if !tick(sink, &self.analyzer)? {

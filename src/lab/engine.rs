@@ -114,11 +114,14 @@ fn sample_tcp_info(
     exec: &Executor,
     n: usize,
     seen: &mut HashMap<String, TcpInfo>,
+    cwnd_max: &mut HashMap<String, u32>,
     sink: &mut dyn LabSink,
     analyzer: &Analyzer,
 ) -> Result<()> {
     for a in exec.actors.iter().filter(|a| a.stream && a.peer.is_some()) {
         let Some(info) = a.sock.as_ref().and_then(TcpInfo::of) else { continue };
+        let max = cwnd_max.entry(a.name.clone()).or_default();
+        *max = (*max).max(info.cwnd);
         if seen.get(&a.name).is_some_and(|old| old.key() == info.key()) {
             continue;
         }
@@ -221,6 +224,11 @@ pub fn run_with_stop(
         cap.set_round_trip(Duration::from_secs_f64(2.0 * longest / 1000.0));
     }
     let mut tcp_seen: HashMap<String, TcpInfo> = HashMap::new();
+    // Each lab-wire host's checksum-error counters, to tell when its kernel discarded a packet.
+    let mut csum_errors: Vec<(Host, (u64, u64))> = hosts
+        .iter()
+        .map(|h| (h.clone(), h.ns.run(procnet::checksum_errors).ok().flatten().unwrap_or_default()))
+        .collect();
     for (i, spanned) in lab.steps.iter().enumerate() {
         let step = spanned.get_ref();
         let n = i + 1;
@@ -294,13 +302,14 @@ pub fn run_with_stop(
             step.settle.map(Duration::from_secs_f64).unwrap_or(if on_wire { WIRE_SETTLE } else { MAX_SETTLE });
         let mut packets = Vec::new();
         let ports = cap.ports().clone();
+        let mut step_cwnd: HashMap<String, u32> = HashMap::new();
         // The lab wire: TCP_INFO as it changes, and whether a retransmission
         // timer still runs (then the step is not over, however quiet the wire).
         let mut tick = |sink: &mut dyn LabSink, analyzer: &Analyzer| -> Result<bool> {
             if !on_wire {
                 return Ok(false);
             }
-            sample_tcp_info(&exec, n, &mut tcp_seen, sink, analyzer)?;
+            sample_tcp_info(&exec, n, &mut tcp_seen, &mut step_cwnd, sink, analyzer)?;
             let rows = kernel::rows(&exec.actors, &ports, &exec.hosts());
             Ok(rows.iter().any(|r| r.socket.as_ref().is_some_and(|k| k.timer_kind == procnet::TIMER_RETRANSMIT)))
         };
@@ -342,12 +351,31 @@ pub fn run_with_stop(
         }
         findings.extend(findings::ack_delays(recent.make_contiguous(), &packets));
         if let Call::Connect { .. } | Call::ConnectEx { .. } = step.call {
-            findings.extend(findings::syn_retries(&packets));
+            // The connecting socket's own kernel settings (its lab-wire host's).
+            let ns = exec.placement_of(&step.actor).map(|h| std::sync::Arc::clone(&h.ns));
+            findings.extend(findings::syn_retries(&packets, |name| match &ns {
+                Some(ns) => ns.run(|| findings::sysctl(name)).ok().flatten(),
+                None => findings::sysctl(name),
+            }));
+        }
+        for (host, before) in csum_errors.iter_mut() {
+            let now = host.ns.run(procnet::checksum_errors).ok().flatten().unwrap_or(*before);
+            let (tcp, udp) = (now.0.saturating_sub(before.0), now.1.saturating_sub(before.1));
+            *before = now;
+            if tcp + udp > 0 {
+                findings.push(Finding::ChecksumErrors { host: host.name.clone(), tcp, udp });
+            }
         }
         for f in &findings {
             sink.event(&Event::Finding { n, finding: f }, &cap.analyzer).map_err(io_err)?;
         }
-        let result = StepResult { actor: &step.actor, outcome: &outcome, packets: &packets, states: &states };
+        // For sleep/watch (no actor), the largest cwnd of any lab socket.
+        let cwnd_max = step_cwnd
+            .iter()
+            .filter(|(a, _)| step.actor.is_empty() || step.actor == "lab" || **a == step.actor)
+            .map(|(_, c)| *c)
+            .max();
+        let result = StepResult { actor: &step.actor, outcome: &outcome, packets: &packets, states: &states, cwnd_max };
         for expectation in step.expect.list() {
             if expectation.needs_capture() && !capturing {
                 skipped += 1;

@@ -219,6 +219,10 @@ pub enum Observed {
     },
     /// The call was still waiting when the lab's limit expired.
     Blocked(bool),
+    /// What the lab wire did to the step's packets.
+    Wire(Vec<&'static str>),
+    /// The largest cwnd TCP_INFO reported for the actor during the step.
+    Cwnd(Option<u32>),
     /// MD5s: wanted (that actor's) and seen.
     Md5 {
         /// The other actor's last transfer.

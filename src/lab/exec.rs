@@ -2,7 +2,7 @@
 //! and tells what it returned, as the program would see it.
 
 use super::events::{CallOutcome, Note};
-use super::spec::{Call, Family, Framing, How, SockOpt, SockType, Step};
+use super::spec::{Call, Family, Framing, How, OptValue, SockOpt, SockType, Step};
 use super::transfer::{self, Transfer};
 use crate::source::wire::Host;
 use socket2::{Domain, Socket, Type};
@@ -217,11 +217,18 @@ pub fn signature(call: &Call, resolved: Option<SocketAddr>) -> String {
         ),
         Call::Close {} => "close()".into(),
         Call::Setsockopt { option, value } => {
-            let level = if *option == SockOpt::NoDelay { "IPPROTO_TCP" } else { "SOL_SOCKET" };
+            let level = match option {
+                SockOpt::NoDelay | SockOpt::Congestion => "IPPROTO_TCP",
+                _ => "SOL_SOCKET",
+            };
             match (option, value) {
-                (SockOpt::Linger, Some(v)) if *v >= 0 => format!("setsockopt({level}, SO_LINGER, {{on, {v}s}})"),
+                (SockOpt::Linger, Some(OptValue::Int(v))) if *v >= 0 => {
+                    format!("setsockopt({level}, SO_LINGER, {{on, {v}s}})")
+                }
                 (SockOpt::Linger, _) => format!("setsockopt({level}, SO_LINGER, {{off}})"),
-                (o, v) => format!("setsockopt({level}, {}, {})", o.name(), v.unwrap_or(1)),
+                (o, Some(OptValue::Algorithm(a))) => format!("setsockopt({level}, {}, b{:?})", o.name(), a.name()),
+                (o, Some(OptValue::Int(v))) => format!("setsockopt({level}, {}, {v})", o.name()),
+                (o, None) => format!("setsockopt({level}, {}, 1)", o.name()),
             }
         }
         Call::Sleep { seconds } => format!("sleep({seconds})"),
@@ -273,6 +280,11 @@ impl Executor {
     /// Puts `actor`'s sockets on a host of the lab wire.
     pub fn place(&mut self, actor: &str, host: Host) {
         self.placement.insert(actor.to_string(), host);
+    }
+
+    /// The lab wire's host of an actor.
+    pub fn placement_of(&self, actor: &str) -> Option<&Host> {
+        self.placement.get(actor)
     }
 
     /// The lab wire's hosts that hold the lab's sockets (none: loopback).
@@ -641,8 +653,16 @@ impl Executor {
                 CallOutcome { ok: true, ret: Some(0), ..Default::default() }
             }
             Call::Setsockopt { option, value } => {
-                let v = value.unwrap_or(1);
+                let v = match value {
+                    Some(OptValue::Int(v)) => *v,
+                    _ => 1,
+                };
                 let r = match option {
+                    SockOpt::Congestion => match value {
+                        Some(OptValue::Algorithm(a)) => sock.set_tcp_congestion(a.name().as_bytes()),
+                        _ => unreachable!("spec::validate: TCP_CONGESTION has an algorithm"),
+                    },
+                    SockOpt::Broadcast => sock.set_broadcast(v != 0),
                     SockOpt::ReuseAddr => sock.set_reuse_address(v != 0),
                     SockOpt::Linger => sock.set_linger((v >= 0).then(|| Duration::from_secs(v as u64))),
                     SockOpt::RcvBuf => sock.set_recv_buffer_size(v as usize),

@@ -41,6 +41,8 @@ pub struct StepResult<'a> {
     pub packets: &'a [FrameRecord],
     /// The kernel's table after it.
     pub states: &'a [StateRow],
+    /// The largest cwnd TCP_INFO reported for the actor during the step.
+    pub cwnd_max: Option<u32>,
 }
 
 /// Pass or fail, and what was seen. `md5_of` gives another actor's last transfer.
@@ -91,6 +93,13 @@ pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Opt
             let blocked = r.outcome.notes.iter().any(|n| matches!(n, super::events::Note::LabTimeout { .. }));
             (blocked == *want, Observed::Blocked(blocked))
         }
+        Expectation::Wire(want) => {
+            let got: Vec<_> = r.packets.iter().filter_map(|p| p.wire).map(|w| w.action).collect();
+            let mut it = got.iter();
+            let pass = want.iter().all(|w| it.any(|g| g == w));
+            (pass, Observed::Wire(got.iter().map(|a| a.name()).collect()))
+        }
+        Expectation::CwndReaches(n) => (r.cwnd_max.is_some_and(|c| c >= *n), Observed::Cwnd(r.cwnd_max)),
         Expectation::SameMd5As(other) => {
             let want = md5_of(other);
             let got = r.outcome.md5.clone();

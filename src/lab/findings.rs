@@ -39,6 +39,16 @@ pub enum Finding {
         /// When connect() without a timeout would give up (ETIMEDOUT), by the kernel's rule.
         give_up_s: f64,
     },
+    /// A host's kernel discarded packets whose checksum did not match
+    /// (its `InCsumErrors` counters grew during the step).
+    ChecksumErrors {
+        /// The lab wire's host.
+        host: String,
+        /// TCP segments discarded.
+        tcp: u64,
+        /// UDP datagrams discarded.
+        udp: u64,
+    },
     /// An ACK left this long after the segment it acknowledges.
     AckDelay {
         /// Milliseconds.
@@ -121,7 +131,9 @@ pub fn ack_delays(seen: &[FrameRecord], step: &[FrameRecord]) -> Vec<Finding> {
                 })
         });
         if let Some(d) = acked {
-            let ms = ack.ts.nanos_since(d.ts) as f64 / 1e6;
+            // On the lab wire, `ts` is when a packet reached the far end: the
+            // ACK's own delay is from the data's arrival to the ACK's departure.
+            let ms = ack.sent.unwrap_or(ack.ts).nanos_since(d.ts) as f64 / 1e6;
             let of_fin = d.tcp.is_some_and(|d| d.flags & FIN != 0);
             if of_fin || ms >= DELAYED_ACK_MS {
                 out.push(Finding::AckDelay { ms, of_fin });
@@ -148,12 +160,13 @@ pub fn syn_give_up_seconds(retries: u32, linear: u32) -> f64 {
     total
 }
 
-fn sysctl(name: &str) -> Option<u32> {
+/// A `net.ipv4` setting of the calling thread's namespace.
+pub fn sysctl(name: &str) -> Option<u32> {
     std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}")).ok()?.trim().parse().ok()
 }
 
 /// SYN retransmissions among a step's packets, with this kernel's rule.
-pub fn syn_retries(step: &[FrameRecord]) -> Option<Finding> {
+pub fn syn_retries(step: &[FrameRecord], sysctl: impl Fn(&str) -> Option<u32>) -> Option<Finding> {
     let syns: Vec<&FrameRecord> = step.iter().filter(|r| r.tcp.is_some_and(|t| t.flags & (SYN | ACK) == SYN)).collect();
     if syns.len() < 2 {
         return None;

@@ -201,6 +201,8 @@ pub fn label(e: &Expectation, lang: Lang) -> String {
         Expectation::State { .. } => ("state", "状态"),
         Expectation::SameMd5As(_) => ("MD5", "MD5"),
         Expectation::Blocks(_) => ("blocks", "阻塞"),
+        Expectation::Wire(_) => ("the wire", "线路"),
+        Expectation::CwndReaches(_) => ("congestion window", "拥塞窗口"),
     };
     t(lang, en.into(), zh.into())
 }
@@ -221,6 +223,8 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
             t(lang, format!("same as {other}'s transfer"), format!("与 {other} 传输的相同"))
         }
         Expectation::Blocks(b) => blocked(*b, lang),
+        Expectation::Wire(w) => list(&w.iter().map(|a| a.name().to_string()).collect::<Vec<_>>(), lang),
+        Expectation::CwndReaches(n) => t(lang, format!("cwnd ≥ {n} segments"), format!("cwnd ≥ {n} 个报文段")),
     }
 }
 
@@ -235,6 +239,9 @@ pub fn got(o: &Observed, lang: Lang) -> String {
         Observed::Data(d) => bytes(d, lang),
         Observed::Blocked(b) => blocked(*b, lang),
         Observed::State { of, state } => format!("{of} {state}"),
+        Observed::Wire(w) => list(&w.iter().map(|a| a.to_string()).collect::<Vec<_>>(), lang),
+        Observed::Cwnd(Some(c)) => t(lang, format!("cwnd {c} at most"), format!("cwnd 最大 {c}")),
+        Observed::Cwnd(None) => t(lang, "no TCP_INFO".into(), "没有 TCP_INFO".into()),
         Observed::Md5 { want, got } => t(
             lang,
             format!("{} vs {}", want.as_deref().unwrap_or("(no transfer)"), got.as_deref().unwrap_or("(none)")),
@@ -391,6 +398,15 @@ pub fn finding(f: &Finding, lang: Lang) -> String {
                 ),
             )
         }
+        Finding::ChecksumErrors { host, tcp, udp } => t(
+            lang,
+            format!(
+                "{host}'s kernel discarded {tcp} TCP segment(s) and {udp} UDP datagram(s) with a wrong checksum (its InCsumErrors counters, /proc/net/snmp): nothing reached the socket"
+            ),
+            format!(
+                "{host} 的内核丢弃了 {tcp} 个校验和错误的 TCP 报文段和 {udp} 个 UDP 数据报（它的 InCsumErrors 计数器，/proc/net/snmp）：没有任何内容交给套接字"
+            ),
+        ),
         Finding::AckDelay { ms, of_fin } => {
             let what = if *of_fin { ("the FIN", "FIN") } else { ("the data", "数据") };
             let (en_d, zh_d) = if *ms < 1.0 {
@@ -628,6 +644,7 @@ mod tests {
             Finding::SynRetries { intervals: vec![1.0, 1.0], retries: 6, linear: Some(4), give_up_s: 131.0 },
             Finding::SynRetries { intervals: vec![1.0, 2.0], retries: 6, linear: None, give_up_s: 127.0 },
             Finding::AckDelay { ms: 41.0, of_fin: false },
+            Finding::ChecksumErrors { host: "server".into(), tcp: 1, udp: 0 },
         ] {
             texts.push((finding(&f, Lang::En), finding(&f, Lang::Zh)));
         }

@@ -146,6 +146,22 @@ pub fn snapshot() -> Vec<KernelSocket> {
     all
 }
 
+/// Segments and datagrams the calling thread's namespace discarded for a
+/// bad checksum: `Tcp: InCsumErrors` and `Udp: InCsumErrors` of `/proc/net/snmp`.
+pub fn checksum_errors() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/snmp").ok()?;
+    Some((snmp_value(&text, "Tcp:", "InCsumErrors")?, snmp_value(&text, "Udp:", "InCsumErrors")?))
+}
+
+/// A counter of `/proc/net/snmp`: a header line of names, then a line of values.
+fn snmp_value(text: &str, prefix: &str, name: &str) -> Option<u64> {
+    let mut lines = text.lines().filter(|l| l.starts_with(prefix));
+    let names = lines.next()?;
+    let values = lines.next()?;
+    let at = names.split_whitespace().position(|n| n == name)?;
+    values.split_whitespace().nth(at)?.parse().ok()
+}
+
 /// The kernel's `TcpExt: ListenOverflows` counter (SYNs or ACKs dropped
 /// because an accept queue was full), from `/proc/net/netstat`.
 pub fn listen_overflows() -> Option<u64> {
@@ -180,6 +196,14 @@ mod tests {
         assert_eq!(rows[1].timer_kind, 3);
         let hz = clock_ticks();
         assert!((rows[1].timer_s.unwrap() - 6000.0 / hz).abs() < 1e-9);
+    }
+
+    #[test]
+    fn reads_snmp_counters() {
+        let text = "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm InErrs InCsumErrors\nTcp: 1 3 2\nUdp: InDatagrams InCsumErrors\nUdp: 5 7\n";
+        assert_eq!(snmp_value(text, "Tcp:", "InCsumErrors"), Some(2));
+        assert_eq!(snmp_value(text, "Udp:", "InCsumErrors"), Some(7));
+        assert_eq!(snmp_value(text, "Tcp:", "Nope"), None);
     }
 
     #[test]

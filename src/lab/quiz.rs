@@ -198,6 +198,11 @@ pub fn same_answer(q: &Quiz, answer: &str, truth: &str) -> bool {
         QuizField::State => !answer.trim().is_empty() && letters(answer) == letters(truth),
         _ => {
             let a = answer.trim().replace(',', "");
+            // A choice may explain its number: "4: nothing more is sent".
+            let a = match a.split_once(':') {
+                Some((number, _)) if !q.choices.is_empty() => number.trim().to_string(),
+                _ => a,
+            };
             if a.is_empty() {
                 return false;
             }
@@ -242,5 +247,8 @@ mod tests {
         assert!(same_answer(&mc, "b", "ECONNREFUSED"));
         assert!(same_answer(&mc, "2", "ECONNREFUSED"));
         assert!(!same_answer(&mc, "a", "ECONNREFUSED"));
+        let explained = q(QuizField::Count, &["4: nothing more", "5: it resends"]);
+        assert!(same_answer(&explained, "a", "4"));
+        assert!(!same_answer(&explained, "b", "4"));
     }
 }

@@ -133,6 +133,46 @@ pub enum SockOpt {
     /// SO_KEEPALIVE (1/0).
     #[serde(rename = "SO_KEEPALIVE")]
     KeepAlive,
+    /// SO_BROADCAST (1/0): allows sendto() a broadcast address.
+    #[serde(rename = "SO_BROADCAST")]
+    Broadcast,
+    /// TCP_CONGESTION: the congestion control of this socket ("reno", "cubic", "bbr").
+    #[serde(rename = "TCP_CONGESTION")]
+    Congestion,
+}
+
+/// A congestion-control algorithm (`setsockopt TCP_CONGESTION`); these
+/// three are the ones this kernel offers (NOTES.md), bbr its default.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Congestion {
+    /// RFC 5681: halve on loss, +1 segment per RTT.
+    Reno,
+    /// RFC 9438: a cubic function of the time since the last loss (Linux's long-time default).
+    Cubic,
+    /// BBR: a model of bottleneck rate and RTT, not driven by loss.
+    Bbr,
+}
+
+impl Congestion {
+    /// The kernel's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Congestion::Reno => "reno",
+            Congestion::Cubic => "cubic",
+            Congestion::Bbr => "bbr",
+        }
+    }
+}
+
+/// The value of `setsockopt`: a number, or the algorithm of TCP_CONGESTION.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OptValue {
+    /// Numbers and flags.
+    Int(i64),
+    /// TCP_CONGESTION's algorithm.
+    Algorithm(Congestion),
 }
 
 impl SockOpt {
@@ -145,6 +185,8 @@ impl SockOpt {
             SockOpt::SndBuf => "SO_SNDBUF",
             SockOpt::NoDelay => "TCP_NODELAY",
             SockOpt::KeepAlive => "SO_KEEPALIVE",
+            SockOpt::Broadcast => "SO_BROADCAST",
+            SockOpt::Congestion => "TCP_CONGESTION",
         }
     }
 }
@@ -359,8 +401,8 @@ pub enum Call {
     Setsockopt {
         /// The option.
         option: SockOpt,
-        /// Its value (default 1).
-        value: Option<i64>,
+        /// Its value (default 1; TCP_CONGESTION: "reno", "cubic" or "bbr").
+        value: Option<OptValue>,
     },
     /// `sendto(data, to)`.
     Sendto {
@@ -415,7 +457,7 @@ impl Call {
         ("close", "close()"),
         (
             "setsockopt",
-            "setsockopt(option, value): SO_REUSEADDR, SO_LINGER, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, SO_KEEPALIVE",
+            "setsockopt(option, value): SO_REUSEADDR, SO_LINGER, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, SO_KEEPALIVE, SO_BROADCAST, TCP_CONGESTION (value = \"reno\"|\"cubic\"|\"bbr\")",
         ),
         ("sendto", "sendto(data, to): data | bytes, to"),
         ("sleep", "wait: seconds = N (no actor)"),
@@ -536,6 +578,13 @@ impl Call {
                 Ok(())
             }
             Call::Sendto { data, bytes, .. } => one_payload(data, bytes, false),
+            Call::Setsockopt { option: SockOpt::Congestion, value } => match value {
+                Some(OptValue::Algorithm(_)) => Ok(()),
+                _ => Err("TCP_CONGESTION needs value = \"reno\", \"cubic\" or \"bbr\"".into()),
+            },
+            Call::Setsockopt { option, value: Some(OptValue::Algorithm(a)) } => {
+                Err(format!("{}: a number, not {:?}", option.name(), a.name()))
+            }
             Call::Sendfile { chunk: Some(0), .. } => Err("chunk must be at least 1".into()),
             Call::Recv { size: 0, .. } | Call::Recvfrom { size: 0 } => Err("size must be at least 1".into()),
             Call::Sleep { seconds } | Call::Watch { seconds, .. } if !(0.0..=600.0).contains(seconds) => {
@@ -724,6 +773,10 @@ pub struct Expect {
     pub of: Option<String>,
     /// The call was still blocked when the lab's own limit (`timeout`) expired.
     pub blocks: Option<bool>,
+    /// The lab wire did these things to the step's packets, in this order ("drop", "corrupt" …).
+    pub wire: Option<Vec<crate::source::wire::spec::Action>>,
+    /// The actor's cwnd (TCP_INFO) reached at least this during the step.
+    pub cwnd_reaches: Option<u32>,
 }
 
 /// One thing a step must show, checked after it ran.
@@ -756,6 +809,10 @@ pub enum Expectation {
     SameMd5As(String),
     /// The call was (true) or was not still waiting when the lab stopped waiting.
     Blocks(bool),
+    /// The lab wire did these things to the step's packets, in this order.
+    Wire(Vec<crate::source::wire::spec::Action>),
+    /// The actor's congestion window (TCP_INFO) reached at least this many segments during the step.
+    CwndReaches(u32),
 }
 
 impl Expectation {
@@ -771,12 +828,17 @@ impl Expectation {
             Expectation::State { .. } => "state",
             Expectation::SameMd5As(_) => "md5",
             Expectation::Blocks(_) => "blocks",
+            Expectation::Wire(_) => "wire",
+            Expectation::CwndReaches(_) => "cwnd_reaches",
         }
     }
 
     /// Judged from the capture (skipped without one).
     pub fn needs_capture(&self) -> bool {
-        matches!(self, Expectation::Packets(_) | Expectation::PacketsInclude(_) | Expectation::Analysis(_))
+        matches!(
+            self,
+            Expectation::Packets(_) | Expectation::PacketsInclude(_) | Expectation::Analysis(_) | Expectation::Wire(_)
+        )
     }
 
     /// Why it cannot apply to `call`, if it cannot.
@@ -832,6 +894,10 @@ impl Expect {
             v.push(Expectation::State { of: self.of.clone(), state });
         }
         v.extend(self.blocks.map(Expectation::Blocks));
+        if let Some(w) = &self.wire {
+            v.push(Expectation::Wire(w.clone()));
+        }
+        v.extend(self.cwnd_reaches.map(Expectation::CwndReaches));
         v
     }
 }

@@ -52,6 +52,8 @@ pub struct LiveFrame {
     pub orig_len: u32,
     /// What the lab wire did to it (None on a real interface).
     pub wire: Option<super::wire::WireMark>,
+    /// On the lab wire: when the frame left its host (`ts` is when it reached the far end).
+    pub sent: Option<Timestamp>,
 }
 
 /// Frame layout on `lo`: Ethernet with zero MACs (NOTES.md); IPv4 options
@@ -361,8 +363,13 @@ impl LiveCapture {
                     match rx.next() {
                         Ok(bytes) => {
                             let ts = receive_time(fd.as_fd()).unwrap_or_else(wall_clock);
-                            let frame =
-                                LiveFrame { ts, orig_len: wire_length(bytes), data: bytes.to_vec(), wire: None };
+                            let frame = LiveFrame {
+                                ts,
+                                orig_len: wire_length(bytes),
+                                data: bytes.to_vec(),
+                                wire: None,
+                                sent: None,
+                            };
                             if tx.send(frame).is_err() {
                                 break;
                             }

@@ -49,6 +49,8 @@ struct Pending {
     to: Vec<usize>,
     data: Vec<u8>,
     mark: Option<WireMark>,
+    /// When it left its host.
+    sent: Timestamp,
     /// Write it (false: dropped on the wire, only shown).
     deliver: bool,
     /// Counted in its host's queue.
@@ -187,6 +189,7 @@ impl Forwarder {
     /// A frame from host `from`: rules, rate and delay decide when (and whether) it arrives.
     fn arrive(&mut self, from: usize, mut data: Vec<u8>, now: Instant) {
         let to = self.destinations(from, &data);
+        let sent = now_ts();
         let summary = rules::summarize(&data);
         let mut action = None;
         if let Some(s) = &summary {
@@ -204,7 +207,7 @@ impl Forwarder {
         if let Some(rate) = rate {
             if self.waiting[from] >= queue {
                 let mark = WireMark { action: Action::Drop, ms: None, queue_full: true };
-                self.show(&data, Some(mark));
+                self.show(&data, Some(mark), sent);
                 return;
             }
             let start = self.free_at[from].max(now);
@@ -219,6 +222,7 @@ impl Forwarder {
             to: to.clone(),
             data,
             mark,
+            sent,
             deliver,
             queued: rate.is_some(),
         };
@@ -291,13 +295,14 @@ impl Forwarder {
                     };
                 }
             }
-            self.show(&p.data, p.mark);
+            self.show(&p.data, p.mark, p.sent);
         }
     }
 
-    fn show(&mut self, data: &[u8], wire: Option<WireMark>) {
+    fn show(&mut self, data: &[u8], wire: Option<WireMark>, sent: Timestamp) {
         self.shown += 1;
-        let frame = LiveFrame { ts: now_ts(), orig_len: data.len() as u32, data: data.to_vec(), wire };
+        let frame =
+            LiveFrame { ts: now_ts(), orig_len: data.len() as u32, data: data.to_vec(), wire, sent: Some(sent) };
         // The lab may have stopped listening; the frame is then of no use.
         let _ = self.out.send(frame);
     }
@@ -317,6 +322,7 @@ mod tests {
             to: vec![],
             data: vec![order as u8],
             mark: None,
+            sent: Timestamp::default(),
             deliver: true,
             queued: false,
         };
