@@ -31,7 +31,7 @@ pub enum Cause {
     KernelAck,
     /// The kernel resends data that was not acknowledged in time.
     Retransmit,
-    /// `recv()` emptied the buffer, so the kernel advertises the bigger window.
+    /// The receiver advertises a bigger window (`recv()` made room, or its buffer grew).
     WindowUpdate,
     /// The receiving application is not calling `recv()`: its buffer is full.
     ZeroWindow,
@@ -41,12 +41,18 @@ pub enum Cause {
     KeepAlive,
     /// The kernel repeats its ACK because a segment is missing.
     DuplicateAck,
+    /// The kernel repeats its ACK because bytes arrived twice (D-SACK).
+    DuplicateData,
+    /// The kernel ACKs a segment the other side sent again.
+    AckOfRepeat,
     /// `sendto()`/`send()` on a UDP socket.
     SendTo,
     /// No socket is bound to the UDP port: ICMP port unreachable.
     PortUnreachable,
     /// ICMP echo (ping).
     Ping,
+    /// Not a sender's kernel: the lab wire made this copy.
+    WireCopy,
 }
 
 impl Cause {
@@ -70,11 +76,14 @@ impl Cause {
             Cause::HandshakeAck => "内核：ACK，connect() 返回",
             Cause::KernelAck => "内核：ACK",
             Cause::Retransmit => "内核：重传",
-            Cause::WindowUpdate => "recv() 腾出空间：窗口更新",
+            Cause::WindowUpdate => "窗口更新：接收方提供了更大的窗口",
+            Cause::WireCopy => "线路复制的一份（不是发送方内核发的）",
             Cause::ZeroWindow => "接收缓冲区已满：数据还没有被 recv() 读走",
             Cause::ZeroWindowProbe => "内核：零窗口探测",
             Cause::KeepAlive => "内核：保活 / 窗口探测",
             Cause::DuplicateAck => "内核：重复 ACK（有报文段丢失）",
+            Cause::DuplicateData => "内核：重复 ACK，带 D-SACK（这些字节收到了两次）",
+            Cause::AckOfRepeat => "内核：再次确认（对方重发了已经收到的内容）",
             Cause::SendTo => "sendto()/send()",
             Cause::PortUnreachable => "内核：该 UDP 端口没有套接字",
             Cause::Ping => "ping",
@@ -98,11 +107,14 @@ impl Cause {
             Cause::HandshakeAck => "kernel: ACK, connect() returns",
             Cause::KernelAck => "kernel: ACK",
             Cause::Retransmit => "kernel: retransmission",
-            Cause::WindowUpdate => "recv() made room: window update",
+            Cause::WindowUpdate => "window update: the receiver offers more room",
+            Cause::WireCopy => "a copy the wire made (not sent by a kernel)",
             Cause::ZeroWindow => "receive buffer full: data not yet recv()'d",
             Cause::ZeroWindowProbe => "kernel: zero-window probe",
             Cause::KeepAlive => "kernel: keep-alive / window probe",
             Cause::DuplicateAck => "kernel: duplicate ACK (segment missing)",
+            Cause::DuplicateData => "kernel: duplicate ACK with D-SACK (these bytes arrived twice)",
+            Cause::AckOfRepeat => "kernel: ACK again (the other side resent what had already arrived)",
             Cause::SendTo => "sendto()/send()",
             Cause::PortUnreachable => "kernel: no socket on UDP port",
             Cause::Ping => "ping",
@@ -147,6 +159,14 @@ pub enum Explain {
     SynRetransmission,
     /// ICMP port unreachable.
     PortUnreachable,
+    /// A retransmission triggered by duplicate ACKs, before the timer.
+    FastRetransmission,
+    /// A FIN sent again.
+    FinRetransmission,
+    /// Bytes that arrive after later bytes: overtaken on the way.
+    OutOfOrder,
+    /// A copy of a segment made on the way (the lab wire's duplicate).
+    WireCopy,
 }
 
 /// A Linux receiver delays the ACK of a FIN by 40 ms at least and by 200 ms
@@ -197,6 +217,10 @@ impl Explain {
             Explain::ZeroWindow => "零窗口：接收方的缓冲区满了（它的应用程序读得比发送方写得慢，或者根本没读）；发送方必须停下来。",
             Explain::WindowReopened => "窗口更新：接收方的应用程序调用了 recv()，腾出了空间；发送方可以继续发送。",
             Explain::Retransmission => "重传：没有及时收到 ACK，内核把同样的数据再发一次。",
+            Explain::FinRetransmission => "重发 FIN：它的 ACK 没有及时到来，内核再发一次同样的 FIN。",
+            Explain::FastRetransmission => "快速重传：对方的重复 ACK 表明这一段缺失、而后面的已经到达，于是内核不等重传定时器就立即重发它（RFC 5681 §3.2）。",
+            Explain::OutOfOrder => "乱序：这一段的字节排在已经出现过的字节之前——它在路上被后面的包超过了。接收方的内核会按序号把字节排好，recv() 仍然按顺序拿到它们。",
+            Explain::WireCopy => "重复的包：这一份是线路复制出来的，不是发送方重传的；tshark 因为它重复了已出现的字节而称之为重传。接收方的内核丢弃重复的字节，recv() 只拿到一次。",
             Explain::SynRetransmission => "重发 SYN：没有收到 SYN-ACK，内核再发同一个 SYN（同一个 ISN，不带数据）；connect() 还在等待。",
             Explain::PortUnreachable => "端口不可达：没有套接字绑定这个 UDP 端口；已 connect 的 UDP 套接字下一次 send()/recv() 会失败并返回 ECONNREFUSED。",
             Explain::FinCarriesAck { .. } => unreachable!("formatted above"),
@@ -235,6 +259,10 @@ impl Explain {
             Explain::ZeroWindow => "Zero window: the receiver's buffer is full (its application reads more slowly than the sender writes, or not at all); the sender must stop.",
             Explain::WindowReopened => "Window update: the receiver's application called recv() and made room; the sender may continue.",
             Explain::Retransmission => "Retransmission: no ACK came in time, so the kernel sends the same bytes again.",
+            Explain::FinRetransmission => "FIN again: its ACK did not come in time, so the kernel sends the same FIN once more.",
+            Explain::FastRetransmission => "Fast retransmission: the other side's duplicate ACKs showed this segment missing while later ones arrived, so the kernel resends it without waiting for its retransmission timer (RFC 5681 §3.2).",
+            Explain::OutOfOrder => "Out of order: these bytes come before bytes already seen — the segment was overtaken on the way. The receiver's kernel puts the bytes back in order; recv() still gets them in order.",
+            Explain::WireCopy => "Duplicate: this copy was made by the wire, not resent by the sender; tshark calls it a retransmission because it repeats bytes already seen. The receiver's kernel discards the repeated bytes; recv() gets them once.",
             Explain::SynRetransmission => "SYN again: no SYN-ACK came, so the kernel sends the same SYN (same ISN, no data); connect() is still waiting.",
             Explain::PortUnreachable => "Port unreachable: no socket is bound to that UDP port; a connected UDP socket's next send()/recv() fails with ECONNREFUSED.",
             Explain::FinCarriesAck { .. } => unreachable!("formatted above"),

@@ -71,6 +71,9 @@ pub struct TcpRecord {
     pub timestamps: bool,
     /// Number of SACK blocks.
     pub sack_blocks: u8,
+    /// The first SACK block lies below the ACK number: a D-SACK (RFC 2883),
+    /// reporting bytes that arrived twice.
+    pub dsack: bool,
     /// Expert flags.
     pub expert: Expert,
     /// Duplicate-ACK number, when flagged.
@@ -178,8 +181,8 @@ pub struct FrameRecord {
     pub comment: Option<Box<str>>,
     /// What the lab wire did to this packet.
     pub wire: Option<crate::source::wire::WireMark>,
-    /// On the lab wire: when the packet left its host (`ts`: when it reached the other end).
-    pub sent: Option<Timestamp>,
+    /// On the lab wire: when the packet left its host and reached the other end.
+    pub timing: Option<crate::source::wire::WireTiming>,
 }
 
 impl FrameRecord {
@@ -243,6 +246,9 @@ pub struct TcpStream {
     /// Totals.
     pub stats: StreamStats,
     zero_window: [bool; 2],
+    /// The last segment in each direction repeated what was sent before
+    /// (a retransmission, or a copy): an ACK answering it is no sign of a gap.
+    repeated: [bool; 2],
     /// Both ends are closed (queued for retirement).
     finished: bool,
     /// HTTP messages in each direction.
@@ -359,6 +365,11 @@ fn keep_busiest<T>(kept: &mut Vec<T>, item: T, bytes: impl Fn(&T) -> u64) {
 /// An unordered pair of endpoints.
 type FlowKey = (SocketAddr, SocketAddr);
 
+/// A D-SACK (RFC 2883 §4): the first SACK block starts below the ACK number.
+fn dsack(seg: &decode::TcpSegment<'_>) -> bool {
+    seg.has(ACK) && seg.options.sack_blocks().first().is_some_and(|&(left, _)| (seg.ack.wrapping_sub(left) as i32) > 0)
+}
+
 fn flow_key(x: SocketAddr, y: SocketAddr) -> FlowKey {
     if x <= y {
         (x, y)
@@ -384,6 +395,8 @@ pub const KEEP_RETIRED: usize = 50;
 pub struct Analyzer {
     /// Payload bytes kept per record for the preview (0: none).
     payload_limit: usize,
+    /// The next packet never reached its receiver (the lab wire dropped it).
+    next_lost: bool,
     /// Follow HTTP/1.x messages in TCP data.
     http: bool,
     /// 4-tuple → (`tcp.stream`, slot in `streams`).
@@ -414,6 +427,7 @@ impl Default for Analyzer {
     fn default() -> Self {
         Analyzer {
             payload_limit: DEFAULT_PAYLOAD,
+            next_lost: false,
             http: true,
             tcp_index: Default::default(),
             streams: Default::default(),
@@ -442,6 +456,12 @@ impl Analyzer {
     /// the preview needs them; the table does without.
     pub fn set_payload_limit(&mut self, bytes: usize) {
         self.payload_limit = bytes;
+    }
+
+    /// The next packet was lost on the way (the lab wire says so): it moves
+    /// its sender's state, not its receiver's.
+    pub fn next_is_lost(&mut self) {
+        self.next_lost = true;
     }
 
     /// For the per-connection table: neither payload previews nor HTTP.
@@ -561,6 +581,7 @@ impl Analyzer {
             endpoints: d.endpoints,
             stats,
             zero_window: [false; 2],
+            repeated: [false; 2],
             finished: false,
             http: Default::default(),
             fin_seen: [None; 2],
@@ -609,7 +630,7 @@ impl Analyzer {
             http: None,
             comment: frame.comment.map(Box::from),
             wire: None,
-            sent: None,
+            timing: None,
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some((s, d))) => {
@@ -721,6 +742,7 @@ impl Analyzer {
                 expert_counts: [0; 16],
             },
             zero_window: [false; 2],
+            repeated: [false; 2],
             finished: false,
             http: Default::default(),
             fin_seen: [None; 2],
@@ -737,6 +759,7 @@ impl Analyzer {
 
     fn on_tcp(&mut self, rec: &mut FrameRecord, src: SocketAddr, dst: SocketAddr, seg: &decode::TcpSegment<'_>) {
         let ts = rec.ts;
+        let lost = std::mem::take(&mut self.next_lost);
         let key = flow_key(src, dst);
         let mut preset = Expert::default();
         let (mut id, mut slot) = match self.tcp_index.get(&key) {
@@ -797,7 +820,12 @@ impl Analyzer {
         if seg.malformed.is_none() {
             let [a, b] = &mut stream.endpoints;
             let (sender, receiver) = if dir == 0 { (a, b) } else { (b, a) };
-            state::on_segment(sender, receiver, seg.flags, seg.seq, seg.ack, seg.payload_len);
+            if lost {
+                let mut never_reached = *receiver;
+                state::on_segment(sender, &mut never_reached, seg.flags, seg.seq, seg.ack, seg.payload_len);
+            } else {
+                state::on_segment(sender, receiver, seg.flags, seg.seq, seg.ack, seg.payload_len);
+            }
         }
         let (state_src, state_dst) = (stream.endpoints[dir].state, stream.endpoints[1 - dir].state);
 
@@ -870,6 +898,10 @@ impl Analyzer {
             Cause::ZeroWindow
         } else if e.has(Expert::WINDOW_UPDATE) {
             Cause::WindowUpdate
+        } else if e.has(Expert::DUPLICATE_ACK) && dsack(seg) {
+            Cause::DuplicateData
+        } else if e.has(Expert::DUPLICATE_ACK) && stream.repeated[1 - dir] {
+            Cause::AckOfRepeat
         } else if e.has(Expert::DUPLICATE_ACK) {
             Cause::DuplicateAck
         } else if before_dst == TcpState::SynReceived && state_dst == TcpState::Established {
@@ -886,7 +918,10 @@ impl Analyzer {
             Cause::Abort | Cause::ResetClosed => explain.push(Explain::Reset),
             Cause::ConnectRetry => explain.push(Explain::SynRetransmission),
             Cause::Retransmit if seg.has(SYN) => explain.push(Explain::SynRetransmission),
+            Cause::Retransmit if e.has(Expert::FAST_RETRANSMISSION) => explain.push(Explain::FastRetransmission),
+            Cause::Retransmit if seg.has(FIN) && seg.payload_len == 0 => explain.push(Explain::FinRetransmission),
             Cause::Retransmit => explain.push(Explain::Retransmission),
+            _ if e.has(Expert::OUT_OF_ORDER) => explain.push(Explain::OutOfOrder),
             _ => {}
         }
         if seg.flags & (SYN | ACK) == ACK && before_dst == TcpState::SynReceived && state_dst == TcpState::Established {
@@ -911,8 +946,11 @@ impl Analyzer {
         if seg.window != 0 && stream.zero_window[dir] && !seg.has(RST) {
             explain.push(Explain::WindowReopened);
         }
-        if !seg.has(SYN | RST) {
+        if seg.flags & (SYN | RST) == 0 {
             stream.zero_window[dir] = seg.window == 0;
+        }
+        if seg.payload_len > 0 || seg.flags & (SYN | FIN) != 0 {
+            stream.repeated[dir] = retrans;
         }
         if seg.malformed.is_none() && seg.payload_len > 0 {
             rec.payload = Payload::new(seg.payload, seg.payload_len, self.payload_limit);
@@ -940,6 +978,7 @@ impl Analyzer {
             sack_permitted: seg.options.sack_permitted,
             timestamps: seg.options.timestamp.is_some(),
             sack_blocks: seg.options.sack_count,
+            dsack: dsack(seg),
             expert: numbers.expert,
             dupack_num: numbers.dupack_num,
             state_src,

@@ -131,9 +131,22 @@ pub fn ack_delays(seen: &[FrameRecord], step: &[FrameRecord]) -> Vec<Finding> {
                 })
         });
         if let Some(d) = acked {
-            // On the lab wire, `ts` is when a packet reached the far end: the
-            // ACK's own delay is from the data's arrival to the ACK's departure.
-            let ms = ack.sent.unwrap_or(ack.ts).nanos_since(d.ts) as f64 / 1e6;
+            // On the lab wire the capture is one host's view: the ACK's own
+            // delay runs from the data's arrival to the ACK's departure.
+            let left = ack.timing.map(|t| t.sent).unwrap_or(ack.ts);
+            let arrival = |r: &FrameRecord| r.timing.and_then(|t| t.arrived).unwrap_or(r.ts);
+            // The ACK answers the last segment that reached the receiver before
+            // it left: the acknowledged one, or one that filled a hole before it
+            // (then the ACK waited for the hole, not for a delayed-ACK timer).
+            let came = seen
+                .iter()
+                .filter(|r| ends(r) == Some((dst, src)) && r.tcp.is_some_and(|x| x.len > 0 || x.flags & FIN != 0))
+                .map(arrival)
+                .filter(|a| *a <= left)
+                .max()
+                .unwrap_or_else(|| arrival(d))
+                .max(arrival(d));
+            let ms = left.nanos_since(came) as f64 / 1e6;
             let of_fin = d.tcp.is_some_and(|d| d.flags & FIN != 0);
             if of_fin || ms >= DELAYED_ACK_MS {
                 out.push(Finding::AckDelay { ms, of_fin });

@@ -407,8 +407,11 @@ impl<W: Write> LadderRenderer<W> {
         if t.timestamps && t.flags & crate::decode::flags::SYN != 0 {
             opts.push("TS".into());
         }
-        if t.sack_blocks > 0 {
-            opts.push(format!("SACK×{}", t.sack_blocks));
+        if t.dsack {
+            opts.push("D-SACK".into());
+        }
+        if t.sack_blocks > u8::from(t.dsack) {
+            opts.push(format!("SACK×{}", t.sack_blocks - u8::from(t.dsack)));
         }
         if !opts.is_empty() {
             detail.push(opts.join(" "));

@@ -52,8 +52,8 @@ pub struct LiveFrame {
     pub orig_len: u32,
     /// What the lab wire did to it (None on a real interface).
     pub wire: Option<super::wire::WireMark>,
-    /// On the lab wire: when the frame left its host (`ts` is when it reached the far end).
-    pub sent: Option<Timestamp>,
+    /// On the lab wire: when the frame left its host and reached the other end.
+    pub timing: Option<super::wire::WireTiming>,
 }
 
 /// Frame layout on `lo`: Ethernet with zero MACs (NOTES.md); IPv4 options
@@ -368,7 +368,7 @@ impl LiveCapture {
                                 orig_len: wire_length(bytes),
                                 data: bytes.to_vec(),
                                 wire: None,
-                                sent: None,
+                                timing: None,
                             };
                             if tx.send(frame).is_err() {
                                 break;

@@ -51,6 +51,8 @@ struct Pending {
     mark: Option<WireMark>,
     /// When it left its host.
     sent: Timestamp,
+    /// Shown already, when it left the capture host.
+    shown: bool,
     /// Write it (false: dropped on the wire, only shown).
     deliver: bool,
     /// Counted in its host's queue.
@@ -84,6 +86,9 @@ struct Held {
 /// The forwarder's state (runs in its own thread, see [`Forwarder::run`]).
 pub struct Forwarder {
     ports: Vec<Port>,
+    /// The host whose view the capture is: what it sends is shown as it
+    /// leaves, what it receives as it arrives (as tcpdump on that host).
+    capture: usize,
     rules: Vec<Rule>,
     conns: Connections,
     heap: BinaryHeap<Pending>,
@@ -96,6 +101,14 @@ pub struct Forwarder {
     shown: u64,
 }
 
+fn later(t: Timestamp, d: Duration) -> Timestamp {
+    let nanos = t.nanos as u64 + d.subsec_nanos() as u64;
+    Timestamp {
+        secs: t.secs + d.as_secs() as i64 + (nanos / 1_000_000_000) as i64,
+        nanos: (nanos % 1_000_000_000) as u32,
+    }
+}
+
 fn now_ts() -> Timestamp {
     let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     Timestamp { secs: d.as_secs() as i64, nanos: d.subsec_nanos() }
@@ -103,10 +116,11 @@ fn now_ts() -> Timestamp {
 
 impl Forwarder {
     /// A forwarder between `ports` applying `rules`, showing every frame on `out`.
-    pub fn new(ports: Vec<Port>, rules: Vec<Rule>, out: Sender<LiveFrame>) -> Forwarder {
+    pub fn new(ports: Vec<Port>, capture: usize, rules: Vec<Rule>, out: Sender<LiveFrame>) -> Forwarder {
         let n = ports.len();
         Forwarder {
             ports,
+            capture,
             rules,
             conns: Connections::default(),
             heap: BinaryHeap::new(),
@@ -180,6 +194,12 @@ impl Forwarder {
     fn push(&mut self, mut p: Pending) {
         self.order += 1;
         p.order = self.order;
+        // What the capture host sends is seen as it leaves.
+        if p.from == self.capture && !p.shown {
+            let arrives = p.deliver.then(|| later(p.sent, p.due.saturating_duration_since(Instant::now())));
+            self.show(&p.data.clone(), p.mark, p.sent, arrives);
+            p.shown = true;
+        }
         if p.queued {
             self.waiting[p.from] += 1;
         }
@@ -207,7 +227,7 @@ impl Forwarder {
         if let Some(rate) = rate {
             if self.waiting[from] >= queue {
                 let mark = WireMark { action: Action::Drop, ms: None, queue_full: true };
-                self.show(&data, Some(mark), sent);
+                self.show(&data, Some(mark), sent, None);
                 return;
             }
             let start = self.free_at[from].max(now);
@@ -223,6 +243,7 @@ impl Forwarder {
             data,
             mark,
             sent,
+            shown: false,
             deliver,
             queued: rate.is_some(),
         };
@@ -251,8 +272,13 @@ impl Forwarder {
                 self.push(p);
             }
             Some((Action::Duplicate, _)) => {
-                let original = pending(data.clone(), due, None, true);
-                let copy = pending(data, due + DUPLICATE_GAP, mark(Action::Duplicate, None), true);
+                // Seen from the sending host, the packet left once (marked);
+                // seen from elsewhere, the copy is the packet that arrives twice.
+                let on_capture = from == self.capture;
+                let original =
+                    pending(data.clone(), due, on_capture.then(|| mark(Action::Duplicate, None)).flatten(), true);
+                let mut copy = pending(data, due + DUPLICATE_GAP, mark(Action::Duplicate, None), true);
+                copy.shown = on_capture;
                 self.push(original);
                 self.push(copy);
             }
@@ -268,7 +294,12 @@ impl Forwarder {
                     held.due = due;
                     self.push(held);
                 }
-                let p = pending(data, due, mark(Action::Reorder, None), true);
+                let mut p = pending(data, due, mark(Action::Reorder, None), true);
+                if from == self.capture {
+                    // It left its host in order; the wire holds it back.
+                    self.show(&p.data.clone(), p.mark, p.sent, None);
+                    p.shown = true;
+                }
                 self.held[from] = Some(Held { pending: p, until: due + REORDER_HOLD });
             }
         }
@@ -295,14 +326,23 @@ impl Forwarder {
                     };
                 }
             }
-            self.show(&p.data, p.mark, p.sent);
+            if !p.shown {
+                let arrived = p.deliver.then(now_ts);
+                self.show(&p.data, p.mark, p.sent, arrived);
+            }
         }
     }
 
-    fn show(&mut self, data: &[u8], wire: Option<WireMark>, sent: Timestamp) {
+    /// Hands a frame to the capture, stamped now.
+    fn show(&mut self, data: &[u8], wire: Option<WireMark>, sent: Timestamp, arrived: Option<Timestamp>) {
         self.shown += 1;
-        let frame =
-            LiveFrame { ts: now_ts(), orig_len: data.len() as u32, data: data.to_vec(), wire, sent: Some(sent) };
+        let frame = LiveFrame {
+            ts: now_ts(),
+            orig_len: data.len() as u32,
+            data: data.to_vec(),
+            wire,
+            timing: Some(super::WireTiming { sent, arrived }),
+        };
         // The lab may have stopped listening; the frame is then of no use.
         let _ = self.out.send(frame);
     }
@@ -323,6 +363,7 @@ mod tests {
             data: vec![order as u8],
             mark: None,
             sent: Timestamp::default(),
+            shown: false,
             deliver: true,
             queued: false,
         };

@@ -14,6 +14,7 @@ pub mod spec;
 
 use crate::error::{Error, Result};
 use crate::source::live::{CaptureStats, LiveFrame};
+use crate::source::Timestamp;
 use netns::{Netns, TapConfig};
 use serde::Serialize;
 use spec::{Action, WireSpec};
@@ -35,6 +36,15 @@ pub struct WireMark {
     /// A drop because the rate-limited wire's queue was full (not a rule).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub queue_full: bool,
+}
+
+/// When a frame on the lab wire left its host and reached the other end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WireTiming {
+    /// It left its host.
+    pub sent: Timestamp,
+    /// It reached the other end (None: lost, or not yet known).
+    pub arrived: Option<Timestamp>,
 }
 
 /// One host of a running wire.
@@ -113,7 +123,8 @@ impl Wire {
         let (tx, frames) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let forwarder = forward::Forwarder::new(ports, rules, tx);
+        let capture = spec.capture_host();
+        let forwarder = forward::Forwarder::new(ports, capture, rules, tx);
         let thread = std::thread::Builder::new()
             .name("wirelab-wire".into())
             .spawn(move || forwarder.run(flag))

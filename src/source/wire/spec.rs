@@ -25,6 +25,9 @@ pub struct WireSpec {
     pub rate: Option<u64>,
     /// Packets that may wait for a rate-limited wire; more are dropped at the tail.
     pub queue: Option<usize>,
+    /// Whose view the capture is, as tcpdump on that host would see it: what
+    /// it sends as it leaves, what it receives as it arrives (default: the first host).
+    pub capture: Option<String>,
     /// The hosts, in order (`[[wire.host]]`).
     #[serde(rename = "host")]
     pub hosts: Vec<HostSpec>,
@@ -183,6 +186,11 @@ impl WireSpec {
         (1..=self.hosts.len() as u32).contains(&index) || ip == Self::broadcast()
     }
 
+    /// The index of the host the capture is taken at.
+    pub fn capture_host(&self) -> usize {
+        self.capture.as_ref().and_then(|c| self.hosts.iter().position(|h| &h.name == c)).unwrap_or(0)
+    }
+
     /// The host index of a socket actor.
     pub fn host_of(&self, actor: &str) -> Option<usize> {
         self.hosts.iter().position(|h| h.actors.iter().any(|a| a == actor))
@@ -214,6 +222,11 @@ impl WireSpec {
             }
             if h.rate == Some(0) || self.rate == Some(0) {
                 return Err("rate: bytes per second, at least 1".into());
+            }
+        }
+        if let Some(c) = &self.capture {
+            if !names.contains(c.as_str()) {
+                return Err(format!("capture = {c:?}: not a host"));
             }
         }
         for r in &self.rules {
