@@ -92,7 +92,8 @@ impl LabCapture {
             w.flush()?;
         }
         let rec = self.analyzer.on_packet(&probe, &packet);
-        sink.event(&Event::Packet { n, rec: &rec, frame: &probe }, &self.analyzer).map_err(|e| Error::io("writing output", e))?;
+        sink.event(&Event::Packet { n, rec: &rec, frame: &probe }, &self.analyzer)
+            .map_err(|e| Error::io("writing output", e))?;
         Ok(Some(rec))
     }
 

@@ -521,7 +521,8 @@ pub fn quiz_prompt(lang: Lang) -> &'static str {
 pub fn quiz_not_asked(lang: Lang) -> String {
     t(
         lang,
-        "quiz question (not asked in this run; `lab run --quiz` asks it and checks the answer against the capture)".into(),
+        "quiz question (not asked in this run; `lab run --quiz` asks it and checks the answer against the capture)"
+            .into(),
         "测验题（这次运行没有提问；用 `lab run --quiz` 会提问并用抓包核对答案）".into(),
     )
 }

@@ -370,7 +370,9 @@ impl<W: Write> LabSink for JsonlSink<W> {
                     detail: (!detail.is_empty()).then(|| detail.join("; ")),
                 })
             }
-            Event::Packet { n, rec, .. } => self.line(&PacketJson { kind: "packet", step: *n, frame: JsonFrame::new(rec) }),
+            Event::Packet { n, rec, .. } => {
+                self.line(&PacketJson { kind: "packet", step: *n, frame: JsonFrame::new(rec) })
+            }
             Event::States { n, rows, .. } => {
                 for r in rows.iter() {
                     let k = r.socket.as_ref();

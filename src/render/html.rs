@@ -244,6 +244,8 @@ pub struct HtmlRenderer<W: Write> {
     pub absolute: bool,
     /// Fold bulk runs as the terminal ladder does (`--every-packet` turns it off).
     pub group_bulk: bool,
+    /// Blocks opened by [`Self::open`] and not closed: no chunk ends inside one.
+    depth: usize,
 }
 
 impl<W: Write> HtmlRenderer<W> {
@@ -274,12 +276,16 @@ impl<W: Write> HtmlRenderer<W> {
             full: None,
             absolute: false,
             group_bulk: true,
+            depth: 0,
         }
     }
 
     /// Ladder markup and details so far (the page's size, roughly).
     fn size(&self) -> usize {
-        self.eager_bytes + self.blobs.bytes() + self.chunk.html.len() + self.chunk.details.iter().map(String::len).sum::<usize>()
+        self.eager_bytes
+            + self.blobs.bytes()
+            + self.chunk.html.len()
+            + self.chunk.details.iter().map(String::len).sum::<usize>()
     }
 
     fn close_section(&mut self) {
@@ -304,7 +310,7 @@ impl<W: Write> HtmlRenderer<W> {
         c.html.push_str(&s.rows);
         c.html.push_str("</svg></section>\n");
         c.height += h + 40.0;
-        if c.html.len() >= self.limits.chunk {
+        if c.html.len() >= self.limits.chunk && self.depth == 0 {
             self.cut_chunk();
         }
     }
@@ -501,10 +507,8 @@ impl<W: Write> HtmlRenderer<W> {
                 let text = m.text(analyzer);
                 let ids: Vec<String> = blocks.iter().map(|(b, ..)| b.to_string()).collect();
                 let ranges: Vec<String> = blocks.iter().map(|(_, a, b)| format!("{a}-{b}")).collect();
-                let button = either(
-                    format!("draw these {} packets", m.packets()),
-                    format!("画出这 {} 个分组", m.packets()),
-                );
+                let button =
+                    either(format!("draw these {} packets", m.packets()), format!("画出这 {} 个分组", m.packets()));
                 let html = format!(
                     "<div class=\"grp\" data-blobs=\"{}\" data-ranges=\"{}\"><p>{}</p><button type=\"button\">{}</button></div>\n",
                     ids.join(" "),
@@ -533,6 +537,17 @@ impl<W: Write> HtmlRenderer<W> {
     pub fn block(&mut self, html: &str) {
         self.close_section();
         self.chunk.html.push_str(html);
+    }
+
+    /// The last [`Self::block`] left an element open: the packets that
+    /// follow go inside it, and the page is not cut into chunks there.
+    pub fn open(&mut self) {
+        self.depth += 1;
+    }
+
+    /// The element of the matching [`Self::open`] was closed by a block.
+    pub fn close_open(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
     }
 
     fn draw(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> Row {
@@ -649,7 +664,6 @@ impl<W: Write> HtmlRenderer<W> {
         self.row(rec, Lanes::Other, None, &text, "quiet", (None, None), &details)
     }
 
-
     fn payload_lines(&self, rec: &FrameRecord, details: &mut Vec<(String, &str)>) {
         if let Some(p) = &rec.payload {
             let cut = tr("…(cut by snaplen)", "…（被 snaplen 截断）");
@@ -734,7 +748,13 @@ impl<W: Write> HtmlRenderer<W> {
             ("hint", tr("Hover a field to light up its bytes.", "鼠标悬停在字段上，会高亮它的字节。")),
             ("notdrawn", tr("is not drawn in this page", "没有画在本页中")),
             ("loading", tr("loading…", "正在载入…")),
-            ("nocompress", tr("This browser cannot inflate the page's compressed parts (DecompressionStream).", "这个浏览器不能解压本页的压缩部分（DecompressionStream）。")),
+            (
+                "nocompress",
+                tr(
+                    "This browser cannot inflate the page's compressed parts (DecompressionStream).",
+                    "这个浏览器不能解压本页的压缩部分（DecompressionStream）。",
+                ),
+            ),
         ];
         let map: std::collections::BTreeMap<&str, &str> = pairs.into_iter().collect();
         script_json(&map)
