@@ -133,9 +133,9 @@ impl<W: Write> LabSink for HtmlSink<W> {
                     h.push_str(&p("say", "", pick(say, step.say_zh.as_deref())));
                 }
                 if let (Some(q), false) = (&step.quiz, asking) {
-                    let _ = write!(
+                    let _ = writeln!(
                         h,
-                        "<div class=\"quiz\"><p class=\"warn\">{}</p>{}</div>\n",
+                        "<div class=\"quiz\"><p class=\"warn\">{}</p>{}</div>",
                         esc(&messages::quiz_not_asked(lang)),
                         question(q, lang)
                     );

@@ -498,7 +498,7 @@ impl<W: Write> HtmlRenderer<W> {
         if let Some(m) = run.middle {
             if let Some(few) = m.few() {
                 self.group = None;
-                for p in few.to_vec() {
+                for p in few.iter().cloned() {
                     self.place(p, analyzer);
                 }
             } else {
@@ -939,23 +939,23 @@ impl<W: Write> Renderer for HtmlRenderer<W> {
         for n in &notes {
             write!(out, "<p class=\"limit\">{}</p>", esc(n))?;
         }
-        write!(out, "</header><main><div id=\"ladder\">\n")?;
+        writeln!(out, "</header><main><div id=\"ladder\">")?;
         for c in &self.eager {
             out.write_all(c.html.as_bytes())?;
         }
         for l in &self.lazy {
-            write!(
+            writeln!(
                 out,
-                "<div class=\"lazy\" data-blob=\"{}\" data-first=\"{}\" data-last=\"{}\" style=\"height:{:.0}px\"></div>\n",
+                "<div class=\"lazy\" data-blob=\"{}\" data-first=\"{}\" data-last=\"{}\" style=\"height:{:.0}px\"></div>",
                 l.blob, l.range.0, l.range.1, l.height
             )?;
         }
-        write!(out, "</div><aside id=\"panel\"><p class=\"hint\">{}</p></aside></main>\n", esc(help))?;
-        write!(out, "<script type=\"application/json\" id=\"ui\">{}</script>\n", Self::ui())?;
+        writeln!(out, "</div><aside id=\"panel\"><p class=\"hint\">{}</p></aside></main>", esc(help))?;
+        writeln!(out, "<script type=\"application/json\" id=\"ui\">{}</script>", Self::ui())?;
         let mut shapes: Vec<(&Shape, &usize)> = self.shapes.iter().collect();
         shapes.sort_by_key(|(_, n)| **n);
         let shapes: Vec<&Shape> = shapes.into_iter().map(|(s, _)| s).collect();
-        write!(out, "<script type=\"application/json\" id=\"shapes\">{}</script>\n", script_json(&shapes))?;
+        writeln!(out, "<script type=\"application/json\" id=\"shapes\">{}</script>", script_json(&shapes))?;
         out.write_all(b"<script type=\"application/json\" id=\"frames\">[")?;
         let mut first = true;
         for d in self.eager.iter().flat_map(|c| &c.details) {
@@ -967,9 +967,9 @@ impl<W: Write> Renderer for HtmlRenderer<W> {
         }
         out.write_all(b"]</script>\n")?;
         for (i, b) in self.blobs.finish().iter().enumerate() {
-            write!(out, "<script type=\"application/x-wirelab-deflate\" id=\"z{i}\">{b}</script>\n")?;
+            writeln!(out, "<script type=\"application/x-wirelab-deflate\" id=\"z{i}\">{b}</script>")?;
         }
-        write!(out, "<script>{JS}</script>\n</body></html>\n")?;
+        writeln!(out, "<script>{JS}</script>\n</body></html>")?;
         out.flush()
     }
 }
