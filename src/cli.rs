@@ -83,6 +83,8 @@ pub enum Command {
         format: Format,
         #[command(flatten)]
         wire: WireArgs,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// One TCP stream over time: time-sequence graph, RTT, window or throughput, as SVG or text.
     Graph {
@@ -184,14 +186,18 @@ pub struct RunArgs {
     pub interface: String,
     #[command(flatten)]
     pub wire: WireArgs,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
-/// The picture of a capture for a browser (replay).
+/// The picture of a run or capture for a browser (replay, sniff, lab run).
 #[derive(Args, Debug)]
 pub struct PageArgs {
     /// Also write the ladder as one self-contained HTML page (works offline, from
     /// file://): click a packet, or press ←/→, to see its headers as the RFC draws
-    /// them and its bytes. Written in addition to what --format prints.
+    /// them and its bytes; a lab run adds each step's call, result, kernel table,
+    /// expectations and quiz. Written in addition to what --format prints (sniff:
+    /// when it ends, also on Ctrl-C).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 }

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use wirelab::lab::events::LabSink;
 use wirelab::lab::{self, engine, render as lab_render};
 use wirelab::render::term;
 use wirelab::replay::{self, Filter};
@@ -27,25 +28,48 @@ fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
         quiz: args.quiz,
         payload: Some(args.wire.payload),
     };
+    // Created before the lab runs, so a bad path is reported before any socket call.
+    let page = match &args.page.html {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+            Some(lab::html::HtmlSink::new(io::BufWriter::new(file), &loaded.lab.id, args.wire.absolute))
+        }
+        None => None,
+    };
     let stdout = io::stdout();
     let out = io::LineWriter::new(stdout.lock());
     let stop = wirelab::sniff::stop_on_signals();
     let mut prompter = lab::prompt::StdinPrompter::new(stop.clone());
-    let result = match args.format {
+    let mut sink: Box<dyn LabSink> = match args.format {
         RunFormat::Ladder => {
             let mut sink = lab_render::TerminalSink::new(out);
             sink.ladder().absolute = args.wire.absolute;
-            engine::run_with_stop(&loaded, &opts, &mut sink, &mut prompter, stop)?
+            Box::new(sink)
         }
-        RunFormat::Mermaid => engine::run_with_stop(
-            &loaded,
-            &opts,
-            &mut lab_render::MermaidSink::new(out, args.wire.absolute),
-            &mut prompter,
-            stop,
-        )?,
-        RunFormat::Jsonl => {
-            engine::run_with_stop(&loaded, &opts, &mut lab_render::JsonlSink::new(out), &mut prompter, stop)?
+        RunFormat::Mermaid => Box::new(lab_render::MermaidSink::new(out, args.wire.absolute)),
+        RunFormat::Jsonl => Box::new(lab_render::JsonlSink::new(out)),
+    };
+    let result = match page {
+        None => engine::run_with_stop(&loaded, &opts, sink.as_mut(), &mut prompter, stop)?,
+        Some(mut page) => {
+            let run = engine::run_with_stop(
+                &loaded,
+                &opts,
+                &mut lab::html::TeeSink::new(sink.as_mut(), &mut page),
+                &mut prompter,
+                stop,
+            );
+            // A run that failed midway still leaves a complete page of what it did.
+            page.finish(&wirelab::analyze::Analyzer::new()).map_err(|e| {
+                Error::io(
+                    format!(
+                        "writing {}",
+                        args.page.html.as_deref().unwrap_or_else(|| std::path::Path::new("")).display()
+                    ),
+                    e,
+                )
+            })?;
+            run?
         }
     };
     Ok(if result.interrupted {
@@ -125,7 +149,7 @@ fn main() -> ExitCode {
                 })
                 .map(|_| ExitCode::SUCCESS)
         }
-        Command::Sniff { ports, interface, count, duration, save, snaplen, format, wire } => {
+        Command::Sniff { ports, interface, count, duration, save, snaplen, format, wire, page } => {
             let opts = SniffOptions {
                 interface,
                 ports,
@@ -136,6 +160,7 @@ fn main() -> ExitCode {
                 format,
                 payload: wire.payload,
                 absolute: wire.absolute,
+                html: page.html,
             };
             sniff::sniff(&opts).map(|_| ExitCode::SUCCESS)
         }

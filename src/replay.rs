@@ -122,6 +122,7 @@ pub fn replay_reader(
     let file = std::fs::File::create(path).map_err(|e| crate::Error::io(format!("creating {}", path.display()), e))?;
     let mut page = crate::render::html::HtmlRenderer::new(BufWriter::new(file), title);
     page.absolute = filter.absolute;
+    page.group_bulk = !filter.every_packet;
     let mut tee = crate::render::Tee::new(render, Box::new(page));
     replay_frames(reader, analyzer, &mut tee, filter)
 }

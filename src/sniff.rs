@@ -39,6 +39,8 @@ pub struct SniffOptions {
     pub payload: usize,
     /// Ladder: raw sequence/ack numbers.
     pub absolute: bool,
+    /// Also write the page here when the sniff ends (`--html`).
+    pub html: Option<PathBuf>,
 }
 
 /// What a sniff saw.
@@ -140,6 +142,14 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let stdout = io::stdout();
     let view = Filter { absolute: opts.absolute, ..Filter::default() };
     let mut render = renderer(opts.format, io::LineWriter::new(stdout.lock()), &view);
+    if let Some(path) = &opts.html {
+        let file =
+            std::fs::File::create(path).map_err(|e| crate::Error::io(format!("creating {}", path.display()), e))?;
+        let title = either(format!("sniff on {}", opts.interface), format!("在 {} 上抓包", opts.interface));
+        let mut page = crate::render::html::HtmlRenderer::new(io::BufWriter::new(file), &title);
+        page.absolute = opts.absolute;
+        render = Box::new(crate::render::Tee::new(render, Box::new(page)));
+    }
     {
         // Always said (on stderr), in either language: scripts wait for it
         // before sending traffic.
@@ -223,7 +233,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
                     last_flush = Instant::now();
                 }
             }
-            if let Err(e) = render.frame(&rec, &analyzer) {
+            if let Err(e) = render.frame_bytes(&probe, &rec, &analyzer) {
                 if e.kind() == io::ErrorKind::BrokenPipe {
                     return Ok(());
                 }
@@ -235,7 +245,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     if let Some(w) = writer.as_mut() {
         w.flush()?;
     }
-    let _ = render.finish(&analyzer);
+    let finished = render.finish(&analyzer);
     drop(render);
     if opts.format == Format::Ladder {
         let mut table = TableRenderer::new(io::stdout());
@@ -265,5 +275,12 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
         )
     );
     result?;
+    // The page is written by `finish`: its failure (a full disk) is an error;
+    // stdout's reader leaving (`| head`) is not.
+    if let Err(e) = finished {
+        if e.kind() != io::ErrorKind::BrokenPipe && opts.html.is_some() {
+            return Err(crate::Error::io("writing the page", e));
+        }
+    }
     Ok(SniffSummary { frames: shown, stats })
 }

@@ -123,3 +123,66 @@ fn in_chromium_frame_2_shows_the_syn_ack() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png.len() > 20_000, "screenshot of {} bytes: blank?", png.len());
 }
+
+/// Writes the page of `capture` with small limits, so that a small capture
+/// has compressed chunks (`eager` bytes plain) and folded runs drawn in
+/// blocks of 50.
+fn small_limits_page(capture: &str, eager: usize) -> (PathBuf, String) {
+    use wirelab::render::html::{HtmlRenderer, Limits};
+    let dir = std::env::temp_dir().join(format!("wirelab-html-{}-limits-{eager}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("page.html");
+    let limits = Limits { eager, chunk: 20_000, group_block: 50, ..Limits::default() };
+    let out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    let mut page = HtmlRenderer::with_limits(out, capture, limits);
+    let path = common::captures_dir().join(format!("{capture}.pcap"));
+    wirelab::replay::replay_into(&path, &mut page, &wirelab::replay::Filter::default()).unwrap();
+    drop(page);
+    let html = std::fs::read_to_string(&file).unwrap();
+    (file, html)
+}
+
+/// The value of the first `name="…"` attribute after `from`.
+fn attr_after<'a>(html: &'a str, from: &str, name: &str) -> &'a str {
+    let rest = &html[html.find(from).unwrap_or_else(|| panic!("no {from}"))..];
+    let at = rest.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    &rest[at..at + rest[at..].find('"').unwrap()]
+}
+
+#[test]
+fn in_chromium_packets_in_compressed_chunks_and_folded_runs_are_found() {
+    // All plain: the folded run of the 32 MiB download is one line, its
+    // packets in compressed blocks of 50.
+    let (folded, html) = small_limits_page("file-download", usize::MAX);
+    let ranges: Vec<(u64, u64)> = attr_after(&html, "class=\"grp\"", "data-ranges")
+        .split(' ')
+        .map(|r| {
+            let (a, b) = r.split_once('-').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect();
+    assert!(ranges.len() >= 3, "{ranges:?}");
+    let in_run = (ranges[2].0 + ranges[2].1) / 2;
+    let ladder = &html[..html.find("<aside").unwrap()];
+    assert!(!ladder.contains(&format!("data-frame=\"{in_run}\"")), "frame {in_run} is folded, not drawn");
+    let drawn = ladder.matches(" data-frame=\"").count();
+    assert!(drawn < 1135 / 4, "{drawn} of 1135 packets drawn: the runs are not folded");
+    // All compressed: nothing drawn until asked for.
+    let (lazy, html) = small_limits_page("lo_snaplen96_zero_window", 0);
+    assert!(!html[..html.find("<aside").unwrap()].contains(" data-frame=\""));
+    let last = attr_after(&html[html.rfind("class=\"lazy\"").unwrap()..], "class=\"lazy\"", "data-first");
+    let in_chunk: u64 = last.parse::<u64>().unwrap() + 1;
+    self_contained(&html);
+
+    let Some(bin) = common::chromium() else { return };
+    for (file, n) in [(folded, in_run), (lazy, in_chunk)] {
+        let url = format!("file://{}#frame={n}", file.display());
+        let (dom, err) = common::run_chromium(bin, &url, &["--dump-dom"]);
+        no_console_message(&err);
+        let start = dom.find("id=\"panel\"").expect("panel in the DOM");
+        let panel = &dom[start..start + dom[start..].find("</aside>").unwrap()];
+        assert!(panel.contains(&format!("frame {n}: ")), "frame {n} not shown:\n{panel}");
+        assert!(panel.contains("data-key=\"sport\""), "no TCP header for frame {n}:\n{panel}");
+        assert!(class_of(&dom, &format!("data-frame=\"{n}\"")).split(' ').any(|c| c == "sel"), "{n} not selected");
+    }
+}

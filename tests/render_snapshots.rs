@@ -119,10 +119,12 @@ fn recorded_handshake_run(width: usize) -> String {
     let lab = wirelab::lab::catalogue(&[]).find("handshake").unwrap().lab;
     let mut analyzer = Analyzer::new();
     let mut recs: Vec<FrameRecord> = Vec::new();
+    let mut bytes: Vec<(Vec<u8>, wirelab::source::LinkType, u32)> = Vec::new();
     let mut reader = CaptureReader::open(&common::captures_dir().join("handshake.pcap")).unwrap();
     reader
         .for_each(|f| {
             recs.push(analyzer.on_frame(f));
+            bytes.push((f.data.to_vec(), f.link, f.orig_len));
             ControlFlow::Continue(())
         })
         .unwrap();
@@ -209,7 +211,16 @@ fn recorded_handshake_run(width: usize) -> String {
         }
         sink.event(&Event::Call { n, step, signature: &signature, outcome: &outcome }, &analyzer).unwrap();
         for rec in frames_of(n) {
-            sink.event(&Event::Packet { n, rec }, &analyzer).unwrap();
+            let (data, link, orig_len) = &bytes[rec.frame as usize - 1];
+            let frame = wirelab::source::Frame {
+                number: rec.frame,
+                ts: rec.ts,
+                link: *link,
+                data,
+                orig_len: *orig_len,
+                comment: None,
+            };
+            sink.event(&Event::Packet { n, rec, frame: &frame }, &analyzer).unwrap();
         }
         if let Some(rows) = rows_after(n) {
             sink.event(&Event::States { n, rows: &rows, changed: true }, &analyzer).unwrap();

@@ -158,7 +158,8 @@ impl LabCapture {
             rec.explain = [Some(crate::analyze::Explain::WireCopy), None];
         }
         rec.timing = f.timing;
-        sink.event(&Event::Packet { n, rec: &rec }, &self.analyzer).map_err(|e| Error::io("writing output", e))?;
+        sink.event(&Event::Packet { n, rec: &rec, frame: &probe }, &self.analyzer)
+            .map_err(|e| Error::io("writing output", e))?;
         Ok(Some(rec))
     }
 

@@ -7,6 +7,7 @@ use super::procnet::KernelSocket;
 use super::spec::{Expectation, Lab, ServeMode, Step};
 use crate::analyze::{Analyzer, FrameRecord};
 use crate::source::live::CaptureStats;
+use crate::source::Frame;
 use serde::Serialize;
 use std::io;
 use std::net::SocketAddr;
@@ -273,6 +274,8 @@ pub enum Event<'a> {
         n: usize,
         /// The analysed frame.
         rec: &'a FrameRecord,
+        /// Its bytes (the page's hex dump and header diagram).
+        frame: &'a Frame<'a>,
     },
     /// The kernel's sockets after the step (or during a watch).
     States {

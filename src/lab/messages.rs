@@ -490,6 +490,145 @@ pub fn no_row(lang: Lang) -> String {
     t(lang, "(no address yet: not in the kernel's tables)".into(), "（还没有地址：不在内核的表中）".into())
 }
 
+/// Who makes a step's call: its actor, or the lab itself (`sleep`, `watch`).
+pub fn who(actor: &str, lang: Lang) -> String {
+    if actor.is_empty() {
+        t(lang, "lab".into(), "实验".into())
+    } else {
+        actor.to_string()
+    }
+}
+
+/// "Goal: " before the lab's goal.
+pub fn goal_prefix(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "Goal: ",
+        Lang::Zh => "目标：",
+    }
+}
+
+/// The lab runs without capture.
+pub fn no_capture(lang: Lang) -> String {
+    t(lang, "(no capture: calls and kernel states only)".into(), "（没有抓包：只显示调用和内核状态）".into())
+}
+
+/// "step 2/5 · client": which step, and whose call.
+pub fn step_title(n: usize, of: usize, actor: &str, lang: Lang) -> String {
+    let who = who(actor, lang);
+    t(lang, format!("step {n}/{of} · {who}"), format!("步骤 {n}/{of} · {who}"))
+}
+
+/// "kernel: " before the kernel's rows.
+pub fn kernel_prefix(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "kernel: ",
+        Lang::Zh => "内核：",
+    }
+}
+
+/// The kernel lists no socket of the lab any more.
+pub fn no_sockets_left(lang: Lang) -> String {
+    t(lang, "kernel: no sockets of this lab left".into(), "内核：本实验的套接字都已不存在".into())
+}
+
+/// An expectation checked: "state: ESTABLISHED", or what was wanted and seen.
+pub fn expectation(e: &Expectation, pass: bool, observed: &Observed, lang: Lang) -> String {
+    let what = label(e, lang);
+    let want = want(e, "", lang);
+    let want = want.trim_start();
+    if pass {
+        t(lang, format!("{what}: {want}"), format!("{what}：{want}"))
+    } else {
+        let got = got(observed, lang);
+        t(lang, format!("{what}: wanted {want}, saw {got}"), format!("{what}：期望 {want}，实际 {got}"))
+    }
+}
+
+/// An expectation that needed the capture.
+pub fn skipped(e: &Expectation, lang: Lang) -> String {
+    let what = label(e, lang);
+    t(lang, format!("{what}: skipped (no capture)"), format!("{what}：已跳过（没有抓包）"))
+}
+
+/// The student's answer checked: right, wrong (and the answer), or not checkable.
+pub fn quiz_verdict(answer: &str, truth: Option<&str>, right: bool, lang: Lang) -> String {
+    let said = if answer.is_empty() { t(lang, "nothing".into(), "（空）".into()) } else { format!("{answer:?}") };
+    match (truth, right) {
+        (Some(truth), true) => t(lang, format!("right! the capture says {truth}"), format!("答对了！抓包显示 {truth}")),
+        (Some(truth), false) => {
+            t(lang, format!("you said {said}; the answer is {truth}"), format!("你的答案 {said}；正确答案是 {truth}"))
+        }
+        (None, _) => t(lang, "cannot be checked without a capture".into(), "没有抓包，无法核对".into()),
+    }
+}
+
+/// The prompt after a quiz question.
+pub fn quiz_prompt(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "your answer (q: stop): ",
+        Lang::Zh => "你的答案（q：停止）：",
+    }
+}
+
+/// A quiz question shown without asking it (the run was not `--quiz`).
+pub fn quiz_not_asked(lang: Lang) -> String {
+    t(
+        lang,
+        "quiz question (not asked in this run; `lab run --quiz` asks it and checks the answer against the capture)"
+            .into(),
+        "测验题（这次运行没有提问；用 `lab run --quiz` 会提问并用抓包核对答案）".into(),
+    )
+}
+
+/// The lab stopped before its end.
+pub fn interrupted(n: usize, lang: Lang) -> String {
+    t(
+        lang,
+        format!("■ interrupted at step {n}: the lab stopped before the end (sockets closed)"),
+        format!("■ 在第 {n} 步被中断：实验没有做完（套接字已关闭）"),
+    )
+}
+
+/// "quiz score: 2/3".
+pub fn quiz_score(right: usize, asked: usize, lang: Lang) -> String {
+    t(lang, format!("quiz score: {right}/{asked}"), format!("测验得分：{right}/{asked}"))
+}
+
+/// The run's totals: expectations, and what the capture got.
+pub fn totals(
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+    stats: Option<crate::source::live::CaptureStats>,
+    lang: Lang,
+) -> String {
+    let mut line = t(
+        lang,
+        format!("expectations: {passed} passed, {failed} failed"),
+        format!("检查项：{passed} 通过，{failed} 失败"),
+    );
+    if skipped > 0 {
+        line.push_str(&t(lang, format!(", {skipped} skipped (no capture)"), format!("，{skipped} 跳过（没有抓包）")));
+    }
+    if let Some(st) = stats {
+        line.push_str(&t(
+            lang,
+            format!(" · capture: {} frames, {} dropped by the kernel", st.received, st.dropped),
+            format!(" · 抓包：{} 帧，内核丢弃 {} 帧", st.received, st.dropped),
+        ));
+    }
+    line
+}
+
+/// The kernel dropped frames of the lab.
+pub fn drop_warning(lang: Lang) -> String {
+    t(
+        lang,
+        "warning: the kernel dropped frames; the ladder is incomplete".into(),
+        "警告：内核丢弃了一些帧，梯形图不完整".into(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,6 +789,31 @@ mod tests {
         }
         let long = Expectation::Data("x".repeat(61));
         texts.push((want(&long, "a", Lang::En), want(&long, "a", Lang::Zh)));
+        let seen = Observed::Ret(None);
+        for pass in [true, false] {
+            texts.push((expectation(&exps[4], pass, &seen, Lang::En), expectation(&exps[4], pass, &seen, Lang::Zh)));
+        }
+        texts.push((skipped(&exps[0], Lang::En), skipped(&exps[0], Lang::Zh)));
+        for (truth, right) in [(Some("1"), true), (Some("1"), false), (None, false)] {
+            texts.push((quiz_verdict("2", truth, right, Lang::En), quiz_verdict("2", truth, right, Lang::Zh)));
+        }
+        let stats = Some(crate::source::live::CaptureStats { received: 3, dropped: 1 });
+        for (en, zh) in [
+            (who("", Lang::En), who("", Lang::Zh)),
+            (goal_prefix(Lang::En).into(), goal_prefix(Lang::Zh).into()),
+            (no_capture(Lang::En), no_capture(Lang::Zh)),
+            (step_title(1, 2, "", Lang::En), step_title(1, 2, "", Lang::Zh)),
+            (kernel_prefix(Lang::En).into(), kernel_prefix(Lang::Zh).into()),
+            (no_sockets_left(Lang::En), no_sockets_left(Lang::Zh)),
+            (quiz_prompt(Lang::En).into(), quiz_prompt(Lang::Zh).into()),
+            (quiz_not_asked(Lang::En), quiz_not_asked(Lang::Zh)),
+            (interrupted(2, Lang::En), interrupted(2, Lang::Zh)),
+            (quiz_score(1, 2, Lang::En), quiz_score(1, 2, Lang::Zh)),
+            (totals(1, 2, 3, stats, Lang::En), totals(1, 2, 3, stats, Lang::Zh)),
+            (drop_warning(Lang::En), drop_warning(Lang::Zh)),
+        ] {
+            texts.push((en, zh));
+        }
         let ok = CallOutcome { ok: true, data: Some(vec![]), ..Default::default() };
         texts.push((outcome(&ok, Lang::En), outcome(&ok, Lang::Zh)));
         for (en, zh) in texts {

@@ -14,6 +14,7 @@ pub mod events;
 pub mod exec;
 pub mod expect;
 pub mod findings;
+pub mod html;
 pub mod kernel;
 pub mod messages;
 pub mod procnet;

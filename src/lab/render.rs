@@ -57,19 +57,15 @@ impl<W: Write> TerminalSink<W> {
 }
 
 /// Who makes a step's call: its actor, or the lab itself (`sleep`, `watch`).
-fn who(actor: &str) -> &str {
-    if actor.is_empty() {
-        tr("lab", "实验")
-    } else {
-        actor
-    }
+fn who(actor: &str) -> String {
+    messages::who(actor, current())
 }
 
 /// The kernel's rows for the lab's sockets: holder, local, remote, state and
 /// what the row adds, in aligned columns when they fit in `width`; otherwise
 /// each socket on two lines (holder, then the addresses and state under it).
 fn state_lines(rows: &[StateRow], lang: Lang, width: usize) -> Vec<String> {
-    let lead = format!("   {}", tr("kernel: ", "内核："));
+    let lead = format!("   {}", messages::kernel_prefix(lang));
     let indent = " ".repeat(cols(&lead));
     let holders: Vec<String> = rows.iter().map(|r| messages::holder(&r.holder, lang)).collect();
     let cells: Vec<Option<[String; 3]>> = rows
@@ -136,10 +132,9 @@ impl<W: Write> LabSink for TerminalSink<W> {
                 let title = pick(&lab.title, lab.title_zh.as_deref());
                 self.put(hang(&format!("wirelab lab {} — ", lab.id), title, width, false), Role::Heading)?;
                 let goal = pick(&lab.goal, lab.goal_zh.as_deref());
-                self.put(wrap(&format!("{}{goal}", tr("Goal: ", "目标：")), width), Role::Data)?;
+                self.put(wrap(&format!("{}{goal}", messages::goal_prefix(lang)), width), Role::Data)?;
                 if !capturing {
-                    let note = tr("(no capture: calls and kernel states only)", "（没有抓包：只显示调用和内核状态）");
-                    self.put(wrap(note, width), Role::Warning)?;
+                    self.put(wrap(&messages::no_capture(lang), width), Role::Warning)?;
                 }
             }
             Event::Ask { step, .. } => {
@@ -157,19 +152,11 @@ impl<W: Write> LabSink for TerminalSink<W> {
                     self.put(hang("     ", &c, width, false), Role::Warning)?;
                 }
                 let out = self.out();
-                write!(out, "   {}", tr("your answer (q: stop): ", "你的答案（q：停止）："))?;
+                write!(out, "   {}", messages::quiz_prompt(lang))?;
                 out.flush()?;
             }
             Event::Quiz { answer, truth, reason, right, step, .. } => {
-                let said =
-                    if answer.is_empty() { tr("nothing", "（空）").to_string() } else { format!("{answer:?}") };
-                let text = match (truth, right) {
-                    (Some(t), true) => format!("{} {t}", tr("right! the capture says", "答对了！抓包显示")),
-                    (Some(t), false) => {
-                        format!("{} {said}{} {t}", tr("you said", "你的答案"), tr("; the answer is", "；正确答案是"))
-                    }
-                    (None, _) => tr("cannot be checked without a capture", "没有抓包，无法核对").to_string(),
-                };
+                let text = messages::quiz_verdict(answer, truth.as_deref(), *right, lang);
                 let mark = match (truth, right) {
                     (Some(_), true) => "   ✓ ",
                     (Some(_), false) => "   ✗ ",
@@ -186,7 +173,7 @@ impl<W: Write> LabSink for TerminalSink<W> {
             }
             Event::Step { n, of, step, signature, asking } => {
                 writeln!(self.out())?;
-                let head = format!("━━ {} {n}/{of} · {}: ", tr("step", "步骤"), who(&step.actor));
+                let head = format!("━━ {}: ", messages::step_title(*n, *of, &step.actor, lang));
                 for line in hang(&head, signature, width, true) {
                     writeln!(self.out(), "{}", line.bold())?;
                 }
@@ -206,25 +193,13 @@ impl<W: Write> LabSink for TerminalSink<W> {
             Event::States { changed: false, .. } => {}
             Event::States { rows, .. } => {
                 if rows.is_empty() {
-                    let none = tr("kernel: no sockets of this lab left", "内核：本实验的套接字都已不存在");
-                    self.put(hang("   ", none, width, false), Role::State)?;
+                    self.put(hang("   ", &messages::no_sockets_left(lang), width, false), Role::State)?;
                 }
                 self.put(state_lines(rows, lang, width), Role::State)?;
             }
             Event::Expect { pass, expectation, observed, n: _ } => {
-                let what = messages::label(expectation, lang);
-                let want = messages::want(expectation, "", lang);
-                let want = want.trim_start();
-                let (mark, text) = if *pass {
-                    ("   ✓ ", format!("{what}{}{want}", tr(": ", "：")))
-                } else {
-                    let got = messages::got(observed, lang);
-                    let text = match lang {
-                        Lang::En => format!("{what}: wanted {want}, saw {got}"),
-                        Lang::Zh => format!("{what}：期望 {want}，实际 {got}"),
-                    };
-                    ("   ✗ ", text)
-                };
+                let text = messages::expectation(expectation, *pass, observed, lang);
+                let mark = if *pass { "   ✓ " } else { "   ✗ " };
                 self.put(hang(mark, &text, width, true), if *pass { Role::Open } else { Role::Abort })?;
             }
             Event::Finding { finding, .. } => {
@@ -234,21 +209,11 @@ impl<W: Write> LabSink for TerminalSink<W> {
                 self.put(hang("   ⟂ ", &messages::tcp_info(actor, info, lang), width, false), Role::State)?;
             }
             Event::Skipped { expectation, .. } => {
-                let text = format!(
-                    "{}{}{}",
-                    messages::label(expectation, lang),
-                    tr(": ", "："),
-                    tr("skipped (no capture)", "已跳过（没有抓包）")
-                );
-                self.put(hang("   · ", &text, width, false), Role::Warning)?;
+                self.put(hang("   · ", &messages::skipped(expectation, lang), width, false), Role::Warning)?;
             }
             Event::Interrupted { n } => {
                 writeln!(self.out())?;
-                let text = match lang {
-                    Lang::En => format!("■ interrupted at step {n}: the lab stopped before the end (sockets closed)"),
-                    Lang::Zh => format!("■ 在第 {n} 步被中断：实验没有做完（套接字已关闭）"),
-                };
-                self.put(hang("", &text, width, false), Role::Warning)?;
+                self.put(hang("", &messages::interrupted(*n, lang), width, false), Role::Warning)?;
                 self.out().flush()?;
             }
             Event::End { passed, failed, skipped, stats, lab, quiz } => {
@@ -256,32 +221,12 @@ impl<W: Write> LabSink for TerminalSink<W> {
                 let summary = pick(lab.summary.as_deref().unwrap_or(""), lab.summary_zh.as_deref());
                 self.put(wrap(summary, width).into_iter().filter(|l| !l.trim().is_empty()), Role::Explain)?;
                 if let Some((right, asked)) = quiz {
-                    let score = format!("{}{right}/{asked}", tr("quiz score: ", "测验得分："));
-                    self.put([score], Role::Heading)?;
+                    self.put([messages::quiz_score(*right, *asked, lang)], Role::Heading)?;
                 }
-                let mut line = match lang {
-                    Lang::En => format!("expectations: {passed} passed, {failed} failed"),
-                    Lang::Zh => format!("检查项：{passed} 通过，{failed} 失败"),
-                };
-                if *skipped > 0 {
-                    line.push_str(&match lang {
-                        Lang::En => format!(", {skipped} skipped (no capture)"),
-                        Lang::Zh => format!("，{skipped} 跳过（没有抓包）"),
-                    });
-                }
-                if let Some(st) = stats {
-                    line.push_str(&match lang {
-                        Lang::En => format!(" · capture: {} frames, {} dropped by the kernel", st.received, st.dropped),
-                        Lang::Zh => format!(" · 抓包：{} 帧，内核丢弃 {} 帧", st.received, st.dropped),
-                    });
-                }
+                let line = messages::totals(*passed, *failed, *skipped, *stats, lang);
                 self.put(wrap(&line, width), if *failed == 0 { Role::Open } else { Role::Abort })?;
                 if stats.is_some_and(|s| s.dropped > 0) {
-                    let warn = tr(
-                        "warning: the kernel dropped frames; the ladder is incomplete",
-                        "警告：内核丢弃了一些帧，梯形图不完整",
-                    );
-                    self.put(wrap(warn, width), Role::Warning)?;
+                    self.put(wrap(&messages::drop_warning(lang), width), Role::Warning)?;
                 }
                 self.out().flush()?;
             }
@@ -428,7 +373,9 @@ impl<W: Write> LabSink for JsonlSink<W> {
                     detail: (!detail.is_empty()).then(|| detail.join("; ")),
                 })
             }
-            Event::Packet { n, rec } => self.line(&PacketJson { kind: "packet", step: *n, frame: JsonFrame::new(rec) }),
+            Event::Packet { n, rec, .. } => {
+                self.line(&PacketJson { kind: "packet", step: *n, frame: JsonFrame::new(rec) })
+            }
             Event::States { n, rows, .. } => {
                 for r in rows.iter() {
                     let k = r.socket.as_ref();
@@ -579,7 +526,7 @@ pub fn show(l: &super::LoadedLab, width: usize, out: &mut dyn Write) -> io::Resu
     for line in hang(&format!("wirelab lab {} — ", lab.id), title, width, false) {
         writeln!(out, "{}", paint(&line, Role::Heading))?;
     }
-    for line in wrap(&format!("{}{}", tr("Goal: ", "目标："), pick(&lab.goal, lab.goal_zh.as_deref())), width) {
+    for line in wrap(&format!("{}{}", messages::goal_prefix(lang), pick(&lab.goal, lab.goal_zh.as_deref())), width) {
         writeln!(out, "{line}")?;
     }
     for line in hang(tr("Topics: ", "主题："), &topics(lab).join(tr(", ", "、")), width, false) {

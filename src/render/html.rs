@@ -2,15 +2,23 @@
 //! packet, each with `data-frame="N"`) and, for the packet clicked (or
 //! stepped to with ←/→, or named by `#frame=N`), its layers: the IP and
 //! TCP/UDP headers drawn as the RFCs draw them with that packet's values, and
-//! its bytes, where hovering a field lights up the bytes that hold it.
+//! its bytes, where hovering a field lights up the bytes that hold it. A lab
+//! run adds its steps between the packets (see `lab::html`).
 //!
 //! Plain `write!` with [`esc`] on every text, not a template crate: the page
 //! is one SVG shape per packet and a fixed shell, and every text from a
-//! capture goes through the one escaping function. Packet details go into a
-//! `<script type="application/json">` blob that the inline script turns into
-//! the panel only for the packet shown, so the page stays small; the arrows
-//! are drawn here, so the ladder reads without the script.
+//! capture goes through the one escaping function. Packet details go into
+//! JSON that the inline script turns into the panel only for the packet shown.
+//!
+//! Large captures stay small and quick to open: bulk runs are folded as on
+//! the terminal ladder ([`super::fold`]), their middle packets kept aside and
+//! drawn when the group is clicked; and past the first [`Limits::eager`]
+//! bytes of ladder, the ladder and details are cut into chunks stored as
+//! deflate-compressed, base64 blocks that the browser inflates
+//! (`DecompressionStream`) when a chunk scrolls into view or a packet in it is
+//! asked for.
 
+use super::fold::{is_bulk, BulkFold, Fed, Folded, Run};
 use super::frame::{dissect, Dissection, Field, Header};
 use super::ladder::tcp_label;
 use super::term::{wrap, wrap_code};
@@ -23,13 +31,29 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-/// Packets drawn at most: beyond this a page would be too long to scroll
-/// and too large to open quickly; the page says how many were left out.
-pub const MAX_DRAWN: u64 = 2000;
 /// Bytes of each frame kept for the hex dump (headers and the start of the data).
-pub const BYTES_PER_FRAME: usize = 512;
-/// Bytes kept over all frames (hex doubles them in the page).
-pub const MAX_BYTES: usize = 16 << 20;
+pub const BYTES_PER_FRAME: usize = 256;
+
+/// How big the parts of a page may grow.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Ladder markup written plainly in the page (the rest is compressed).
+    pub eager: usize,
+    /// Ladder markup per compressed chunk.
+    pub chunk: usize,
+    /// Packets of a folded bulk run per block drawn on a click.
+    pub group_block: usize,
+    /// Arrows per SVG (a longer conversation continues in the next one).
+    pub section_rows: usize,
+    /// The page's size: past it, no more packets are drawn (the page says so).
+    pub page: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { eager: 3 << 20, chunk: 256 << 10, group_block: 500, section_rows: 300, page: 30 << 20 }
+    }
+}
 
 /// SVG geometry: the left and right lifelines, the page width.
 const LX: f64 = 210.0;
@@ -63,25 +87,44 @@ fn script_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into()).replace('<', "\\u003c")
 }
 
-/// What the panel needs of one frame.
+/// What the panel needs of one frame, as a compact array: the fields'
+/// names, widths and byte ranges are the frame's *shape*, stored once per
+/// page; each frame has only its values.
 #[derive(Serialize)]
-struct Detail<'a> {
-    n: u64,
-    time: String,
-    captured: usize,
-    wire: u32,
-    /// Hex of the first bytes kept (empty when over the page's budget).
-    hex: String,
-    kept: usize,
-    ip_at: Option<usize>,
-    tr_at: Option<usize>,
-    pl_at: Option<usize>,
-    summary: String,
+struct Detail<'a>(
+    /// Frame number.
+    u64,
+    /// Seconds since the first frame.
+    &'a str,
+    /// Bytes captured.
+    usize,
+    /// Bytes on the wire.
+    u32,
+    /// Hex of the first bytes kept.
+    &'a str,
+    /// Where IP, the transport header and the payload start.
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+    /// "a:p → b:q".
+    &'a str,
+    /// The shape's number.
+    usize,
+    /// The fields' values, in the shape's order.
+    Vec<&'a str>,
+    /// The sentences under the diagram.
+    &'a [String],
+);
+
+/// The layout of a frame's headers: per field its key, label, width and bytes.
+type ShapeField = (&'static str, &'static str, u8, usize, usize);
+
+#[derive(Serialize, PartialEq, Eq, Hash, Clone)]
+struct Shape {
     ip_name: &'static str,
-    ip: &'a [Field],
+    ip: Vec<ShapeField>,
     tr_name: &'static str,
-    tr: &'a [Field],
-    notes: &'a [String],
+    tr: Vec<ShapeField>,
 }
 
 /// A section of the ladder: one conversation's consecutive packets.
@@ -98,7 +141,82 @@ struct Section {
     left: String,
     right: String,
     rows: String,
+    count: usize,
     height: f64,
+}
+
+/// One packet drawn: its SVG group, not yet placed on a ladder.
+#[derive(Clone)]
+struct Row {
+    lanes: Lanes,
+    frame: u64,
+    height: f64,
+    /// The `<g>`'s classes and content (the position is added when placed).
+    class: String,
+    body: String,
+}
+
+impl Row {
+    fn at(&self, y: f64) -> String {
+        format!(
+            "<g class=\"pkt {}\" data-frame=\"{}\" transform=\"translate(0,{y})\" tabindex=\"-1\">\
+             <rect class=\"hit\" x=\"0\" y=\"0\" width=\"{W}\" height=\"{}\"/>{}</g>",
+            self.class, self.frame, self.height, self.body
+        )
+    }
+}
+
+/// A packet on its way to the page: its analysis, its arrow and its details.
+#[derive(Clone)]
+struct Pending {
+    rec: FrameRecord,
+    row: Row,
+    detail: String,
+}
+
+impl Folded for Pending {
+    fn rec(&self) -> &FrameRecord {
+        &self.rec
+    }
+}
+
+/// Part of the ladder: markup and the details of its packets.
+#[derive(Default)]
+struct Chunk {
+    html: String,
+    details: Vec<String>,
+    /// Frames it holds (including those of its folded groups).
+    range: Option<(u64, u64)>,
+    /// Its height, roughly, for the placeholder that stands for it.
+    height: f64,
+}
+
+impl Chunk {
+    fn holds(&mut self, first: u64, last: u64) {
+        self.range = Some(match self.range {
+            Some((a, b)) => (a.min(first), b.max(last)),
+            None => (first, last),
+        });
+    }
+}
+
+/// A compressed chunk: a placeholder in the ladder until it is shown.
+struct Lazy {
+    blob: usize,
+    range: (u64, u64),
+    height: f64,
+}
+
+/// The middle of a folded bulk run, in blocks drawn on a click.
+#[derive(Default)]
+struct Group {
+    /// Sealed blocks: blob and frames.
+    blocks: Vec<(usize, u64, u64)>,
+    rows: String,
+    height: f64,
+    details: Vec<String>,
+    range: Option<(u64, u64)>,
+    count: usize,
 }
 
 /// Collects the page while frames go by and writes it at the end.
@@ -106,61 +224,126 @@ pub struct HtmlRenderer<W: Write> {
     out: W,
     title: String,
     first_ts: Option<Timestamp>,
-    done: String,
+    limits: Limits,
     section: Option<Section>,
-    details: Vec<String>,
-    drawn: u64,
+    chunk: Chunk,
+    eager: Vec<Chunk>,
+    eager_bytes: usize,
+    lazy: Vec<Lazy>,
+    blobs: Compressor,
+    fold: BulkFold<Pending>,
+    group: Option<Group>,
+    shapes: std::collections::HashMap<Shape, usize>,
+    /// Per stream: the expert flags already drawn (the fold's `shown`).
+    shown: std::collections::HashMap<u32, u32>,
     seen: u64,
-    bytes: usize,
-    bytes_stop: Option<u64>,
+    drawn: u64,
+    /// The page reached [`Limits::page`] at this frame.
+    full: Option<u64>,
     /// Numbers as in the capture instead of relative ones.
     pub absolute: bool,
+    /// Fold bulk runs as the terminal ladder does (`--every-packet` turns it off).
+    pub group_bulk: bool,
+    /// Blocks opened by [`Self::open`] and not closed: no chunk ends inside one.
+    depth: usize,
 }
 
 impl<W: Write> HtmlRenderer<W> {
     /// A page titled after `title` (the capture or lab), written to `out` at the end.
     pub fn new(out: W, title: &str) -> Self {
+        Self::with_limits(out, title, Limits::default())
+    }
+
+    /// The same, with other limits (tests use small ones).
+    pub fn with_limits(out: W, title: &str, limits: Limits) -> Self {
         HtmlRenderer {
             out,
             title: title.to_string(),
             first_ts: None,
-            done: String::new(),
+            limits,
             section: None,
-            details: Vec::new(),
-            drawn: 0,
+            chunk: Chunk::default(),
+            eager: Vec::new(),
+            eager_bytes: 0,
+            lazy: Vec::new(),
+            blobs: Compressor::default(),
+            fold: BulkFold::default(),
+            group: None,
+            shapes: Default::default(),
+            shown: Default::default(),
             seen: 0,
-            bytes: 0,
-            bytes_stop: None,
+            drawn: 0,
+            full: None,
             absolute: false,
+            group_bulk: true,
+            depth: 0,
         }
+    }
+
+    /// Ladder markup and details so far (the page's size, roughly).
+    fn size(&self) -> usize {
+        self.eager_bytes
+            + self.blobs.bytes()
+            + self.chunk.html.len()
+            + self.chunk.details.iter().map(String::len).sum::<usize>()
     }
 
     fn close_section(&mut self) {
         let Some(s) = self.section.take() else { return };
         let h = s.height + 8.0;
+        let c = &mut self.chunk;
         let _ = write!(
-            self.done,
+            c.html,
             "<section><h2>{}</h2><svg class=\"ladder\" viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\">",
             esc(&s.title)
         );
         if s.lanes != Lanes::Other {
             let _ = write!(
-                self.done,
+                c.html,
                 "<text class=\"ep\" x=\"{LX}\" y=\"14\" text-anchor=\"middle\">{}</text>\
-                 <text class=\"ep\" x=\"{RX}\" y=\"14\" text-anchor=\"middle\">{}</text>\
-                 <line class=\"life\" x1=\"{LX}\" y1=\"20\" x2=\"{LX}\" y2=\"{h}\"/>\
-                 <line class=\"life\" x1=\"{RX}\" y1=\"20\" x2=\"{RX}\" y2=\"{h}\"/>",
+                 <text class=\"ep\" x=\"{RX}\" y=\"14\" text-anchor=\"middle\">{}</text>{}",
                 esc(&s.left),
-                esc(&s.right)
+                esc(&s.right),
+                lifelines(20.0, h)
             );
         }
-        self.done.push_str(&s.rows);
-        self.done.push_str("</svg></section>\n");
+        c.html.push_str(&s.rows);
+        c.html.push_str("</svg></section>\n");
+        c.height += h + 40.0;
+        if c.html.len() >= self.limits.chunk && self.depth == 0 {
+            self.cut_chunk();
+        }
     }
 
-    fn lanes(&mut self, lanes: Lanes, analyzer: &Analyzer) {
-        if self.section.as_ref().is_some_and(|s| s.lanes == lanes) {
+    /// Ends the chunk being filled: kept plain while the page's plain part
+    /// has room, compressed after that.
+    fn cut_chunk(&mut self) {
+        let c = std::mem::take(&mut self.chunk);
+        if c.html.is_empty() && c.details.is_empty() {
             return;
+        }
+        let bytes = c.html.len() + c.details.iter().map(String::len).sum::<usize>();
+        if self.lazy.is_empty() && self.eager_bytes + bytes <= self.limits.eager {
+            self.eager_bytes += bytes;
+            self.eager.push(c);
+            return;
+        }
+        let range = c.range.unwrap_or((0, 0));
+        let blob = self.blob(&c.html, &c.details);
+        self.lazy.push(Lazy { blob, range, height: c.height });
+    }
+
+    /// Stores `{"h": html, "d": [details]}` compressed (by the compressing
+    /// thread, while the next chunk is drawn); returns its number.
+    fn blob(&mut self, html: &str, details: &[String]) -> usize {
+        self.blobs.push(html, details)
+    }
+
+    fn open_lanes(&mut self, lanes: Lanes, analyzer: &Analyzer) {
+        if let Some(s) = &self.section {
+            if s.lanes == lanes && s.count < self.limits.section_rows {
+                return;
+            }
         }
         self.close_section();
         let (title, left, right) = match lanes {
@@ -188,7 +371,7 @@ impl<W: Write> HtmlRenderer<W> {
             }
             Lanes::Other => (tr("Other packets", "其他分组").to_string(), String::new(), String::new()),
         };
-        self.section = Some(Section { lanes, title, left, right, rows: String::new(), height: 26.0 });
+        self.section = Some(Section { lanes, title, left, right, rows: String::new(), count: 0, height: 26.0 });
     }
 
     /// One packet: an arrow (or, outside a conversation, a line of text)
@@ -197,16 +380,15 @@ impl<W: Write> HtmlRenderer<W> {
     fn row(
         &mut self,
         rec: &FrameRecord,
+        lanes: Lanes,
         dir: Option<bool>,
         label: &str,
         class: &str,
         states: (Option<&str>, Option<&str>),
         details: &[(String, &str)],
-    ) {
+    ) -> Row {
         let first = *self.first_ts.get_or_insert(rec.ts);
         let t = rec.ts.nanos_since(first) as f64 / 1e9;
-        let s = self.section.as_mut().expect("lanes() opened a section");
-        let y0 = s.height;
         let mut g = String::new();
         let mut y = 18.0;
         let _ = write!(
@@ -217,18 +399,12 @@ impl<W: Write> HtmlRenderer<W> {
         match dir {
             Some(right) => {
                 let ay = y + 8.0;
-                let (x1, x2) = if right { (LX, RX - 8.0) } else { (RX, LX + 8.0) };
-                let tip = if right { RX } else { LX };
-                let back = if right { RX - 9.0 } else { LX + 9.0 };
                 let _ = write!(
                     g,
-                    "<text class=\"lbl\" x=\"{}\" y=\"{y}\" text-anchor=\"middle\">{}</text>\
-                     <line class=\"shaft\" x1=\"{x1}\" y1=\"{ay}\" x2=\"{x2}\" y2=\"{ay}\"/>\
-                     <polygon class=\"head\" points=\"{tip},{ay} {back},{} {back},{}\"/>",
+                    "<text class=\"lbl\" x=\"{}\" y=\"{y}\" text-anchor=\"middle\">{}</text><use href=\"#{}\" y=\"{ay}\"/>",
                     (LX + RX) / 2.0,
                     esc(label),
-                    ay - 4.5,
-                    ay + 4.5
+                    if right { "ar" } else { "al" }
                 );
                 for (text, x, anchor) in [(states.0, LX - 8.0, "end"), (states.1, RX + 8.0, "start")] {
                     if let Some(st) = text {
@@ -264,19 +440,118 @@ impl<W: Write> HtmlRenderer<W> {
                 let _ = write!(g, "<text class=\"{cls}\" x=\"{x}\" y=\"{y}\">{mark}{}</text>", esc(line));
             }
         }
-        let h = y + 8.0;
-        s.height += h;
-        let _ = write!(
-            s.rows,
-            "<g class=\"pkt {class}\" data-frame=\"{}\" transform=\"translate(0,{y0})\" tabindex=\"-1\">\
-             <rect class=\"hit\" x=\"0\" y=\"0\" width=\"{W}\" height=\"{h}\"/>{g}</g>",
-            rec.frame
-        );
+        Row { lanes, frame: rec.frame, height: y + 8.0, class: class.to_string(), body: g }
     }
 
-    fn draw(&mut self, rec: &FrameRecord, analyzer: &Analyzer) {
+    /// Puts a drawn packet on the ladder.
+    fn place(&mut self, p: Pending, analyzer: &Analyzer) {
+        if let Some(t) = &p.rec.tcp {
+            *self.shown.entry(t.stream).or_default() |= t.expert.0;
+        }
+        self.open_lanes(p.row.lanes, analyzer);
+        let s = self.section.as_mut().expect("open_lanes() opened a section");
+        s.rows.push_str(&p.row.at(s.height));
+        s.height += p.row.height;
+        s.count += 1;
+        self.chunk.details.push(p.detail);
+        self.chunk.holds(p.row.frame, p.row.frame);
+    }
+
+    /// A packet of a folded run's middle: into the group's current block.
+    fn group_add(&mut self, p: Pending) {
+        let g = self.group.get_or_insert_with(Group::default);
+        g.rows.push_str(&p.row.at(g.height));
+        g.height += p.row.height;
+        g.details.push(p.detail);
+        g.count += 1;
+        let n = p.row.frame;
+        g.range = Some(g.range.map_or((n, n), |(a, _)| (a, n)));
+        if g.count >= self.limits.group_block {
+            self.seal_group_block();
+        }
+    }
+
+    fn seal_group_block(&mut self) {
+        let Some(g) = self.group.as_mut() else { return };
+        let Some((first, last)) = g.range.take() else { return };
+        let h = g.height + 8.0;
+        let html = format!(
+            "<svg class=\"ladder\" viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\">{}{}</svg>",
+            lifelines(0.0, h),
+            std::mem::take(&mut g.rows)
+        );
+        let details = std::mem::take(&mut g.details);
+        g.height = 0.0;
+        g.count = 0;
+        let blob = self.blob(&html, &details);
+        if let Some(g) = self.group.as_mut() {
+            g.blocks.push((blob, first, last));
+        }
+    }
+
+    /// A bulk run that ended: its first packets, its middle as one line (a
+    /// button draws its packets), its last packets.
+    fn place_run(&mut self, run: Run<Pending>, analyzer: &Analyzer) {
+        for p in run.head {
+            self.place(p, analyzer);
+        }
+        if let Some(m) = run.middle {
+            if let Some(few) = m.few() {
+                self.group = None;
+                for p in few.iter().cloned() {
+                    self.place(p, analyzer);
+                }
+            } else {
+                self.seal_group_block();
+                let blocks = self.group.take().map(|g| g.blocks).unwrap_or_default();
+                let text = m.text(analyzer);
+                let ids: Vec<String> = blocks.iter().map(|(b, ..)| b.to_string()).collect();
+                let ranges: Vec<String> = blocks.iter().map(|(_, a, b)| format!("{a}-{b}")).collect();
+                let button =
+                    either(format!("draw these {} packets", m.packets()), format!("画出这 {} 个分组", m.packets()));
+                let html = format!(
+                    "<div class=\"grp\" data-blobs=\"{}\" data-ranges=\"{}\"><p>{}</p><button type=\"button\">{}</button></div>\n",
+                    ids.join(" "),
+                    ranges.join(" "),
+                    esc(&text),
+                    esc(&button)
+                );
+                self.block(&html);
+                self.chunk.holds(m.first.frame, m.last.frame);
+                self.chunk.height += 60.0;
+            }
+        }
+        for p in run.tail {
+            self.place(p, analyzer);
+        }
+    }
+
+    /// Ends the bulk run being folded (before anything else is shown).
+    pub fn end_run(&mut self, analyzer: &Analyzer) {
+        if let Some(run) = self.fold.end() {
+            self.place_run(run, analyzer);
+        }
+    }
+
+    /// Markup between the packets (a lab's steps), already escaped.
+    pub fn block(&mut self, html: &str) {
+        self.close_section();
+        self.chunk.html.push_str(html);
+    }
+
+    /// The last [`Self::block`] left an element open: the packets that
+    /// follow go inside it, and the page is not cut into chunks there.
+    pub fn open(&mut self) {
+        self.depth += 1;
+    }
+
+    /// The element of the matching [`Self::open`] was closed by a block.
+    pub fn close_open(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    fn draw(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> Row {
         if let Some(t) = &rec.tcp {
-            self.lanes(Lanes::Tcp(t.stream), analyzer);
             let expert = !t.expert.is_empty() && !t.expert.has(Expert::WINDOW_UPDATE);
             let class = if t.flags & RST != 0 {
                 "rst"
@@ -327,8 +602,8 @@ impl<W: Write> HtmlRenderer<W> {
                 details.push((s, "flag"));
             }
             self.explanations(rec, &mut details);
-            self.row(rec, Some(right), &tcp_label(t, self.absolute), &class, states, &details);
-            return;
+            let label = tcp_label(t, self.absolute);
+            return self.row(rec, Lanes::Tcp(t.stream), Some(right), &label, &class, states, &details);
         }
         if let Some(u) = &rec.udp {
             let mut details: Vec<(String, &str)> = Vec::new();
@@ -341,14 +616,11 @@ impl<W: Write> HtmlRenderer<W> {
             self.payload_lines(rec, &mut details);
             self.explanations(rec, &mut details);
             let label = format!("UDP len={}", u.len);
-            if analyzer.udp_flow(u.stream).is_some() {
-                self.lanes(Lanes::Udp(u.stream), analyzer);
-                self.row(rec, Some(u.dir == 0), &label, "data", (None, None), &details);
+            return if analyzer.udp_flow(u.stream).is_some() {
+                self.row(rec, Lanes::Udp(u.stream), Some(u.dir == 0), &label, "data", (None, None), &details)
             } else {
-                self.lanes(Lanes::Other, analyzer);
-                self.row(rec, None, &label, "data", (None, None), &details);
-            }
-            return;
+                self.row(rec, Lanes::Other, None, &label, "data", (None, None), &details)
+            };
         }
         let mut details: Vec<(String, &str)> = Vec::new();
         if let Some(c) = rec.cause {
@@ -364,18 +636,14 @@ impl<W: Write> HtmlRenderer<W> {
                 i.msg.code
             );
             let class = if i.msg.quoted.is_some() { "rst" } else { "data" };
-            if let Some(flow) = i.udp_stream.and_then(|id| analyzer.udp_flow(id)) {
+            return if let Some(flow) = i.udp_stream.and_then(|id| analyzer.udp_flow(id)) {
                 let right = rec.src != Some(flow.b.ip());
-                self.lanes(Lanes::Udp(flow.id), analyzer);
-                self.row(rec, Some(right), &label, class, (None, None), &details);
+                self.row(rec, Lanes::Udp(flow.id), Some(right), &label, class, (None, None), &details)
             } else {
-                self.lanes(Lanes::Other, analyzer);
                 let ends = format!("{label}  {} → {}", opt(rec.src), opt(rec.dst));
-                self.row(rec, None, &ends, class, (None, None), &details);
-            }
-            return;
+                self.row(rec, Lanes::Other, None, &ends, class, (None, None), &details)
+            };
         }
-        self.lanes(Lanes::Other, analyzer);
         let text = match (rec.non_ip, rec.proto) {
             (Some(crate::decode::NonIp::UnsupportedLink), _) => {
                 let (name, n) = (rec.link.name(), rec.link.0);
@@ -393,7 +661,7 @@ impl<W: Write> HtmlRenderer<W> {
             ),
             _ => String::new(),
         };
-        self.row(rec, None, &text, "quiet", (None, None), &details);
+        self.row(rec, Lanes::Other, None, &text, "quiet", (None, None), &details)
     }
 
     fn payload_lines(&self, rec: &FrameRecord, details: &mut Vec<(String, &str)>) {
@@ -414,21 +682,14 @@ impl<W: Write> HtmlRenderer<W> {
         }
     }
 
-    /// The packet's entry in the JSON blob.
-    fn detail(&mut self, frame: &Frame<'_>, rec: &FrameRecord) {
+    /// The packet's entry in the details.
+    fn detail(&mut self, frame: &Frame<'_>, rec: &FrameRecord) -> String {
         let d: Dissection = dissect(frame, rec);
         let keep = frame.data.len().min(BYTES_PER_FRAME);
-        let hex = if self.bytes_stop.is_none() && self.bytes + keep <= MAX_BYTES {
-            self.bytes += keep;
-            frame.data[..keep].iter().fold(String::with_capacity(keep * 2), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            })
-        } else {
-            self.bytes_stop.get_or_insert(rec.frame);
-            String::new()
-        };
-        let kept = hex.len() / 2;
+        let hex = frame.data[..keep].iter().fold(String::with_capacity(keep * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        });
         let first = *self.first_ts.get_or_insert(rec.ts);
         let (tr_name, fields): (&str, &[Field]) = match &d.header {
             Header::Tcp(f) => ("TCP", f),
@@ -449,24 +710,27 @@ impl<W: Write> HtmlRenderer<W> {
             },
             _ => String::new(),
         };
-        let detail = Detail {
-            n: rec.frame,
-            time: format!("{:.6}", rec.ts.nanos_since(first) as f64 / 1e9),
-            captured: frame.data.len(),
-            wire: frame.orig_len,
-            hex,
-            kept,
-            ip_at: d.ip_at,
-            tr_at: d.transport_at,
-            pl_at: d.payload_at,
-            summary,
-            ip_name,
-            ip: &d.ip,
-            tr_name,
-            tr: fields,
-            notes: &d.notes,
-        };
-        self.details.push(script_json(&detail));
+        let layout = |f: &[Field]| f.iter().map(|f| (f.key, f.label, f.bits, f.start, f.end)).collect();
+        let shape = Shape { ip_name, ip: layout(&d.ip), tr_name, tr: layout(fields) };
+        let next = self.shapes.len();
+        let shape = *self.shapes.entry(shape).or_insert(next);
+        let values = d.ip.iter().chain(fields).map(|f| f.value.as_str()).collect();
+        let time = format!("{:.6}", rec.ts.nanos_since(first) as f64 / 1e9);
+        let detail = Detail(
+            rec.frame,
+            &time,
+            frame.data.len(),
+            frame.orig_len,
+            &hex,
+            d.ip_at,
+            d.transport_at,
+            d.payload_at,
+            &summary,
+            shape,
+            values,
+            &d.notes,
+        );
+        script_json(&detail)
     }
 
     fn ui() -> String {
@@ -482,10 +746,108 @@ impl<W: Write> HtmlRenderer<W> {
             ("nobytes", tr("(bytes not included in this page)", "（本页未包含这些字节）")),
             ("noheader", tr("(no TCP or UDP header to draw)", "（没有可画的 TCP 或 UDP 首部）")),
             ("hint", tr("Hover a field to light up its bytes.", "鼠标悬停在字段上，会高亮它的字节。")),
+            ("notdrawn", tr("is not drawn in this page", "没有画在本页中")),
+            ("loading", tr("loading…", "正在载入…")),
+            (
+                "nocompress",
+                tr(
+                    "This browser cannot inflate the page's compressed parts (DecompressionStream).",
+                    "这个浏览器不能解压本页的压缩部分（DecompressionStream）。",
+                ),
+            ),
         ];
         let map: std::collections::BTreeMap<&str, &str> = pairs.into_iter().collect();
         script_json(&map)
     }
+}
+
+/// Compresses the page's blocks on a thread of its own: base64 of
+/// deflate-compressed JSON `{"h": markup, "d": [details]}`, in order.
+#[derive(Default)]
+struct Compressor {
+    tx: Option<std::sync::mpsc::SyncSender<(String, usize)>>,
+    thread: Option<std::thread::JoinHandle<Vec<String>>>,
+    /// Bytes compressed so far (for the page's limit).
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Bytes sent and not compressed yet, counted as an eighth (deflate's usual ratio here).
+    pending: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    count: usize,
+}
+
+impl Compressor {
+    fn push(&mut self, html: &str, details: &[String]) -> usize {
+        let mut json = String::with_capacity(html.len() + details.iter().map(|d| d.len() + 1).sum::<usize>() + 16);
+        json.push_str("{\"h\":");
+        json.push_str(&serde_json::to_string(html).unwrap_or_else(|_| "\"\"".into()));
+        json.push_str(",\"d\":[");
+        for (i, d) in details.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(d);
+        }
+        json.push_str("]}");
+        let guess = json.len() / 8;
+        self.pending.fetch_add(guess, std::sync::atomic::Ordering::Relaxed);
+        if self.tx.is_none() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(String, usize)>(4);
+            let done = std::sync::Arc::clone(&self.done);
+            let pending = std::sync::Arc::clone(&self.pending);
+            self.thread = Some(std::thread::spawn(move || {
+                let mut out = Vec::new();
+                for (json, guess) in rx {
+                    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+                    let _ = z.write_all(json.as_bytes());
+                    let b64 = base64(&z.finish().unwrap_or_default());
+                    done.fetch_add(b64.len(), std::sync::atomic::Ordering::Relaxed);
+                    pending.fetch_sub(guess, std::sync::atomic::Ordering::Relaxed);
+                    out.push(b64);
+                }
+                out
+            }));
+            self.tx = Some(tx);
+        }
+        // The thread ends only when the sender is dropped, so this cannot fail.
+        let _ = self.tx.as_ref().map(|tx| tx.send((json, guess)));
+        self.count += 1;
+        self.count - 1
+    }
+
+    /// Compressed bytes so far, and an estimate for those under way.
+    fn bytes(&self) -> usize {
+        self.done.load(std::sync::atomic::Ordering::Relaxed) + self.pending.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Every block, in order (waits for the thread).
+    fn finish(&mut self) -> Vec<String> {
+        self.tx = None;
+        let blocks = self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default();
+        // A block lost to a panic would leave its placeholder empty: pad, so numbers match.
+        let mut blocks = blocks;
+        blocks.resize(self.count, String::new());
+        blocks
+    }
+}
+
+/// The two lifelines from `y1` to `y2`.
+fn lifelines(y1: f64, y2: f64) -> String {
+    format!(
+        "<line class=\"life\" x1=\"{LX}\" y1=\"{y1}\" x2=\"{LX}\" y2=\"{y2}\"/><line class=\"life\" x1=\"{RX}\" y1=\"{y1}\" x2=\"{RX}\" y2=\"{y2}\"/>"
+    )
+}
+
+/// Standard base64 (RFC 4648) with padding.
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        s.push(A[(n >> 18) as usize & 63] as char);
+        s.push(A[(n >> 12) as usize & 63] as char);
+        s.push(if c.len() > 1 { A[(n >> 6) as usize & 63] as char } else { '=' });
+        s.push(if c.len() > 2 { A[n as usize & 63] as char } else { '=' });
+    }
+    s
 }
 
 fn opt(a: Option<std::net::IpAddr>) -> String {
@@ -501,32 +863,50 @@ impl<W: Write> Renderer for HtmlRenderer<W> {
 
     fn frame_bytes(&mut self, frame: &Frame<'_>, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
         self.seen += 1;
-        if self.drawn >= MAX_DRAWN {
+        if self.full.is_some() {
+            return Ok(());
+        }
+        if self.size() > self.limits.page {
+            self.full = Some(rec.frame);
             return Ok(());
         }
         self.drawn += 1;
-        self.draw(rec, analyzer);
-        self.detail(frame, rec);
+        let row = self.draw(rec, analyzer);
+        let detail = self.detail(frame, rec);
+        let shown = rec.tcp.and_then(|t| self.shown.get(&t.stream).copied()).unwrap_or(0);
+        let bulk = self.group_bulk && is_bulk(rec, shown);
+        match self.fold.feed(Pending { rec: rec.clone(), row, detail }, bulk) {
+            Fed::Draw(ended, p) => {
+                if let Some(run) = ended {
+                    self.place_run(run, analyzer);
+                }
+                self.place(p, analyzer);
+            }
+            Fed::Held { ended, spilled } => {
+                if let Some(run) = ended {
+                    self.place_run(run, analyzer);
+                }
+                if let Some(p) = spilled {
+                    self.group_add(p);
+                }
+            }
+        }
         Ok(())
     }
 
-    fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
+    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
+        self.end_run(analyzer);
         self.close_section();
+        self.cut_chunk();
         let lang = if current() == Lang::Zh { "zh-CN" } else { "en" };
         let mut notes = Vec::new();
-        if self.seen > self.drawn {
+        if let Some(n) = self.full {
             notes.push(either(
                 format!(
-                    "Only the first {} of {} packets are drawn (a page stays small enough to open); the terminal ladder shows them all.",
+                    "Only the first {} of {} packets are drawn (from frame {n} on, the page would be too large to open quickly); the terminal ladder shows them all.",
                     self.drawn, self.seen
                 ),
-                format!("只画出了 {} 个分组中的前 {} 个（页面要能很快打开）；终端里的梯形图会显示全部。", self.seen, self.drawn),
-            ));
-        }
-        if let Some(n) = self.bytes_stop {
-            notes.push(either(
-                format!("Bytes are not included for frames from {n} on (the page's size limit)."),
-                format!("从第 {n} 帧起不包含字节（页面大小有上限）。"),
+                format!("{} 个分组中只画出了前 {} 个（从第 {n} 帧起页面会大到难以打开）；终端里的梯形图会显示全部。", self.seen, self.drawn),
             ));
         }
         let title = format!("wirelab — {}", self.title);
@@ -540,8 +920,18 @@ impl<W: Write> Renderer for HtmlRenderer<W> {
             out,
             "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{CSS}</style></head>\n<body>\
+             <svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\"><defs>\
+             <g id=\"ar\"><line class=\"shaft\" x1=\"{LX}\" y1=\"0\" x2=\"{}\" y2=\"0\"/><polygon class=\"head\" points=\"{RX},0 {},-4.5 {},4.5\"/></g>\
+             <g id=\"al\"><line class=\"shaft\" x1=\"{RX}\" y1=\"0\" x2=\"{}\" y2=\"0\"/><polygon class=\"head\" points=\"{LX},0 {},-4.5 {},4.5\"/></g>\
+             </defs></svg>\
              <header><h1>{}</h1><p>{} · {}</p>",
             esc(&title),
+            RX - 8.0,
+            RX - 9.0,
+            RX - 9.0,
+            LX + 8.0,
+            LX + 9.0,
+            LX + 9.0,
             esc(&title),
             esc(&counts),
             esc(help)
@@ -549,18 +939,37 @@ impl<W: Write> Renderer for HtmlRenderer<W> {
         for n in &notes {
             write!(out, "<p class=\"limit\">{}</p>", esc(n))?;
         }
-        write!(out, "</header><main><div id=\"ladder\">\n")?;
-        out.write_all(self.done.as_bytes())?;
-        write!(out, "</div><aside id=\"panel\"><p class=\"hint\">{}</p></aside></main>\n", esc(help))?;
-        write!(out, "<script type=\"application/json\" id=\"ui\">{}</script>\n", Self::ui())?;
+        writeln!(out, "</header><main><div id=\"ladder\">")?;
+        for c in &self.eager {
+            out.write_all(c.html.as_bytes())?;
+        }
+        for l in &self.lazy {
+            writeln!(
+                out,
+                "<div class=\"lazy\" data-blob=\"{}\" data-first=\"{}\" data-last=\"{}\" style=\"height:{:.0}px\"></div>",
+                l.blob, l.range.0, l.range.1, l.height
+            )?;
+        }
+        writeln!(out, "</div><aside id=\"panel\"><p class=\"hint\">{}</p></aside></main>", esc(help))?;
+        writeln!(out, "<script type=\"application/json\" id=\"ui\">{}</script>", Self::ui())?;
+        let mut shapes: Vec<(&Shape, &usize)> = self.shapes.iter().collect();
+        shapes.sort_by_key(|(_, n)| **n);
+        let shapes: Vec<&Shape> = shapes.into_iter().map(|(s, _)| s).collect();
+        writeln!(out, "<script type=\"application/json\" id=\"shapes\">{}</script>", script_json(&shapes))?;
         out.write_all(b"<script type=\"application/json\" id=\"frames\">[")?;
-        for (i, d) in self.details.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for d in self.eager.iter().flat_map(|c| &c.details) {
+            if !first {
                 out.write_all(b",\n")?;
             }
+            first = false;
             out.write_all(d.as_bytes())?;
         }
-        write!(out, "]</script>\n<script>{JS}</script>\n</body></html>\n")?;
+        out.write_all(b"]</script>\n")?;
+        for (i, b) in self.blobs.finish().iter().enumerate() {
+            writeln!(out, "<script type=\"application/x-wirelab-deflate\" id=\"z{i}\">{b}</script>")?;
+        }
+        writeln!(out, "<script>{JS}</script>\n</body></html>")?;
         out.flush()
     }
 }
@@ -615,19 +1024,102 @@ svg.ladder{display:block;max-width:100%;height:auto;font-family:ui-monospace,"SF
 .hex span{border-radius:2px}
 .hex .L0{color:#8c959f}.hex .L1{color:#8250df}.hex .L2{color:#0550ae}.hex .L3{color:#953800}
 .off{color:var(--muted)}
+.lazy{background:repeating-linear-gradient(180deg,#fff 0,#fff 38px,#f6f8fa 38px,#f6f8fa 40px)}
+.grp{margin:6px 0 6px 40px;padding:6px 10px;border-left:3px solid #afb8c1;background:#f6f8fa;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+.grp p{margin:0 0 4px}
+.grp button{font:inherit;cursor:pointer}
+.grp svg.ladder{margin-left:-50px}
+.lab{margin:10px 0;padding:8px 12px;border:1px solid #d0d7de;border-radius:6px;background:#fff}
+.lab h2{margin:0 0 4px}
+.lab p,.lab li{margin:2px 0}
+.lab ul{list-style:none;padding-left:0;margin:4px 0}
+.lab .call{font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:600}
+.lab .say{color:var(--note)}
+.lab .ok{color:var(--syn)}.lab .bad{color:var(--rst)}.lab .warn{color:#9a6700}
+.lab table{border-collapse:collapse;font:12px ui-monospace,Menlo,Consolas,monospace;margin:4px 0}
+.lab td,.lab th{border:1px solid #d0d7de;padding:2px 6px;text-align:left}
+.lab th{background:#f6f8fa}
+.lab .quiz{border-left:3px solid #9a6700;padding-left:8px}
+.lab.goal{background:#f6f8fa}
 "#;
 
 const JS: &str = r#"
 (function(){
 'use strict';
 var ui=JSON.parse(document.getElementById('ui').textContent);
-var frames=JSON.parse(document.getElementById('frames').textContent);
-var byNum={};frames.forEach(function(f){byNum[f.n]=f;});
-var arrows=Array.prototype.slice.call(document.querySelectorAll('[data-frame]'));
-var order=arrows.map(function(a){return +a.getAttribute('data-frame');});
+var byNum={};
+var shapes=JSON.parse(document.getElementById('shapes').textContent);
+// A frame's compact details (see Detail in html.rs) with its shape's layout.
+function expandDetail(a){
+  var sh=shapes[a[9]]||{ip:[],tr:[],ip_name:'',tr_name:''};var v=a[10];
+  function fields(list,off){return list.map(function(x,i){return {key:x[0],label:x[1],bits:x[2],start:x[3],end:x[4],value:v[off+i]};});}
+  return {n:a[0],time:a[1],captured:a[2],wire:a[3],hex:a[4],kept:a[4].length/2,ip_at:a[5],tr_at:a[6],pl_at:a[7],summary:a[8],
+    ip_name:sh.ip_name,ip:fields(sh.ip,0),tr_name:sh.tr_name,tr:fields(sh.tr,sh.ip.length),notes:a[11]};
+}
+function addDetails(list){list.forEach(function(a){byNum[a[0]]=a;});}
+addDetails(JSON.parse(document.getElementById('frames').textContent));
+var ladder=document.getElementById('ladder');
 var panel=document.getElementById('panel');
 var current=null;
+var blobs={};
 function el(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!=null)e.textContent=text;return e;}
+function arrows(){return Array.prototype.slice.call(ladder.querySelectorAll('[data-frame]'));}
+// A compressed block: {"h": markup, "d": [details]}, inflated once.
+function inflate(id){
+  if(blobs[id])return blobs[id];
+  var src=document.getElementById('z'+id);
+  if(!src||typeof DecompressionStream==='undefined'){panel.textContent='';panel.appendChild(el('p','limit',ui.nocompress));return Promise.resolve(null);}
+  var bin=atob(src.textContent.trim());var u=new Uint8Array(bin.length);
+  for(var i=0;i<bin.length;i++)u[i]=bin.charCodeAt(i);
+  blobs[id]=new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate'))).text().then(function(t){
+    var o=JSON.parse(t);addDetails(o.d);return o;});
+  return blobs[id];
+}
+function loadChunk(ph){
+  if(ph._loading)return ph._loading;
+  ph._loading=inflate(+ph.getAttribute('data-blob')).then(function(o){
+    if(!o||!ph.parentNode)return;
+    var d=document.createElement('div');d.className='chunk';d.innerHTML=o.h;
+    ph.parentNode.replaceChild(d,ph);
+  });
+  return ph._loading;
+}
+// A block of a folded run's packets: the next one, or the one holding frame n
+// (the blocks skipped stay as buttons of their own).
+function expand(g,n){
+  var ids=g.getAttribute('data-blobs').split(' '),rs=g.getAttribute('data-ranges').split(' ');
+  var next=+(g.getAttribute('data-next')||0),k=next;
+  if(next>=ids.length)return Promise.resolve();
+  if(n!=null)for(var i=next;i<rs.length;i++){var ab=rs[i].split('-');if(within(n,+ab[0],+ab[1])){k=i;break;}}
+  var skipped='';
+  for(var j=next;j<k;j++)skipped+='<div class="grp" data-blobs="'+ids[j]+'" data-ranges="'+rs[j]+'"><button type="button">'+ui.frame+' '+rs[j]+'</button></div>';
+  g.setAttribute('data-next',k+1);
+  return inflate(+ids[k]).then(function(o){
+    if(!o)return;
+    var b=g.querySelector(':scope>button');
+    g.insertAdjacentHTML('beforeend',skipped+o.h);
+    if(b){if(k+1>=ids.length)b.remove();else g.appendChild(b);}
+  });
+}
+function within(n,a,b){return a<=n&&n<=b;}
+// Makes the arrow of frame n exist (inflating or expanding what holds it).
+function locate(n,depth){
+  if(ladder.querySelector('[data-frame="'+n+'"]'))return Promise.resolve(true);
+  if((depth||0)>2000)return Promise.resolve(false);
+  var phs=ladder.querySelectorAll('.lazy');
+  for(var i=0;i<phs.length;i++){
+    if(within(n,+phs[i].getAttribute('data-first'),+phs[i].getAttribute('data-last')))
+      return loadChunk(phs[i]).then(function(){return locate(n,(depth||0)+1);});
+  }
+  var gs=ladder.querySelectorAll('.grp');
+  for(var j=0;j<gs.length;j++){
+    var rs=gs[j].getAttribute('data-ranges').split(' ');
+    var last=+rs[rs.length-1].split('-')[1],first=+rs[0].split('-')[0];
+    if(within(n,first,last)&&+(gs[j].getAttribute('data-next')||0)<rs.length)
+      return expand(gs[j],n).then(function(){return locate(n,(depth||0)+1);});
+  }
+  return Promise.resolve(false);
+}
 function grid(fields){
   var g=el('div','rfc');
   for(var i=0;i<32;i++){g.appendChild(el('div','bitno',String(i%10)));}
@@ -637,8 +1129,8 @@ function grid(fields){
     var c=el('div','f');c.style.gridColumn='span '+span;
     c.setAttribute('data-start',f.start);c.setAttribute('data-end',f.end);c.setAttribute('data-key',f.key);
     c.title=f.label+' = '+f.value+'  [bytes '+f.start+'..'+(f.end-1)+']';
-    if(f.bits<=4){c.appendChild(el('small',null,f.label));c.appendChild(el('b',null,f.value));if(f.bits===1&&f.value==='1')c.className+=' on';}
-    else{c.appendChild(el('small',null,f.label));c.appendChild(el('b',null,f.value));}
+    c.appendChild(el('small',null,f.label));c.appendChild(el('b',null,f.value));
+    if(f.bits===1&&f.value==='1')c.className+=' on';
     g.appendChild(c);used=(used+span)%32;
   });
   return g;
@@ -668,13 +1160,13 @@ function light(on,start,end,key){
   panel.querySelectorAll('.rfc .f').forEach(function(c){if(key!=null?c.getAttribute('data-key')===key&&c.getAttribute('data-start')==start:(+c.getAttribute('data-start')<=start&&start<+c.getAttribute('data-end')))c.classList.add('hl');});
 }
 function show(n){
-  var f=byNum[n];
-  arrows.forEach(function(a){a.classList.toggle('sel',+a.getAttribute('data-frame')===n);});
-  var a=document.querySelector('[data-frame="'+n+'"]');
-  if(a&&a.scrollIntoView)a.scrollIntoView({block:'nearest'});
+  var f=byNum[n]?expandDetail(byNum[n]):null;
+  ladder.querySelectorAll('.sel').forEach(function(a){a.classList.remove('sel');});
+  var a=ladder.querySelector('[data-frame="'+n+'"]');
+  if(a){a.classList.add('sel');if(a.scrollIntoView)a.scrollIntoView({block:'nearest'});}
   current=n;
   panel.textContent='';
-  if(!f){panel.appendChild(el('p','hint',ui.frame+' '+n));return;}
+  if(!f){panel.appendChild(el('p','hint',ui.frame+' '+n+' '+ui.notdrawn));return;}
   panel.appendChild(el('h3',null,ui.frame+' '+f.n+': '+f.captured+' '+ui.captured+' / '+f.wire+' '+ui.wire));
   var label=a?a.querySelector('.lbl'):null;
   panel.appendChild(el('p',null,'t='+f.time+' s  '+f.summary));
@@ -689,18 +1181,27 @@ function show(n){
   panel.appendChild(el('p','hint',ui.hint));
 }
 function select(n,fromHash){
-  show(n);
   if(!fromHash){try{history.replaceState(null,'','#frame='+n);}catch(e){}}
+  return locate(n).then(function(){show(n);});
 }
-document.getElementById('ladder').addEventListener('click',function(e){
+ladder.addEventListener('click',function(e){
+  var b=e.target.closest?e.target.closest('.grp button'):null;
+  if(b){expand(b.parentNode);return;}
   var g=e.target.closest?e.target.closest('[data-frame]'):null;
   if(g)select(+g.getAttribute('data-frame'));
 });
 document.addEventListener('keydown',function(e){
   if(e.key!=='ArrowRight'&&e.key!=='ArrowLeft')return;
+  var order=arrows().map(function(a){return +a.getAttribute('data-frame');});
+  if(!order.length)return;
+  e.preventDefault();
   var i=order.indexOf(current);
+  if(e.key==='ArrowRight'&&i===order.length-1){
+    var ph=ladder.querySelector('.lazy');
+    if(ph){loadChunk(ph).then(function(){var o=arrows();if(o.length>i+1)select(+o[i+1].getAttribute('data-frame'));});return;}
+  }
   var j=e.key==='ArrowRight'?(i<0?0:Math.min(order.length-1,i+1)):(i<0?0:Math.max(0,i-1));
-  if(order.length){select(order[j]);e.preventDefault();}
+  select(order[j]);
 });
 panel.addEventListener('mouseover',function(e){
   var c=e.target.closest?e.target.closest('.f,[data-i]'):null;
@@ -709,6 +1210,11 @@ panel.addEventListener('mouseover',function(e){
   else{var i=+c.getAttribute('data-i');light(true,i,i+1,null);}
 });
 panel.addEventListener('mouseout',function(){light(false);});
+// Chunks are inflated when they come near the screen.
+if(typeof IntersectionObserver!=='undefined'){
+  var io=new IntersectionObserver(function(es){es.forEach(function(x){if(x.isIntersecting){io.unobserve(x.target);loadChunk(x.target);}});},{rootMargin:'1500px'});
+  ladder.querySelectorAll('.lazy').forEach(function(p){io.observe(p);});
+}
 function fromHash(){var m=/frame=(\d+)/.exec(location.hash);if(m)select(+m[1],true);}
 window.addEventListener('hashchange',fromHash);
 fromHash();

@@ -46,7 +46,7 @@ pub struct LadderRenderer<W: Write> {
     pub group_bulk: bool,
     /// Raw sequence and acknowledgment numbers on the arrows instead of relative ones.
     pub absolute: bool,
-    run: BulkRun,
+    run: BulkFold<FrameRecord>,
     /// Per stream: the expert flags already drawn in full (bit [`TRUNCATED_SHOWN`] for the snaplen note).
     shown: std::collections::HashMap<u32, u32>,
     /// Columns to fit in (default: the width chosen at start-up).
@@ -55,93 +55,7 @@ pub struct LadderRenderer<W: Write> {
 
 /// Bit in `shown`: the snaplen note was given for this stream.
 const TRUNCATED_SHOWN: u32 = 1 << 31;
-/// Flags that stop being news after their first appearance in a stream.
-const REPEATABLE: u32 = crate::analyze::Expert::WINDOW_FULL
-    | crate::analyze::Expert::WINDOW_UPDATE
-    | crate::analyze::Expert::ZERO_WINDOW
-    | crate::analyze::Expert::KEEP_ALIVE
-    | crate::analyze::Expert::ZERO_WINDOW_PROBE
-    | crate::analyze::Expert::ZERO_WINDOW_PROBE_ACK;
-
-/// Segments shown in full at each end of a summarised bulk run.
-const EDGE: usize = 3;
-
-/// A run of bulk segments of one stream: its first and last few frames in
-/// full, the middle as counters (memory does not grow with the run).
-#[derive(Default)]
-struct BulkRun {
-    stream: Option<u32>,
-    head: Vec<FrameRecord>,
-    tail: std::collections::VecDeque<FrameRecord>,
-    middle: Option<MiddleStats>,
-}
-
-/// Totals of the summarised middle of a bulk run.
-#[derive(Clone)]
-struct MiddleStats {
-    first: FrameRecord,
-    last: FrameRecord,
-    packets: [u64; 2],
-    bytes: [u64; 2],
-    wmin: u32,
-    wmax: u32,
-    expert: [u32; 16],
-    /// The frames themselves while the middle is short (it is drawn in full then).
-    few: Vec<FrameRecord>,
-}
-
-/// A middle this short is drawn frame by frame rather than summarised.
-const FEW: usize = 4;
-
-impl MiddleStats {
-    fn new(r: FrameRecord) -> Self {
-        let mut m = MiddleStats {
-            first: r.clone(),
-            last: r.clone(),
-            packets: [0; 2],
-            bytes: [0; 2],
-            wmin: u32::MAX,
-            wmax: 0,
-            expert: [0; 16],
-            few: Vec::new(),
-        };
-        m.add(r);
-        m
-    }
-
-    fn add(&mut self, r: FrameRecord) {
-        if let Some(t) = &r.tcp {
-            self.packets[t.dir as usize] += 1;
-            self.bytes[t.dir as usize] += t.len as u64;
-            if t.len == 0 {
-                self.wmin = self.wmin.min(t.win);
-                self.wmax = self.wmax.max(t.win);
-            }
-            for (bit, _) in crate::analyze::Expert::ALL {
-                if t.expert.has(*bit) {
-                    self.expert[bit.trailing_zeros() as usize] += 1;
-                }
-            }
-        }
-        if self.few.len() <= FEW {
-            self.few.push(r.clone());
-        }
-        self.last = r;
-    }
-}
-
-/// Data segments and plain ACKs of a bulk transfer — nothing a student must
-/// see one by one — including window events already shown once in the stream.
-fn is_bulk(r: &FrameRecord, shown: u32) -> bool {
-    r.tcp.is_some_and(|t| {
-        t.flags & (SYN | FIN | RST) == 0
-            && r.http.is_none()
-            && r.wire.is_none()
-            && t.expert.0 & !(REPEATABLE & shown) == 0
-            && t.state_src == t.before_src
-            && t.state_dst == t.before_dst
-    })
-}
+use super::fold::{is_bulk, BulkFold, Fed, MiddleStats, Run};
 
 impl<W: Write> LadderRenderer<W> {
     /// A ladder writing to `out`.
@@ -153,7 +67,7 @@ impl<W: Write> LadderRenderer<W> {
             explain: true,
             group_bulk: true,
             absolute: false,
-            run: BulkRun::default(),
+            run: BulkFold::default(),
             shown: Default::default(),
             width: super::term::width(),
         }
@@ -171,7 +85,13 @@ impl<W: Write> LadderRenderer<W> {
 
     /// Shows what a bulk run holds back (call before writing anything else).
     pub fn flush_run(&mut self, analyzer: &Analyzer) -> io::Result<()> {
-        let run = std::mem::take(&mut self.run);
+        match self.run.end() {
+            Some(run) => self.draw_run(run, analyzer),
+            None => Ok(()),
+        }
+    }
+
+    fn draw_run(&mut self, run: Run<FrameRecord>, analyzer: &Analyzer) -> io::Result<()> {
         for r in &run.head {
             self.draw(r, analyzer)?;
         }
@@ -182,22 +102,6 @@ impl<W: Write> LadderRenderer<W> {
             self.draw(r, analyzer)?;
         }
         Ok(())
-    }
-
-    fn push_bulk(&mut self, rec: &FrameRecord) {
-        let run = &mut self.run;
-        if run.head.len() < EDGE {
-            run.head.push(rec.clone());
-            return;
-        }
-        run.tail.push_back(rec.clone());
-        if run.tail.len() > EDGE {
-            let out = run.tail.pop_front().expect("non-empty");
-            match run.middle.as_mut() {
-                Some(m) => m.add(out),
-                None => run.middle = Some(MiddleStats::new(out)),
-            }
-        }
     }
 
     /// The output the ladder writes to (for views that interleave other lines).
@@ -452,51 +356,14 @@ impl<W: Write> LadderRenderer<W> {
 
 impl<W: Write> LadderRenderer<W> {
     /// One line standing for the middle of a bulk run.
-    fn summary(&mut self, m: &MiddleStats, analyzer: &Analyzer) -> io::Result<()> {
-        if m.packets.iter().sum::<u64>() as usize <= FEW {
-            for r in &m.few {
+    fn summary(&mut self, m: &MiddleStats<FrameRecord>, analyzer: &Analyzer) -> io::Result<()> {
+        if let Some(few) = m.few() {
+            for r in few {
                 self.draw(r, analyzer)?;
             }
             return Ok(());
         }
-        let secs = m.last.ts.nanos_since(m.first.ts) as f64 / 1e9;
-        let total: u64 = m.bytes.iter().sum();
-        let zh = current() == Lang::Zh;
-        let rate = if secs > 0.0 { format!(" · {:.1} MB/s", total as f64 / secs / 1e6) } else { String::new() };
-        let window = match (m.wmax > 0, zh) {
-            (false, _) => String::new(),
-            (true, false) => format!(" · receive window {}–{}", m.wmin, m.wmax),
-            (true, true) => format!(" · 接收窗口 {}–{}", m.wmin, m.wmax),
-        };
-        let ports = m.first.tcp.and_then(|t| analyzer.stream(t.stream)).map(|s| (s.a.port(), s.b.port()));
-        let dir = |d: usize| match ports {
-            Some((a, b)) if d == 0 => format!(":{a}→:{b}"),
-            Some((a, b)) => format!(":{b}→:{a}"),
-            None => String::new(),
-        };
-        let side = |d: usize| match (m.packets[d], m.bytes[d], zh) {
-            (0, _, _) => None,
-            (1, 0, false) => Some(format!("1 ACK {}", dir(d))),
-            (n, 0, false) => Some(format!("{n} ACKs {}", dir(d))),
-            (n, b, false) => Some(format!("{n} segments {} carrying {b} bytes", dir(d))),
-            (n, 0, true) => Some(format!("{n} 个 ACK（{}）", dir(d))),
-            (n, b, true) => Some(format!("{n} 个报文段共 {b} 字节（{}）", dir(d))),
-        };
-        let sides: Vec<String> = [side(0), side(1)].into_iter().flatten().collect();
-        // Analysis flag names stay as Wireshark and the lab files spell them.
-        let flags: Vec<String> = crate::analyze::Expert::ALL
-            .iter()
-            .filter(|(bit, _)| m.expert[bit.trailing_zeros() as usize] > 0)
-            .map(|(bit, name)| format!("{} ×{}", name.replace('_', " "), m.expert[bit.trailing_zeros() as usize]))
-            .collect();
-        let flags = if flags.is_empty() { String::new() } else { format!(" · {}", flags.join(", ")) };
-        let (first, last) = (m.first.frame, m.last.frame);
-        let text = if zh {
-            format!("⋯ 第 {first}–{last} 帧：{}，用时 {secs:.3} 秒{rate}{window}{flags}", sides.join("，"))
-        } else {
-            format!("⋯ frames {first}–{last}: {}, in {secs:.3} s{rate}{window}{flags}", sides.join(" and "))
-        };
-        for line in wrap(&text, self.ladder_width() - MARGIN) {
+        for line in wrap(&m.text(analyzer), self.ladder_width() - MARGIN) {
             writeln!(self.out, "{:MARGIN$}{}", "", paint(&line, Role::Data))?;
         }
         Ok(())
@@ -538,18 +405,16 @@ impl<W: Write> Renderer for LadderRenderer<W> {
         let stream = rec.tcp.map(|t| t.stream);
         let shown = stream.and_then(|s| self.shown.get(&s).copied()).unwrap_or(0);
         let bulk = self.group_bulk && is_bulk(rec, shown);
-        if bulk && (self.run.stream.is_none() || self.run.stream == stream) {
-            self.run.stream = stream;
-            self.push_bulk(rec);
-            return Ok(());
+        match self.run.feed(rec.clone(), bulk) {
+            Fed::Draw(ended, rec) => {
+                if let Some(run) = ended {
+                    self.draw_run(run, analyzer)?;
+                }
+                self.draw(&rec, analyzer)
+            }
+            Fed::Held { ended: Some(run), .. } => self.draw_run(run, analyzer),
+            Fed::Held { ended: None, .. } => Ok(()),
         }
-        self.flush_run(analyzer)?;
-        if bulk {
-            self.run.stream = stream;
-            self.push_bulk(rec);
-            return Ok(());
-        }
-        self.draw(rec, analyzer)
     }
 
     fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {

@@ -308,7 +308,10 @@ pub fn chromium() -> Option<&'static str> {
 
 /// Runs headless Chromium on `url` with `extra` flags; (stdout, stderr).
 pub fn run_chromium(bin: &str, url: &str, extra: &[&str]) -> (String, String) {
-    let profile = std::env::temp_dir().join(format!("wirelab-chromium-{}-{}", std::process::id(), extra.len()));
+    // One profile per run: tests of one binary run Chromium at the same time.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = std::env::temp_dir().join(format!("wirelab-chromium-{}-{run}", std::process::id()));
     let out = Command::new("timeout")
         .arg("120")
         .arg(bin)
