@@ -33,6 +33,17 @@ const ANSWERS: &[(&str, &[&str])] = &[
     ("sticky", &["applebananacherry", "29", "apple"]),
     ("teardown", &["FIN_WAIT2", "b''"]),
     ("udp", &["b'one'", "none", "ECONNREFUSED"]),
+    ("retransmission", &["4", "b'hello'"]),
+    ("lost-ack", &["a", "b'onetwo'"]),
+    ("fast-retransmit", &["2897", "2897"]),
+    ("reorder", &["7", "b'first second'"]),
+    ("duplicate", &["4", "b'hello'"]),
+    ("checksum", &["a", "b'hello'"]),
+    ("lost-syn", &["a", "ESTABLISHED"]),
+    ("lost-last-ack", &["FIN_WAIT2", "c"]),
+    ("slow-start", &["1460", "3000000"]),
+    ("udp-loss", &["9", "b'message 3'"]),
+    ("broadcast", &["b", "1", "b'hello, everyone'"]),
 ];
 
 fn answers_of(id: &str) -> &'static [&'static str] {

@@ -166,6 +166,11 @@ pub fn same_answer(q: &Quiz, answer: &str, truth: &str) -> bool {
         return false;
     }
     let answer = resolve_choice(q, answer);
+    // A choice may explain itself after a colon ("none: it succeeds, only later").
+    let answer = match answer.split_once(": ") {
+        Some((head, _)) if !q.choices.is_empty() && q.field != QuizField::Data => head,
+        _ => answer,
+    };
     let unquote = |s: &str| {
         let s = s.trim();
         if matches!(s, "empty" | "空" | "b\"\"" | "b''" | "''" | "\"\"") {
@@ -198,11 +203,6 @@ pub fn same_answer(q: &Quiz, answer: &str, truth: &str) -> bool {
         QuizField::State => !answer.trim().is_empty() && letters(answer) == letters(truth),
         _ => {
             let a = answer.trim().replace(',', "");
-            // A choice may explain its number: "4: nothing more is sent".
-            let a = match a.split_once(':') {
-                Some((number, _)) if !q.choices.is_empty() => number.trim().to_string(),
-                _ => a,
-            };
             if a.is_empty() {
                 return false;
             }
@@ -250,5 +250,8 @@ mod tests {
         let explained = q(QuizField::Count, &["4: nothing more", "5: it resends"]);
         assert!(same_answer(&explained, "a", "4"));
         assert!(!same_answer(&explained, "b", "4"));
+        let errno = q(QuizField::Errno, &["none: it succeeds, only later", "ETIMEDOUT"]);
+        assert!(same_answer(&errno, "a", "none"));
+        assert!(!same_answer(&errno, "b", "none"));
     }
 }

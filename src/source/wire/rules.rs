@@ -217,8 +217,10 @@ mod tests {
         f[23] = 6;
         f[26..30].copy_from_slice(&[10, 77, 0, src]);
         f[30..34].copy_from_slice(&[10, 77, 0, dst]);
-        f[34..36].copy_from_slice(&40000u16.to_be_bytes());
-        f[36..38].copy_from_slice(&80u16.to_be_bytes());
+        // Host 1 is the client (port 40000), host 2 the server (port 80).
+        let (sport, dport) = if src < dst { (40000u16, 80u16) } else { (80, 40000) };
+        f[34..36].copy_from_slice(&sport.to_be_bytes());
+        f[36..38].copy_from_slice(&dport.to_be_bytes());
         f[38..42].copy_from_slice(&seq.to_be_bytes());
         f[42..46].copy_from_slice(&ack.to_be_bytes());
         f[46] = 5 << 4;
