@@ -19,11 +19,13 @@ fn main() {
     }
     out.push_str("];\n");
 
-    // Only a lab's own recording (captures/ID.pcap): the other captures are
-    // test material, about half the megabyte.
+    // Only a lab's own recording (captures/ID.pcap, or ID.pcapng with the
+    // steps and the wire's actions as packet comments): the other captures
+    // are test material, about half the megabyte.
     let stems: Vec<String> = labs.iter().map(|p| p.file_stem().unwrap().to_string_lossy().into_owned()).collect();
     out.push_str("pub static RECORDINGS: &[(&str, &[u8])] = &[\n");
-    for path in files(&root.join("captures"), "pcap") {
+    let captures = root.join("captures");
+    for path in files(&captures, "pcap").into_iter().chain(files(&captures, "pcapng")) {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         if stems.contains(&stem) {
             writeln!(out, "    ({stem:?}, include_bytes!({:?})),", utf8(&path)).unwrap();

@@ -271,3 +271,24 @@ fn lab_run_from_recorded_events_narrow_and_wide() {
         });
     }
 }
+
+/// The lab wire's recordings: a lost ACK (an arrow that stops at ✗, and the
+/// receiver's state that does not move), a copy and a swap the wire made,
+/// English and Chinese, 80 and 120 columns. The wire's actions come back
+/// from the saved file's packet comments.
+#[test]
+fn lab_wire_recordings_both_languages_narrow_and_wide() {
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        with_lang(lang, || {
+            for file in ["lost-last-ack.pcapng", "duplicate.pcapng", "reorder.pcapng"] {
+                for width in [80, 120] {
+                    let text = render_at(file, false, width);
+                    assert_fits(&text, width);
+                    assert!(text.contains('✗') || !file.starts_with("lost"), "{file}: no lost arrow\n{text}");
+                    let name = file.trim_end_matches(".pcapng");
+                    insta::assert_snapshot!(format!("{tag}_wire_{name}_{width}"), text);
+                }
+            }
+        });
+    }
+}

@@ -629,7 +629,8 @@ impl Analyzer {
             payload: None,
             http: None,
             comment: frame.comment.map(Box::from),
-            wire: None,
+            // A lab run's saved file says what its wire did (a replay shows it again).
+            wire: frame.comment.and_then(crate::source::wire::WireMark::from_comment),
             timing: None,
         };
         match (&packet.transport, packet.addrs) {
@@ -637,6 +638,9 @@ impl Analyzer {
                 rec.proto = Proto::Tcp;
                 rec.sport = Some(seg.sport);
                 rec.dport = Some(seg.dport);
+                if rec.wire.is_some_and(|w| w.action == crate::source::wire::spec::Action::Drop) {
+                    self.next_lost = true;
+                }
                 self.on_tcp(&mut rec, SocketAddr::new(s, seg.sport), SocketAddr::new(d, seg.dport), seg);
             }
             (Transport::Udp(dgram), Some((s, d))) => {

@@ -38,6 +38,22 @@ pub struct WireMark {
     pub queue_full: bool,
 }
 
+impl WireMark {
+    /// The mark a lab run wrote into a saved packet's comment ("… · wire: drop").
+    pub fn from_comment(comment: &str) -> Option<WireMark> {
+        let (_, action) = comment.rsplit_once(" · wire: ")?;
+        let action = match action.trim() {
+            "drop" => Action::Drop,
+            "corrupt" => Action::Corrupt,
+            "duplicate" => Action::Duplicate,
+            "reorder" => Action::Reorder,
+            "delay" => Action::Delay,
+            _ => return None,
+        };
+        Some(WireMark { action, ms: None, queue_full: false })
+    }
+}
+
 /// When a frame on the lab wire left its host and reached the other end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WireTiming {
