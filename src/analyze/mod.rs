@@ -397,6 +397,8 @@ pub struct Analyzer {
     payload_limit: usize,
     /// The next packet never reached its receiver (the lab wire dropped it).
     next_lost: bool,
+    /// What the lab wire did to the next packet (a live lab run says so).
+    next_wire: Option<crate::source::wire::WireMark>,
     /// Follow HTTP/1.x messages in TCP data.
     http: bool,
     /// 4-tuple → (`tcp.stream`, slot in `streams`).
@@ -428,6 +430,7 @@ impl Default for Analyzer {
         Analyzer {
             payload_limit: DEFAULT_PAYLOAD,
             next_lost: false,
+            next_wire: None,
             http: true,
             tcp_index: Default::default(),
             streams: Default::default(),
@@ -458,10 +461,10 @@ impl Analyzer {
         self.payload_limit = bytes;
     }
 
-    /// The next packet was lost on the way (the lab wire says so): it moves
-    /// its sender's state, not its receiver's.
-    pub fn next_is_lost(&mut self) {
-        self.next_lost = true;
+    /// What the lab wire did to the next packet. A lost one moves its
+    /// sender's state, not its receiver's; a copy is nobody's retransmission.
+    pub fn next_is_marked(&mut self, mark: crate::source::wire::WireMark) {
+        self.next_wire = Some(mark);
     }
 
     /// For the per-connection table: neither payload previews nor HTTP.
@@ -630,7 +633,7 @@ impl Analyzer {
             http: None,
             comment: frame.comment.map(Box::from),
             // A lab run's saved file says what its wire did (a replay shows it again).
-            wire: frame.comment.and_then(crate::source::wire::WireMark::from_comment),
+            wire: self.next_wire.take().or_else(|| frame.comment.and_then(crate::source::wire::WireMark::from_comment)),
             timing: None,
         };
         match (&packet.transport, packet.addrs) {
@@ -642,6 +645,14 @@ impl Analyzer {
                     self.next_lost = true;
                 }
                 self.on_tcp(&mut rec, SocketAddr::new(s, seg.sport), SocketAddr::new(d, seg.dport), seg);
+                // A copy the wire made repeats bytes, so it looks like a
+                // retransmission; no kernel sent it, and the words say so.
+                if rec.wire.is_some_and(|w| w.action == crate::source::wire::spec::Action::Duplicate)
+                    && rec.cause == Some(Cause::Retransmit)
+                {
+                    rec.cause = Some(Cause::WireCopy);
+                    rec.explain = [Some(Explain::WireCopy), None];
+                }
             }
             (Transport::Udp(dgram), Some((s, d))) => {
                 rec.proto = Proto::Udp;

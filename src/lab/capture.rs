@@ -143,20 +143,10 @@ impl LabCapture {
             w.write_commented(f.ts, &f.data, f.orig_len, note.as_deref())?;
             w.flush()?;
         }
-        let tcp = matches!(packet.transport, crate::decode::Transport::Tcp(_));
-        if tcp && f.wire.is_some_and(|w| w.action == crate::source::wire::spec::Action::Drop) {
-            self.analyzer.next_is_lost();
+        if let Some(mark) = f.wire {
+            self.analyzer.next_is_marked(mark);
         }
         let mut rec = self.analyzer.on_packet(&probe, &packet);
-        rec.wire = f.wire;
-        // A copy the wire made repeats bytes, so it looks like a retransmission;
-        // no kernel sent it, and the words say so.
-        if f.wire.is_some_and(|w| w.action == crate::source::wire::spec::Action::Duplicate)
-            && rec.cause == Some(crate::analyze::Cause::Retransmit)
-        {
-            rec.cause = Some(crate::analyze::Cause::WireCopy);
-            rec.explain = [Some(crate::analyze::Explain::WireCopy), None];
-        }
         rec.timing = f.timing;
         sink.event(&Event::Packet { n, rec: &rec, frame: &probe }, &self.analyzer)
             .map_err(|e| Error::io("writing output", e))?;

@@ -401,11 +401,21 @@ impl<W: Write> HtmlRenderer<W> {
                 let ay = y + 8.0;
                 let _ = write!(
                     g,
-                    "<text class=\"lbl\" x=\"{}\" y=\"{y}\" text-anchor=\"middle\">{}</text><use href=\"#{}\" y=\"{ay}\"/>",
+                    "<text class=\"lbl\" x=\"{}\" y=\"{y}\" text-anchor=\"middle\">{}</text>",
                     (LX + RX) / 2.0,
-                    esc(label),
-                    if right { "ar" } else { "al" }
+                    esc(label)
                 );
+                if rec.wire.is_some_and(|w| w.action == crate::source::wire::spec::Action::Drop) {
+                    // Lost on the lab wire: the arrow stops two thirds of the way, at ✗.
+                    let (x1, x2) = if right { (LX, LX + (RX - LX) * 0.65) } else { (RX, RX - (RX - LX) * 0.65) };
+                    let _ = write!(
+                        g,
+                        "<line class=\"shaft lost\" x1=\"{x1}\" y1=\"{ay}\" x2=\"{x2}\" y2=\"{ay}\"/><text class=\"lostx\" x=\"{x2}\" y=\"{}\" text-anchor=\"middle\">✗</text>",
+                        ay + 5.0
+                    );
+                } else {
+                    let _ = write!(g, "<use href=\"#{}\" y=\"{ay}\"/>", if right { "ar" } else { "al" });
+                }
                 for (text, x, anchor) in [(states.0, LX - 8.0, "end"), (states.1, RX + 8.0, "start")] {
                     if let Some(st) = text {
                         let _ = write!(
@@ -570,6 +580,9 @@ impl<W: Write> HtmlRenderer<W> {
             let dst = (t.state_dst != t.before_dst).then(|| t.state_dst.name());
             let states = if right { (src, dst) } else { (dst, src) };
             let mut details: Vec<(String, &str)> = Vec::new();
+            if let Some(w) = rec.wire {
+                details.push((super::ladder::wire_text(w), "flag"));
+            }
             let mut first = Vec::new();
             if let Some(c) = rec.cause {
                 first.push(c.text().to_string());
@@ -607,6 +620,9 @@ impl<W: Write> HtmlRenderer<W> {
         }
         if let Some(u) = &rec.udp {
             let mut details: Vec<(String, &str)> = Vec::new();
+            if let Some(w) = rec.wire {
+                details.push((super::ladder::wire_text(w), "flag"));
+            }
             if let Some(c) = rec.cause {
                 details.push((c.text().to_string(), "cause"));
             }
@@ -996,6 +1012,7 @@ svg.ladder{display:block;max-width:100%;height:auto;font-family:ui-monospace,"SF
 .time{fill:var(--muted)}
 .lbl{fill:currentColor;font-size:12px}
 .shaft{stroke:currentColor;stroke-width:1.6}
+.shaft.lost{stroke:#c0392b;stroke-dasharray:5 3}.lostx{fill:#c0392b;font-weight:bold;font-size:15px}
 .head{fill:currentColor}
 .syn{color:var(--syn)}.fin{color:var(--fin)}.rst{color:var(--rst)}.data{color:var(--data)}.quiet{color:var(--muted)}
 .expert{color:var(--rst)}

@@ -154,32 +154,10 @@ impl<W: Write> LadderRenderer<W> {
 
     /// What the lab wire did to the packet, under its arrow.
     fn wire_mark(&mut self, rec: &FrameRecord) -> io::Result<()> {
-        let Some(w) = rec.wire else { return Ok(()) };
-        let text = match (w.action, w.queue_full) {
-            (Action::Drop, true) => tr(
-                "✗ lost on the wire: the rate-limited wire's queue was full (tail drop)",
-                "✗ 在线路上丢失：限速线路的队列已满（尾部丢弃）",
-            )
-            .to_string(),
-            (Action::Drop, false) => {
-                tr("✗ lost on the wire (the lab's wire dropped it)", "✗ 在线路上丢失（实验的线路把它丢掉了）")
-                    .to_string()
-            }
-            (Action::Corrupt, _) => tr(
-                "⚡ corrupted on the wire: one byte changed, the checksum no longer matches",
-                "⚡ 在线路上损坏：改变了一个字节，校验和不再匹配",
-            )
-            .to_string(),
-            (Action::Duplicate, _) => tr("⧉ a second copy made by the wire", "⧉ 线路复制出的第二份").to_string(),
-            (Action::Reorder, _) => {
-                tr("⇄ held back by the wire: the next packet overtook it", "⇄ 被线路扣住：后面的包超过了它").to_string()
-            }
-            (Action::Delay, _) => match current() {
-                Lang::Zh => format!("⏱ 被线路额外延迟 {} ms", w.ms.unwrap_or(0)),
-                Lang::En => format!("⏱ delayed {} ms more by the wire", w.ms.unwrap_or(0)),
-            },
-        };
-        self.detail(&text, Role::Abort)
+        match rec.wire {
+            Some(w) => self.detail(&wire_text(w), Role::Abort),
+            None => Ok(()),
+        }
     }
 
     fn lane(state: Option<&str>) -> String {
@@ -367,6 +345,33 @@ impl<W: Write> LadderRenderer<W> {
             writeln!(self.out, "{:MARGIN$}{}", "", paint(&line, Role::Data))?;
         }
         Ok(())
+    }
+}
+
+/// What the lab wire did to a packet, in words (the ladder and the page).
+pub fn wire_text(w: crate::source::wire::WireMark) -> String {
+    match (w.action, w.queue_full) {
+        (Action::Drop, true) => tr(
+            "✗ lost on the wire: the rate-limited wire's queue was full (tail drop)",
+            "✗ 在线路上丢失：限速线路的队列已满（尾部丢弃）",
+        )
+        .to_string(),
+        (Action::Drop, false) => {
+            tr("✗ lost on the wire (the lab's wire dropped it)", "✗ 在线路上丢失（实验的线路把它丢掉了）").to_string()
+        }
+        (Action::Corrupt, _) => tr(
+            "⚡ corrupted on the wire: one byte changed, the checksum no longer matches",
+            "⚡ 在线路上损坏：改变了一个字节，校验和不再匹配",
+        )
+        .to_string(),
+        (Action::Duplicate, _) => tr("⧉ a second copy made by the wire", "⧉ 线路复制出的第二份").to_string(),
+        (Action::Reorder, _) => {
+            tr("⇄ held back by the wire: the next packet overtook it", "⇄ 被线路扣住：后面的包超过了它").to_string()
+        }
+        (Action::Delay, _) => match current() {
+            Lang::Zh => format!("⏱ 被线路额外延迟 {} ms", w.ms.unwrap_or(0)),
+            Lang::En => format!("⏱ delayed {} ms more by the wire", w.ms.unwrap_or(0)),
+        },
     }
 }
 
