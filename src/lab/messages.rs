@@ -223,7 +223,7 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
             t(lang, format!("same as {other}'s transfer"), format!("与 {other} 传输的相同"))
         }
         Expectation::Blocks(b) => blocked(*b, lang),
-        Expectation::Wire(w) => list(&w.iter().map(|a| a.name().to_string()).collect::<Vec<_>>(), lang),
+        Expectation::Wire(w) => list(&w.iter().map(|a| wire_action(a.name(), lang)).collect::<Vec<_>>(), lang),
         Expectation::CwndReaches(n) => t(lang, format!("cwnd ≥ {n} segments"), format!("cwnd ≥ {n} 个报文段")),
     }
 }
@@ -239,7 +239,7 @@ pub fn got(o: &Observed, lang: Lang) -> String {
         Observed::Data(d) => bytes(d, lang),
         Observed::Blocked(b) => blocked(*b, lang),
         Observed::State { of, state } => format!("{of} {state}"),
-        Observed::Wire(w) => list(&w.iter().map(|a| a.to_string()).collect::<Vec<_>>(), lang),
+        Observed::Wire(w) => list(&w.iter().map(|a| wire_action(a, lang)).collect::<Vec<_>>(), lang),
         Observed::Cwnd(Some(c)) => t(lang, format!("cwnd {c} at most"), format!("cwnd 最大 {c}")),
         Observed::Cwnd(None) => t(lang, "no TCP_INFO".into(), "没有 TCP_INFO".into()),
         Observed::Md5 { want, got } => t(
@@ -312,6 +312,19 @@ pub fn row_extra(k: &KernelSocket, unread: Option<u64>, lang: Lang) -> Option<St
         _ => {}
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// A lab-wire action in words (its name as in lab files and JSON in English).
+fn wire_action(name: &str, lang: Lang) -> String {
+    let zh = match name {
+        "drop" => "丢弃",
+        "corrupt" => "损坏",
+        "duplicate" => "复制",
+        "reorder" => "乱序",
+        "delay" => "延迟",
+        other => other,
+    };
+    t(lang, name.to_string(), zh.to_string())
 }
 
 /// One TCP_INFO sample: "client: cwnd 10 · ssthresh – · rtt 40.2 ms ± 20.1 · rto 240 ms · …".
