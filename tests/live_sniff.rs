@@ -16,7 +16,8 @@ fn sniff_saves_what_it_shows_without_duplicates() {
     let dir = std::env::temp_dir().join(format!("wirelab-sniff-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("sniff.pcap");
-    let (mut child, mut err) = common::spawn_sniff(port, &["--duration", "4"], &file);
+    let page = dir.join("sniff.html");
+    let (mut child, mut err) = common::spawn_sniff(port, &["--duration", "4", "--html", page.to_str().unwrap()], &file);
 
     let server = std::thread::spawn(move || {
         let (mut conn, _) = listener.accept().unwrap();
@@ -42,6 +43,17 @@ fn sniff_saves_what_it_shows_without_duplicates() {
     assert!(rest.contains("0 dropped"), "{rest}");
 
     let live: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // `--html` wrote the same frames as a page: one arrow per frame, 1-based.
+    let html = std::fs::read_to_string(&page).expect("sniff --html wrote its page");
+    let mut arrows: Vec<u64> = html
+        .split("data-frame=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect();
+    arrows.sort_unstable();
+    arrows.dedup();
+    assert_eq!(arrows, (1..=live.len() as u64).collect::<Vec<_>>(), "the page's arrows are the frames sniff showed");
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "the page loads nothing from outside");
     // handshake 3 + data/ack 2 + echo/ack 2 + teardown 3 or 4
     assert!((9..=11).contains(&live.len()), "{} frames: {stdout}", live.len());
     for f in &live {
