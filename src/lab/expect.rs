@@ -63,6 +63,10 @@ pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Opt
             let pass = want.iter().all(|w| it.any(|g| g == w));
             (pass, Observed::Packets(labels(&got)))
         }
+        Expectation::PacketsExclude(unwanted) => {
+            let got = seen();
+            (!got.iter().any(|g| unwanted.contains(g)), Observed::Packets(labels(&got)))
+        }
         Expectation::Analysis(want) => {
             let flags: BTreeSet<&'static str> =
                 r.packets.iter().filter_map(|p| p.tcp).flat_map(|t| t.expert.names()).collect();
