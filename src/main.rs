@@ -78,7 +78,10 @@ fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
     if let Some(out) = result.program.as_ref().filter(|_| result.failed > 0 || result.interrupted) {
         let stderr = out.stderr.trim_end();
         if !stderr.is_empty() {
-            eprintln!("{}", wirelab::i18n::tr("wirelab: the program's stderr (end):", "wirelab：程序的标准错误输出（末尾）："));
+            eprintln!(
+                "{}",
+                wirelab::i18n::tr("wirelab: the program's stderr (end):", "wirelab：程序的标准错误输出（末尾）：")
+            );
             for line in stderr.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev() {
                 eprintln!("  | {line}");
             }
@@ -148,8 +151,18 @@ fn grade_command(args: GradeArgs) -> Result<ExitCode, Error> {
         println!(
             "{}",
             wirelab::i18n::either(
-                format!("{} submission(s): {passed} passed, {} failed, in {secs:.1} s ({} at a time)", verdicts.len(), verdicts.len() - passed, opts.jobs),
-                format!("{} 份提交：{passed} 份通过，{} 份未通过，用时 {secs:.1} 秒（同时 {} 份）", verdicts.len(), verdicts.len() - passed, opts.jobs),
+                format!(
+                    "{} submission(s): {passed} passed, {} failed, in {secs:.1} s ({} at a time)",
+                    verdicts.len(),
+                    verdicts.len() - passed,
+                    opts.jobs
+                ),
+                format!(
+                    "{} 份提交：{passed} 份通过，{} 份未通过，用时 {secs:.1} 秒（同时 {} 份）",
+                    verdicts.len(),
+                    verdicts.len() - passed,
+                    opts.jobs
+                ),
             )
         );
     }

@@ -240,6 +240,11 @@ pub fn run_with_stop(
 ) -> Result<LabResult> {
     let lab = &loaded.lab;
     let io_err = |e| Error::io("writing output", e);
+    // A wrong actor is said before anything starts.
+    let (by_program, conn_name) = match &opts.program {
+        Some(p) => program_actors(lab, &p.actor)?,
+        None => (HashSet::new(), String::new()),
+    };
     let (mut cap, hosts) = start_capture(loaded, opts)?;
     let mut exec = Executor::default();
     if let Some(spec) = &lab.wire {
@@ -249,10 +254,6 @@ pub fn run_with_stop(
             }
         }
     }
-    let (by_program, conn_name) = match &opts.program {
-        Some(p) => program_actors(lab, &p.actor)?,
-        None => (HashSet::new(), String::new()),
-    };
     let interrupter = Interrupter::spawn(Arc::clone(&stop), exec.open_fds());
     let capturing = cap.is_live();
     sink.event(&Event::Start { lab, capturing }, &cap.analyzer).map_err(io_err)?;
@@ -338,11 +339,9 @@ pub fn run_with_stop(
         // quiet wire, and nothing new is sent until this call runs.
         let md5_before = exec.md5_of(&step.actor).cloned();
         let mut outcome: CallOutcome = match (performer, target) {
-            (Performer::Program(p), _) => CallOutcome {
-                ok: true,
-                notes: vec![Note::ByProgram { actor: p.actor.clone() }],
-                ..Default::default()
-            },
+            (Performer::Program(p), _) => {
+                CallOutcome { ok: true, notes: vec![Note::ByProgram { actor: p.actor.clone() }], ..Default::default() }
+            }
             (Performer::Wirelab, Some(Err(o))) => o,
             (Performer::Wirelab, _) => exec.perform(step, resolved),
         };

@@ -131,10 +131,8 @@ impl LabSink for Collect {
     fn event(&mut self, ev: &Event<'_>, _: &Analyzer) -> io::Result<()> {
         match ev {
             Event::Step { n, step, signature, .. } => {
-                self.steps.insert(
-                    *n,
-                    (step.actor.clone(), signature.to_string(), step.why.clone(), step.why_zh.clone()),
-                );
+                self.steps
+                    .insert(*n, (step.actor.clone(), signature.to_string(), step.why.clone(), step.why_zh.clone()));
             }
             Event::Expect { n, pass: false, expectation, observed } => {
                 let (actor, signature, why, why_zh) = self.steps.get(n).cloned().unwrap_or_default();
@@ -282,7 +280,9 @@ fn grade_one(loaded: &LoadedLab, sub: &Path, i: usize, opts: &GradeOptions, stop
                         Lang::Zh => format!("{secs} 秒后仍未结束"),
                     }),
                     both(|l| match l {
-                        Lang::En => "Every step has its own limit; a submission that needs longer hangs somewhere.".into(),
+                        Lang::En => {
+                            "Every step has its own limit; a submission that needs longer hangs somewhere.".into()
+                        }
                         Lang::Zh => "每一步都有时限；超出总时限的提交一定卡在了某处。".into(),
                     }),
                     both(|l| match l {
@@ -404,7 +404,15 @@ pub fn write_text(v: &Verdict, lang: Lang, out: &mut dyn Write) -> io::Result<()
     if !v.passed {
         let stderr = v.output.stderr.trim_end();
         if !stderr.is_empty() {
-            writeln!(out, "    {}", if lang == Lang::Zh { "程序的标准错误输出（末尾）：" } else { "the program's stderr (end):" })?;
+            writeln!(
+                out,
+                "    {}",
+                if lang == Lang::Zh {
+                    "程序的标准错误输出（末尾）："
+                } else {
+                    "the program's stderr (end):"
+                }
+            )?;
             for line in stderr.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev() {
                 writeln!(out, "      | {line}")?;
             }
@@ -474,7 +482,15 @@ pub fn write_csv(verdicts: &[Verdict], out: &mut dyn Write) -> io::Result<()> {
         let failed: Vec<String> = v
             .failed
             .iter()
-            .map(|f| format!("step {} {}: wanted {}, got {}", f.step, f.what, f.want[0], f.got[0].lines().next().unwrap_or("")))
+            .map(|f| {
+                format!(
+                    "step {} {}: wanted {}, got {}",
+                    f.step,
+                    f.what,
+                    f.want[0],
+                    f.got[0].lines().next().unwrap_or("")
+                )
+            })
             .collect();
         writeln!(
             out,

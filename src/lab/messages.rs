@@ -217,7 +217,9 @@ pub fn label(e: &Expectation, lang: Lang) -> String {
 pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
     match e {
         Expectation::Packets(p) | Expectation::PacketsInclude(p) => packets(p, lang),
-        Expectation::PacketsExclude(p) => t(lang, format!("none of {}", packets(p, lang)), format!("没有 {}", packets(p, lang))),
+        Expectation::PacketsExclude(p) => {
+            t(lang, format!("none of {}", packets(p, lang)), format!("没有 {}", packets(p, lang)))
+        }
         Expectation::Analysis(flags) => flags.iter().map(|f| f.0).collect::<Vec<_>>().join(" "),
         Expectation::Errno(ErrnoWant::None) => errno_text(None, lang),
         Expectation::Errno(ErrnoWant::Errno(e)) => errno_text(Some(*e), lang),

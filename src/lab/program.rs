@@ -173,10 +173,9 @@ impl Program {
             if (exited.is_some() && self.members().is_empty()) || start.elapsed() >= limit {
                 let out = self.output();
                 let how = match exited {
-                    Some(code) => crate::i18n::either(
-                        format!("it exited with status {code}"),
-                        format!("它已退出，退出码 {code}"),
-                    ),
+                    Some(code) => {
+                        crate::i18n::either(format!("it exited with status {code}"), format!("它已退出，退出码 {code}"))
+                    }
                     None => crate::i18n::either(
                         format!("it was still running after {} s", limit.as_secs()),
                         format!("{} 秒后它仍在运行", limit.as_secs()),
