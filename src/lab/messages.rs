@@ -813,7 +813,9 @@ mod tests {
         for pass in [true, false] {
             texts.push((expectation(&exps[4], pass, &seen, Lang::En), expectation(&exps[4], pass, &seen, Lang::Zh)));
         }
-        texts.push((skipped(&exps[0], Lang::En), skipped(&exps[0], Lang::Zh)));
+        for why in [Skip::NoCapture, Skip::ByProgram] {
+            texts.push((skipped(&exps[0], why, Lang::En), skipped(&exps[0], why, Lang::Zh)));
+        }
         for (truth, right) in [(Some("1"), true), (Some("1"), false), (None, false)] {
             texts.push((quiz_verdict("2", truth, right, Lang::En), quiz_verdict("2", truth, right, Lang::Zh)));
         }
