@@ -379,27 +379,36 @@ pub fn write_text(v: &Verdict, lang: Lang, out: &mut dyn Write) -> io::Result<()
         (false, Lang::Zh) => ("✗", "未通过"),
     };
     writeln!(out, "{mark} {word}  {}/{}  {}  ({:.1} s)", v.score, v.total, v.submission, v.seconds)?;
-    for f in &v.failed {
+    let mut last: Option<(usize, &str)> = None;
+    for (i, f) in v.failed.iter().enumerate() {
+        // One heading per step, one "why" after its last failed expectation.
+        let same_step = last == Some((f.step, f.signature.as_str()));
+        last = Some((f.step, f.signature.as_str()));
+        let next_same = v.failed.get(i + 1).is_some_and(|n| n.step == f.step && n.why[l] == f.why[l]);
         let head = match (f.step, lang) {
             (0, Lang::En) => format!("before step 1, {}", f.actor),
             (0, Lang::Zh) => format!("第 1 步之前，{}", f.actor),
             (n, Lang::En) => format!("step {n}, {}: {}", f.actor, f.signature),
             (n, Lang::Zh) => format!("第 {n} 步，{}：{}", f.actor, f.signature),
         };
-        writeln!(out, "    {head}")?;
-        let (w, g, y) = match lang {
-            Lang::En => ("wanted", "got   ", "why   "),
-            Lang::Zh => ("期望", "实际", "原因"),
+        if !same_step {
+            writeln!(out, "    {head}")?;
+        }
+        let (w, g, y, colon) = match lang {
+            Lang::En => ("wanted", "got   ", "why", ": "),
+            Lang::Zh => ("期望", "实际", "原因", "："),
         };
-        writeln!(out, "      {} — {w}: {}", f.what, f.want[l])?;
+        writeln!(out, "      {} — {w}{colon}{}", f.what, f.want[l])?;
         for (i, line) in f.got[l].lines().enumerate() {
             if i == 0 {
-                writeln!(out, "      {} — {g}: {line}", f.what)?;
+                writeln!(out, "      {} — {g}{colon}{line}", f.what)?;
             } else {
                 writeln!(out, "        {line}")?;
             }
         }
-        writeln!(out, "      {y}: {}", f.why[l])?;
+        if !next_same {
+            writeln!(out, "      {y}{colon}{}", f.why[l])?;
+        }
     }
     if !v.passed {
         let stderr = v.output.stderr.trim_end();
