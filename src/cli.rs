@@ -100,6 +100,10 @@ pub enum Command {
         #[arg(long, value_name = "OUT.svg")]
         out: Option<PathBuf>,
     },
+    /// Grade students' programs: run a lab against each submission (each in its own
+    /// private network namespaces, several at once) and report what its program did
+    /// on the wire: which expectation failed, what was wanted, what the wire showed.
+    Grade(GradeArgs),
     /// Labs: wirelab performs real socket calls and shows the packets each one causes.
     Lab {
         /// Also read the labs of this folder (repeatable; before $WIRELAB_LABS and ./labs).
@@ -133,6 +137,45 @@ pub enum LabCommand {
         /// Lab files.
         files: Vec<PathBuf>,
     },
+}
+
+/// `wirelab grade` flags.
+#[derive(Args, Debug)]
+pub struct GradeArgs {
+    /// Lab id (e.g. grade-echo-server) or path to a .toml file.
+    pub name: String,
+    /// The actor the students' programs play and the command that starts one;
+    /// `{}` is replaced by the submission's folder (a fresh copy, also the
+    /// program's working directory): --program 'server=python3 {}/server.py'.
+    #[arg(long, value_name = "ACTOR=COMMAND", required = true)]
+    pub program: wirelab::lab::program::ProgramSpec,
+    /// The submissions: one folder each.
+    #[arg(required = true, value_name = "SUBMISSION")]
+    pub submissions: Vec<PathBuf>,
+    /// Submissions graded at once (each in its own namespaces).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Longest time for one submission, in seconds (each step also has its own limit).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub time_limit: f64,
+    /// Output: a readable report per submission, or one JSON object per submission.
+    #[arg(long, value_enum, default_value_t = GradeFormat::Text)]
+    pub format: GradeFormat,
+    /// Also write a CSV file with a row per submission.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// Also read the labs of this folder (repeatable), as `lab --labs`.
+    #[arg(long = "labs", value_name = "DIR")]
+    pub labs: Vec<PathBuf>,
+}
+
+/// Output of `grade`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GradeFormat {
+    /// A readable report per submission.
+    Text,
+    /// One JSON object per submission.
+    Jsonl,
 }
 
 /// Output of `lab list`.
@@ -184,6 +227,12 @@ pub struct RunArgs {
     /// Interface to capture on.
     #[arg(long, short = 'i', default_value = "lo")]
     pub interface: String,
+    /// A program of yours plays ACTOR (a server of the lab): wirelab starts COMMAND
+    /// (with sh -c; on a lab wire inside that host's namespace), finds the port it
+    /// listens on, plays the other actors against it and judges its side from the
+    /// wire and the kernel: --program 'server=python3 server.py'.
+    #[arg(long, value_name = "ACTOR=COMMAND")]
+    pub program: Option<wirelab::lab::program::ProgramSpec>,
     #[command(flatten)]
     pub wire: WireArgs,
     #[command(flatten)]

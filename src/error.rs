@@ -45,6 +45,9 @@ pub enum Error {
         /// What the kernel said.
         source: std::io::Error,
     },
+    /// A student's program (`--program`) could not be used: it never listened…
+    /// (the text says why, with its stderr).
+    Program(String),
     /// The command asks for something the input does not have (a frame number
     /// beyond the end of the capture …).
     Usage(String),
@@ -80,7 +83,7 @@ impl std::fmt::Display for Error {
                 f,
                 "the lab wire could not be set up: {source}\nIt makes private network namespaces with their own interfaces, which needs\nCAP_SYS_ADMIN and CAP_NET_ADMIN (run wirelab as root, e.g. with sudo).\nNothing of this machine's network is touched; the namespaces vanish with wirelab."
             ),
-            Error::Usage(what) => write!(f, "{what}"),
+            Error::Usage(what) | Error::Program(what) => write!(f, "{what}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }

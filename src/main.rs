@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, LabCommand, ListFormat, RunArgs, RunFormat};
+use cli::{Cli, Command, GradeArgs, GradeFormat, LabCommand, ListFormat, RunArgs, RunFormat};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +27,8 @@ fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
         no_capture: args.no_capture,
         quiz: args.quiz,
         payload: Some(args.wire.payload),
+        program: args.program,
+        workdir: None,
     };
     // Created before the lab runs, so a bad path is reported before any socket call.
     let page = match &args.page.html {
@@ -72,10 +74,101 @@ fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
             run?
         }
     };
+    // A program that failed: what it printed may say why.
+    if let Some(out) = result.program.as_ref().filter(|_| result.failed > 0 || result.interrupted) {
+        let stderr = out.stderr.trim_end();
+        if !stderr.is_empty() {
+            eprintln!(
+                "{}",
+                wirelab::i18n::tr("wirelab: the program's stderr (end):", "wirelab：程序的标准错误输出（末尾）：")
+            );
+            for line in stderr.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev() {
+                eprintln!("  | {line}");
+            }
+        }
+        if let Some(code) = out.exited {
+            eprintln!(
+                "{}",
+                wirelab::i18n::either(
+                    format!("wirelab: the program exited by itself (status {code}) before the lab ended"),
+                    format!("wirelab：程序在实验结束前自己退出了（退出码 {code}）"),
+                )
+            );
+        }
+    }
     Ok(if result.interrupted {
         // The shell's convention for "ended by SIGINT".
         ExitCode::from(130)
     } else if result.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn grade_command(args: GradeArgs) -> Result<ExitCode, Error> {
+    let loaded = lab::find(&args.name, &args.labs)?;
+    if !(args.time_limit > 0.0 && args.time_limit <= 3600.0) {
+        return Err(Error::Usage("--time-limit: seconds between 0 and 3600".into()));
+    }
+    for s in &args.submissions {
+        if !s.exists() {
+            return Err(Error::Usage(wirelab::i18n::either(
+                format!("submission {}: no such file or folder", s.display()),
+                format!("提交 {}：没有这个文件或文件夹", s.display()),
+            )));
+        }
+    }
+    // Created first, so a bad path is reported before any program runs.
+    let mut csv = match &args.out {
+        Some(p) => Some(std::fs::File::create(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?),
+        None => None,
+    };
+    let opts = lab::grade::GradeOptions {
+        program: args.program,
+        jobs: args.jobs as usize,
+        limit: Duration::from_secs_f64(args.time_limit),
+    };
+    let lang = wirelab::i18n::current();
+    let stop = wirelab::sniff::stop_on_signals();
+    let started = std::time::Instant::now();
+    let format = args.format;
+    let mut report = |v: &lab::grade::Verdict| -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        match format {
+            GradeFormat::Text => lab::grade::write_text(v, lang, &mut out)?,
+            GradeFormat::Jsonl => writeln!(out, "{}", lab::grade::json(v))?,
+        }
+        out.flush()
+    };
+    let (verdicts, interrupted) = lab::grade::grade(&loaded, &args.submissions, &opts, stop, &mut report)?;
+    if let (Some(f), Some(p)) = (csv.as_mut(), &args.out) {
+        lab::grade::write_csv(&verdicts, f).map_err(|e| Error::io(format!("writing {}", p.display()), e))?;
+    }
+    let passed = verdicts.iter().filter(|v| v.passed).count();
+    let secs = started.elapsed().as_secs_f64();
+    if format == GradeFormat::Text {
+        println!(
+            "{}",
+            wirelab::i18n::either(
+                format!(
+                    "{} submission(s): {passed} passed, {} failed, in {secs:.1} s ({} at a time)",
+                    verdicts.len(),
+                    verdicts.len() - passed,
+                    opts.jobs
+                ),
+                format!(
+                    "{} 份提交：{passed} 份通过，{} 份未通过，用时 {secs:.1} 秒（同时 {} 份）",
+                    verdicts.len(),
+                    verdicts.len() - passed,
+                    opts.jobs
+                ),
+            )
+        );
+    }
+    Ok(if interrupted {
+        ExitCode::from(130)
+    } else if passed == verdicts.len() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -165,6 +258,7 @@ fn main() -> ExitCode {
             sniff::sniff(&opts).map(|_| ExitCode::SUCCESS)
         }
         Command::Lab { labs, action } => lab_command(action, &labs),
+        Command::Grade(args) => grade_command(args),
         Command::Graph { file, stream, kind, out } => {
             let reader = match file.to_str().filter(|_| !file.exists()).and_then(lab::recording) {
                 Some(recording) => CaptureReader::from_reader(&file, recording),

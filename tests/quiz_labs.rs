@@ -44,6 +44,7 @@ const ANSWERS: &[(&str, &[&str])] = &[
     ("slow-start", &["1460", "1500000"]),
     ("udp-loss", &["9", "b'message 3'"]),
     ("broadcast", &["b", "1", "b'hello, everyone'"]),
+    ("grade-echo-server", &["b'hello'", "TIME_WAIT"]),
 ];
 
 fn answers_of(id: &str) -> &'static [&'static str] {

@@ -5,10 +5,11 @@
 //! sockets close, a saved file is complete.
 
 use super::capture::{Feed, LabCapture, MAX_SETTLE};
-use super::events::{Answer, CallOutcome, Event, LabSink, Note, Prompter, StateRow};
+use super::events::{Answer, CallOutcome, Event, LabSink, Note, Prompter, Skip, StateRow};
 use super::exec::{self, Executor};
 use super::expect::{self, StepResult};
 use super::findings::{self, Finding, Inbox};
+use super::program::{Performer, Program, ProgramOutput, ProgramSpec, LISTEN_LIMIT};
 use super::spec::{Call, Expectation};
 use super::tcpinfo::TcpInfo;
 use super::{kernel, procnet, quiz, LoadedLab};
@@ -48,6 +49,10 @@ pub struct RunOptions {
     pub quiz: bool,
     /// Payload bytes kept per packet for the preview (`--payload`; None: the default).
     pub payload: Option<usize>,
+    /// A student's program performs this actor (`--program ACTOR=COMMAND`).
+    pub program: Option<ProgramSpec>,
+    /// The program's working directory (default: wirelab's).
+    pub workdir: Option<PathBuf>,
 }
 
 /// Result of a whole run.
@@ -61,6 +66,43 @@ pub struct LabResult {
     pub skipped: usize,
     /// Stopped by Ctrl-C, SIGTERM or `q` before the end.
     pub interrupted: bool,
+    /// What the student's program printed, and whether it exited by itself.
+    pub program: Option<ProgramOutput>,
+}
+
+/// The actors a program plays: `actor` and the connections it accepts. It
+/// must be a listening TCP actor of the lab (a server).
+pub fn program_actors(lab: &super::spec::Lab, actor: &str) -> Result<(HashSet<String>, String)> {
+    let steps = || lab.steps.iter().map(|s| s.get_ref()).filter(|s| s.actor == actor);
+    if !steps().any(|s| matches!(s.call, Call::Socket { .. })) {
+        let mut known: Vec<&str> = lab
+            .steps
+            .iter()
+            .map(|s| s.get_ref())
+            .filter(|s| matches!(s.call, Call::Socket { .. }))
+            .map(|s| s.actor.as_str())
+            .collect();
+        known.dedup();
+        return Err(Error::Usage(crate::i18n::either(
+            format!("--program: lab {} has no actor {actor:?} (its actors: {})", lab.id, known.join(", ")),
+            format!("--program：实验 {} 没有角色 {actor:?}（它的角色：{}）", lab.id, known.join("、")),
+        )));
+    }
+    if !steps().any(|s| matches!(s.call, Call::Listen { .. })) {
+        return Err(Error::Usage(crate::i18n::either(
+            format!("--program: actor {actor:?} does not listen in lab {}: a program can play a server (an actor that calls listen)", lab.id),
+            format!("--program：角色 {actor:?} 在实验 {} 中不监听：程序只能扮演服务器（调用 listen 的角色）", lab.id),
+        )));
+    }
+    let mut set: HashSet<String> = [actor.to_string()].into();
+    let mut conn_name = None;
+    for s in lab.steps.iter().map(|s| s.get_ref()) {
+        if let (true, Call::Accept { new_actor }) = (set.contains(&s.actor), &s.call) {
+            conn_name.get_or_insert_with(|| new_actor.clone());
+            set.insert(new_actor.clone());
+        }
+    }
+    Ok((set, conn_name.unwrap_or_else(|| format!("{actor}-conn"))))
 }
 
 /// Wakes calls blocked in the kernel when the lab is stopped: shutting a
@@ -198,6 +240,11 @@ pub fn run_with_stop(
 ) -> Result<LabResult> {
     let lab = &loaded.lab;
     let io_err = |e| Error::io("writing output", e);
+    // A wrong actor is said before anything starts.
+    let (by_program, conn_name) = match &opts.program {
+        Some(p) => program_actors(lab, &p.actor)?,
+        None => (HashSet::new(), String::new()),
+    };
     let (mut cap, hosts) = start_capture(loaded, opts)?;
     let mut exec = Executor::default();
     if let Some(spec) = &lab.wire {
@@ -210,6 +257,18 @@ pub fn run_with_stop(
     let interrupter = Interrupter::spawn(Arc::clone(&stop), exec.open_fds());
     let capturing = cap.is_live();
     sink.event(&Event::Start { lab, capturing }, &cap.analyzer).map_err(io_err)?;
+    // The student's program: started in its host's namespace; the lab goes on
+    // once it listens (its port is the one its kernel table shows).
+    let mut program = None;
+    if let Some(spec) = &opts.program {
+        let ns = exec.placement_of(&spec.actor).map(|h| Arc::clone(&h.ns));
+        let mut p = Program::start(spec, opts.workdir.as_deref(), ns, &conn_name)?;
+        if let Some((local, _)) = p.wait_listening(LISTEN_LIMIT, &stop)? {
+            exec.adopt_program(&spec.actor, local);
+            cap.add_ports([local.port()]);
+        }
+        program = Some(p);
+    }
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     let (mut quiz_right, mut quiz_asked) = (0usize, 0usize);
     let mut last_states: Vec<StateRow> = Vec::new();
@@ -236,8 +295,16 @@ pub fn run_with_stop(
             interrupted = Some(n);
             break;
         }
+        let performer = match &opts.program {
+            Some(p) if step.call.needs_actor() && by_program.contains(&step.actor) => Performer::Program(p),
+            _ => Performer::Wirelab,
+        };
         let (v6, stream) = exec.actor(&step.actor).map(|a| (a.v6, a.stream)).unwrap_or((false, true));
-        let target = step.call.target().map(|t| exec.resolve(t, v6, stream));
+        let target = match performer {
+            Performer::Wirelab => step.call.target().map(|t| exec.resolve(t, v6, stream)),
+            // The program made its own call: nothing to resolve.
+            Performer::Program(_) => None,
+        };
         let resolved = target.as_ref().and_then(|r| r.as_ref().ok().copied());
         // Traffic to a port nobody uses is the lab's too (SYN → RST, ICMP unreachable).
         cap.add_ports(resolved.map(|a| a.port()));
@@ -270,9 +337,13 @@ pub fn run_with_stop(
         }
         // Pausing cannot move packets between steps: the previous step ended on a
         // quiet wire, and nothing new is sent until this call runs.
-        let mut outcome: CallOutcome = match target {
-            Some(Err(o)) => o,
-            _ => exec.perform(step, resolved),
+        let md5_before = exec.md5_of(&step.actor).cloned();
+        let mut outcome: CallOutcome = match (performer, target) {
+            (Performer::Program(p), _) => {
+                CallOutcome { ok: true, notes: vec![Note::ByProgram { actor: p.actor.clone() }], ..Default::default() }
+            }
+            (Performer::Wirelab, Some(Err(o))) => o,
+            (Performer::Wirelab, _) => exec.perform(step, resolved),
         };
         cap.add_ports(exec.ports().collect::<Vec<_>>());
         if stop.load(Ordering::Relaxed) {
@@ -314,7 +385,10 @@ pub fn run_with_stop(
             Ok(rows.iter().any(|r| r.socket.as_ref().is_some_and(|k| k.timer_kind == procnet::TIMER_RETRANSMIT)))
         };
         let mut emit_states = |cap: &mut LabCapture, force: bool, sink: &mut dyn LabSink| -> Result<Vec<StateRow>> {
-            let rows = kernel::rows(&exec.actors, cap.ports(), &exec.hosts());
+            let mut rows = kernel::rows(&exec.actors, cap.ports(), &exec.hosts());
+            if let Some(p) = &program {
+                rows.extend(p.rows());
+            }
             let changed = force || rows != last_states;
             sink.event(&Event::States { n, rows: &rows, changed }, &cap.analyzer).map_err(io_err)?;
             last_states = rows.clone();
@@ -339,8 +413,8 @@ pub fn run_with_stop(
         }
         inbox.add(&packets);
         let mut findings = Vec::new();
-        if let (Call::Send { messages: Some(m), .. }, Some(local)) =
-            (&step.call, exec.actor(&step.actor).and_then(|a| a.local))
+        if let (Call::Send { messages: Some(m), .. }, Some(local), Performer::Wirelab) =
+            (&step.call, exec.actor(&step.actor).and_then(|a| a.local), performer)
         {
             let segments = findings::data_segments_from(&packets, local);
             findings.push(Finding::SendsBecameSegments { calls: m.len() as u64, segments });
@@ -377,12 +451,28 @@ pub fn run_with_stop(
             .max();
         let result = StepResult { actor: &step.actor, outcome: &outcome, packets: &packets, states: &states, cwnd_max };
         for expectation in step.expect.list() {
-            if expectation.needs_capture() && !capturing {
-                skipped += 1;
-                sink.event(&Event::Skipped { n, expectation: &expectation }, &cap.analyzer).map_err(io_err)?;
+            let skip = if expectation.needs_capture() && !capturing {
+                Some(Skip::NoCapture)
+            } else if matches!(performer, Performer::Program(_)) && !expectation.observable() {
+                Some(Skip::ByProgram)
+            } else {
+                None
+            };
+            if let Some(why) = skip {
+                // A program's own result is not an expectation of this run: it
+                // is shown as not judged, and not counted as skipped.
+                skipped += (why == Skip::NoCapture) as usize;
+                sink.event(&Event::Skipped { n, expectation: &expectation, why }, &cap.analyzer).map_err(io_err)?;
                 continue;
             }
-            let (pass, observed) = expect::check(&expectation, &result, |a| exec.md5_of(a).cloned());
+            // An actor's own last transfer is the one before this call (what it sent).
+            let (pass, observed) = expect::check(&expectation, &result, |a| {
+                if a == step.actor {
+                    md5_before.clone()
+                } else {
+                    exec.md5_of(a).cloned()
+                }
+            });
             if pass {
                 passed += 1;
             } else {
@@ -404,17 +494,19 @@ pub fn run_with_stop(
     // Sockets close (and blocked calls are released) before the file is finished.
     drop(interrupter);
     drop(exec);
+    // The program's whole process group goes, whatever it started.
+    let program = program.as_mut().map(Program::stop);
     let stats = cap.finish()?;
     if let Some(n) = interrupted {
         sink.event(&Event::Interrupted { n }, &cap.analyzer).map_err(io_err)?;
-        return Ok(LabResult { passed, failed, skipped, interrupted: true });
+        return Ok(LabResult { passed, failed, skipped, interrupted: true, program });
     }
     sink.event(
         &Event::End { passed, failed, skipped, stats, lab, quiz: opts.quiz.then_some((quiz_right, quiz_asked)) },
         &cap.analyzer,
     )
     .map_err(io_err)?;
-    Ok(LabResult { passed, failed, skipped, interrupted: false })
+    Ok(LabResult { passed, failed, skipped, interrupted: false, program })
 }
 
 /// Every expectation a step declares, for `lab show` (re-exported for renderers).

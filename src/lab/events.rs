@@ -137,6 +137,22 @@ pub enum Note {
         /// The limit.
         seconds: f64,
     },
+    /// A student's program performs this actor (`--program`): the step is
+    /// an observation, not a call wirelab made.
+    ByProgram {
+        /// The program's actor.
+        actor: String,
+    },
+}
+
+/// Why an expectation was not judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    /// It needs the capture, which is off.
+    NoCapture,
+    /// The step is a program's own call: its result cannot be seen.
+    ByProgram,
 }
 
 /// What a call returned, as the program sees it.
@@ -336,12 +352,14 @@ pub enum Event<'a> {
         /// What the step showed.
         observed: &'a Observed,
     },
-    /// An expectation needs the capture, which is off.
+    /// An expectation was not judged (no capture, or a program's own call).
     Skipped {
         /// Step number.
         n: usize,
         /// What was expected.
         expectation: &'a Expectation,
+        /// Why not.
+        why: Skip,
     },
     /// Ctrl-C, SIGTERM or `q` stopped the lab during this step; it did not
     /// finish, and nothing after it runs.

@@ -205,7 +205,12 @@ pub fn signature(call: &Call, resolved: Option<SocketAddr>) -> String {
             let until = bytes.map(|b| b.to_string()).unwrap_or_else(|| "b''".into());
             format!("recv_all(until={until}{})", if *to_file { ", to_file=True" } else { "" })
         }
-        Call::Serve { mode } => format!("serve(mode={:?})", format!("{mode:?}").to_lowercase()),
+        Call::Serve { mode, reply: super::spec::Reply::Upper } => {
+            format!("serve(mode={:?})", format!("{mode:?}").to_lowercase())
+        }
+        Call::Serve { mode, reply: super::spec::Reply::Same } => {
+            format!("serve(mode={:?}, reply=\"same\")", format!("{mode:?}").to_lowercase())
+        }
         Call::Join {} => "thread.join()".into(),
         Call::Shutdown { how } => format!(
             "shutdown({})",
@@ -301,6 +306,23 @@ impl Executor {
     /// The registry of open socket fds (shared with the interrupt watcher).
     pub fn open_fds(&self) -> Arc<Mutex<HashSet<RawFd>>> {
         Arc::clone(&self.open)
+    }
+
+    /// A student's program's listening socket as the actor `name`: other
+    /// actors connect to it by name; it has no socket of wirelab's.
+    pub fn adopt_program(&mut self, name: &str, local: SocketAddr) {
+        let v6 = local.is_ipv6();
+        self.adopt(Actor {
+            name: name.to_string(),
+            sock: None,
+            stream: true,
+            v6,
+            local: Some(local),
+            peer: None,
+            listening: true,
+            inode: None,
+            timeout: None,
+        });
     }
 
     fn adopt(&mut self, actor: Actor) {
@@ -582,12 +604,13 @@ impl Executor {
                 Ok(msg) => CallOutcome { ok: true, ret: Some(msg.len() as i64), data: Some(msg), ..Default::default() },
                 Err(e) => outcome_of(Err(e)),
             },
-            Call::Serve { mode } => match sock.try_clone() {
+            Call::Serve { mode, reply } => match sock.try_clone() {
                 Ok(dup) => {
                     let threaded = *mode == super::spec::ServeMode::Threaded;
                     let stop = Arc::new(AtomicBool::new(false));
                     let flag = Arc::clone(&stop);
-                    let handle = std::thread::spawn(move || match transfer::serve(dup, threaded, flag) {
+                    let upper = *reply == super::spec::Reply::Upper;
+                    let handle = std::thread::spawn(move || match transfer::serve(dup, threaded, upper, flag) {
                         Ok(n) => CallOutcome {
                             ok: true,
                             ret: Some(n as i64),

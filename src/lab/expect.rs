@@ -47,6 +47,30 @@ pub struct StepResult<'a> {
 
 /// Pass or fail, and what was seen. `md5_of` gives another actor's last transfer.
 pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Option<String>) -> (bool, Observed) {
+    let (pass, observed) = judge(exp, r, md5_of);
+    // A call that failed has no bytes or return value to show: what it ran
+    // into (still waiting at the lab's limit, an errno) says more.
+    let about_result = matches!(
+        exp,
+        Expectation::Data(_)
+            | Expectation::Ret(_)
+            | Expectation::RetMin(_)
+            | Expectation::RetBelow(_)
+            | Expectation::SameMd5As(_)
+    );
+    if pass || !about_result || r.outcome.ok {
+        return (pass, observed);
+    }
+    if r.outcome.notes.iter().any(|n| matches!(n, super::events::Note::LabTimeout { .. })) {
+        return (false, Observed::Blocked(true));
+    }
+    match r.outcome.errno {
+        Some(e) => (false, Observed::Errno(Some(e))),
+        None => (false, observed),
+    }
+}
+
+fn judge(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Option<String>) -> (bool, Observed) {
     let seen = || r.packets.iter().filter_map(pattern_of).collect::<Vec<_>>();
     let labels = |ps: &[PacketPattern]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
     match exp {
@@ -62,6 +86,10 @@ pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Opt
             let mut it = got.iter();
             let pass = want.iter().all(|w| it.any(|g| g == w));
             (pass, Observed::Packets(labels(&got)))
+        }
+        Expectation::PacketsExclude(unwanted) => {
+            let got = seen();
+            (!got.iter().any(|g| unwanted.contains(g)), Observed::Packets(labels(&got)))
         }
         Expectation::Analysis(want) => {
             let flags: BTreeSet<&'static str> =

@@ -190,7 +190,7 @@ impl<W: Write> LabSink for HtmlSink<W> {
             ),
             Event::Finding { finding, .. } => p("say", "◆ ", &messages::finding(finding, lang)),
             Event::TcpInfo { actor, info, .. } => p("say", "⟂ ", &messages::tcp_info(actor, info, lang)),
-            Event::Skipped { expectation, .. } => p("warn", "· ", &messages::skipped(expectation, lang)),
+            Event::Skipped { expectation, why, .. } => p("warn", "· ", &messages::skipped(expectation, *why, lang)),
             Event::Interrupted { n } => {
                 self.close_step();
                 self.page.block(&format!(

@@ -5,7 +5,7 @@
 //! names, addresses) stay as they are in both.
 
 use super::errno;
-use super::events::{CallOutcome, Holder, Note, Observed};
+use super::events::{CallOutcome, Holder, Note, Observed, Skip};
 use super::exec::py_bytes;
 use super::findings::Finding;
 use super::procnet::KernelSocket;
@@ -129,6 +129,11 @@ pub fn note(n: &Note, lang: Lang) -> String {
             format!("the lab stopped waiting after {seconds} s; a program without a timeout would still be blocked here"),
             format!("实验在 {seconds} 秒后停止等待；没有设置超时的程序此时仍会阻塞在这里"),
         ),
+        Note::ByProgram { actor } => t(
+            lang,
+            format!("{actor} is your program: wirelab did not make this call; the wire and the kernel's table judge it"),
+            format!("{actor} 是你的程序：这个调用不是 wirelab 做的；由线路上的包和内核的套接字表来判断"),
+        ),
     }
 }
 
@@ -194,6 +199,7 @@ pub fn label(e: &Expectation, lang: Lang) -> String {
     let (en, zh) = match e {
         Expectation::Packets(_) => ("packets", "数据包"),
         Expectation::PacketsInclude(_) => ("packets include", "数据包包含"),
+        Expectation::PacketsExclude(_) => ("no packet", "不应出现的数据包"),
         Expectation::Analysis(_) => ("analysis", "分析标记"),
         Expectation::Errno(_) => ("errno", "errno"),
         Expectation::Ret(_) | Expectation::RetMin(_) | Expectation::RetBelow(_) => ("returns", "返回值"),
@@ -211,6 +217,9 @@ pub fn label(e: &Expectation, lang: Lang) -> String {
 pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
     match e {
         Expectation::Packets(p) | Expectation::PacketsInclude(p) => packets(p, lang),
+        Expectation::PacketsExclude(p) => {
+            t(lang, format!("none of {}", packets(p, lang)), format!("没有 {}", packets(p, lang)))
+        }
         Expectation::Analysis(flags) => flags.iter().map(|f| f.0).collect::<Vec<_>>().join(" "),
         Expectation::Errno(ErrnoWant::None) => errno_text(None, lang),
         Expectation::Errno(ErrnoWant::Errno(e)) => errno_text(Some(*e), lang),
@@ -557,10 +566,17 @@ pub fn expectation(e: &Expectation, pass: bool, observed: &Observed, lang: Lang)
     }
 }
 
-/// An expectation that needed the capture.
-pub fn skipped(e: &Expectation, lang: Lang) -> String {
+/// An expectation that could not be judged, and why.
+pub fn skipped(e: &Expectation, why: Skip, lang: Lang) -> String {
     let what = label(e, lang);
-    t(lang, format!("{what}: skipped (no capture)"), format!("{what}：已跳过（没有抓包）"))
+    match why {
+        Skip::NoCapture => t(lang, format!("{what}: skipped (no capture)"), format!("{what}：已跳过（没有抓包）")),
+        Skip::ByProgram => t(
+            lang,
+            format!("{what}: not judged (the program's own call: only the wire and the kernel show it)"),
+            format!("{what}：不评判（这是程序自己的调用：只能看线路和内核）"),
+        ),
+    }
 }
 
 /// The student's answer checked: right, wrong (and the answer), or not checkable.
@@ -688,6 +704,7 @@ mod tests {
             Note::Resolved { name: "a".into(), addrs: vec![a.ip()], via: None },
             Note::Resolved { name: "a".into(), addrs: vec![], via: Some(a) },
             Note::Resolved { name: "a".into(), addrs: vec![], via: None },
+            Note::ByProgram { actor: "server".into() },
         ];
         let index = |n: &Note| match n {
             Note::KernelChosePort { .. } => 0,
@@ -712,9 +729,10 @@ mod tests {
             Note::LabTimeout { .. } => 19,
             Note::DnsServing { .. } => 20,
             Note::Resolved { .. } => 21,
+            Note::ByProgram { .. } => 22,
         };
         let covered: std::collections::BTreeSet<usize> = v.iter().map(index).collect();
-        assert_eq!(covered.len(), 22, "a Note variant has no sample");
+        assert_eq!(covered.len(), 23, "a Note variant has no sample");
         v
     }
 
@@ -727,6 +745,7 @@ mod tests {
         let exps = [
             Expectation::Packets(vec![]),
             Expectation::PacketsInclude(vec![PacketPattern::Udp]),
+            Expectation::PacketsExclude(vec![PacketPattern::Udp]),
             Expectation::Analysis(vec![ExpertName("zero_window")]),
             Expectation::Errno(ErrnoWant::None),
             Expectation::Ret(1),
@@ -742,7 +761,8 @@ mod tests {
         }
         texts.push((want(&exps[0], "a", Lang::En), want(&exps[0], "a", Lang::Zh)));
         texts.push((want(&exps[3], "a", Lang::En), want(&exps[3], "a", Lang::Zh)));
-        texts.push((want(&exps[9], "a", Lang::En), want(&exps[9], "a", Lang::Zh)));
+        texts.push((want(&exps[4], "a", Lang::En), want(&exps[4], "a", Lang::Zh)));
+        texts.push((want(&exps[10], "a", Lang::En), want(&exps[10], "a", Lang::Zh)));
         for o in [Observed::Ret(None), Observed::Md5 { want: None, got: None }, Observed::Packets(vec![])] {
             texts.push((got(&o, Lang::En), got(&o, Lang::Zh)));
         }
@@ -806,7 +826,9 @@ mod tests {
         for pass in [true, false] {
             texts.push((expectation(&exps[4], pass, &seen, Lang::En), expectation(&exps[4], pass, &seen, Lang::Zh)));
         }
-        texts.push((skipped(&exps[0], Lang::En), skipped(&exps[0], Lang::Zh)));
+        for why in [Skip::NoCapture, Skip::ByProgram] {
+            texts.push((skipped(&exps[0], why, Lang::En), skipped(&exps[0], why, Lang::Zh)));
+        }
         for (truth, right) in [(Some("1"), true), (Some("1"), false), (None, false)] {
             texts.push((quiz_verdict("2", truth, right, Lang::En), quiz_verdict("2", truth, right, Lang::Zh)));
         }

@@ -14,10 +14,12 @@ pub mod events;
 pub mod exec;
 pub mod expect;
 pub mod findings;
+pub mod grade;
 pub mod html;
 pub mod kernel;
 pub mod messages;
 pub mod procnet;
+pub mod program;
 pub mod prompt;
 pub mod quiz;
 pub mod render;
@@ -70,6 +72,7 @@ pub const COURSE_ORDER: &[&str] = &[
     "lost-last-ack",
     "slow-start",
     "ipv6",
+    "grade-echo-server",
 ];
 
 /// Where a lab came from.

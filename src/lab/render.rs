@@ -208,8 +208,8 @@ impl<W: Write> LabSink for TerminalSink<W> {
             Event::TcpInfo { actor, info, .. } => {
                 self.put(hang("   ⟂ ", &messages::tcp_info(actor, info, lang), width, false), Role::State)?;
             }
-            Event::Skipped { expectation, .. } => {
-                self.put(hang("   · ", &messages::skipped(expectation, lang), width, false), Role::Warning)?;
+            Event::Skipped { expectation, why, .. } => {
+                self.put(hang("   · ", &messages::skipped(expectation, *why, lang), width, false), Role::Warning)?;
             }
             Event::Interrupted { n } => {
                 writeln!(self.out())?;
@@ -422,8 +422,8 @@ impl<W: Write> LabSink for JsonlSink<W> {
                 v["ca"] = info.ca_name().into();
                 self.line(&v)
             }
-            Event::Skipped { n, expectation } => {
-                let v = serde_json::json!({"kind": "skipped", "step": n, "what": expectation.key()});
+            Event::Skipped { n, expectation, why } => {
+                let v = serde_json::json!({"kind": "skipped", "step": n, "what": expectation.key(), "why": why});
                 self.line(&v)
             }
             Event::Interrupted { n } => {

@@ -74,6 +74,11 @@ pub struct Step {
     pub nonblocking: Option<bool>,
     /// Longest wait for the wire to go quiet after the call (default 1.5 s).
     pub settle: Option<f64>,
+    /// Why the step's expectations matter, in one sentence (`wirelab grade`
+    /// shows it next to a failed expectation).
+    pub why: Option<String>,
+    /// The same in Simplified Chinese.
+    pub why_zh: Option<String>,
 }
 
 /// Address family of `socket`.
@@ -200,6 +205,17 @@ pub enum ServeMode {
     Iterative,
     /// A thread per connection.
     Threaded,
+}
+
+/// What `serve` sends back.
+#[derive(Clone, Copy, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Reply {
+    /// The bytes upper-cased (shows whose answer it is).
+    #[default]
+    Upper,
+    /// The bytes as they came (an echo server).
+    Same,
 }
 
 /// How several messages of one `send` step are framed.
@@ -386,6 +402,9 @@ pub enum Call {
         /// "iterative" or "threaded".
         #[serde(default)]
         mode: ServeMode,
+        /// "upper" (default) or "same" (echo the bytes unchanged).
+        #[serde(default)]
+        reply: Reply,
     },
     /// Wait for the actor's background call and take its result.
     Join {},
@@ -451,7 +470,10 @@ impl Call {
         ("recvfrom", "recvfrom(size): size = N (default 1024)"),
         ("recv_framed", "read a 4-byte length, then the message"),
         ("recv_all", "recv() until bytes = N or b'': to_file = true, background = true"),
-        ("serve", "an accept loop in a thread that echoes: mode = \"iterative\"|\"threaded\""),
+        (
+            "serve",
+            "an accept loop in a thread that echoes: mode = \"iterative\"|\"threaded\", reply = \"upper\"|\"same\"",
+        ),
         ("join", "wait for the actor's background call; its result"),
         ("shutdown", "shutdown(how): how = \"wr\"|\"rd\"|\"rdwr\""),
         ("close", "close()"),
@@ -753,6 +775,8 @@ pub struct Expect {
     pub packets: Option<Vec<PacketPattern>>,
     /// These packets among the step's, in this order.
     pub packets_include: Option<Vec<PacketPattern>>,
+    /// None of these packets among the step's ("RST", "RST,ACK").
+    pub packets_exclude: Option<Vec<PacketPattern>>,
     /// These expert flags among the step's packets.
     pub analysis: Option<Vec<ExpertName>>,
     /// The errno, or "none".
@@ -786,6 +810,8 @@ pub enum Expectation {
     Packets(Vec<PacketPattern>),
     /// These packets among the step's, in this order (others may be between).
     PacketsInclude(Vec<PacketPattern>),
+    /// None of these packets among the step's.
+    PacketsExclude(Vec<PacketPattern>),
     /// These expert flags among the step's packets.
     Analysis(Vec<ExpertName>),
     /// The call's errno, or success.
@@ -821,6 +847,7 @@ impl Expectation {
         match self {
             Expectation::Packets(_) => "packets",
             Expectation::PacketsInclude(_) => "packets_include",
+            Expectation::PacketsExclude(_) => "packets_exclude",
             Expectation::Analysis(_) => "analysis",
             Expectation::Errno(_) => "errno",
             Expectation::Ret(_) | Expectation::RetMin(_) | Expectation::RetBelow(_) => "ret",
@@ -833,11 +860,22 @@ impl Expectation {
         }
     }
 
+    /// Judged from the wire or the kernel's table alone: it applies to a step
+    /// a student's program performs (`--program`), whose return value and
+    /// bytes wirelab cannot see.
+    pub fn observable(&self) -> bool {
+        self.needs_capture() || matches!(self, Expectation::State { .. })
+    }
+
     /// Judged from the capture (skipped without one).
     pub fn needs_capture(&self) -> bool {
         matches!(
             self,
-            Expectation::Packets(_) | Expectation::PacketsInclude(_) | Expectation::Analysis(_) | Expectation::Wire(_)
+            Expectation::Packets(_)
+                | Expectation::PacketsInclude(_)
+                | Expectation::PacketsExclude(_)
+                | Expectation::Analysis(_)
+                | Expectation::Wire(_)
         )
     }
 
@@ -874,6 +912,9 @@ impl Expect {
         }
         if let Some(p) = &self.packets_include {
             v.push(Expectation::PacketsInclude(p.clone()));
+        }
+        if let Some(p) = &self.packets_exclude {
+            v.push(Expectation::PacketsExclude(p.clone()));
         }
         if let Some(a) = &self.analysis {
             v.push(Expectation::Analysis(a.clone()));

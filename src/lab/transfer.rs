@@ -160,8 +160,9 @@ pub fn frame(msg: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Echo one client until it closes: recv(1024), send it back upper-cased.
-fn echo_client(conn: Socket) -> io::Result<u64> {
+/// Echo one client until it closes: recv(1024), send it back (upper-cased
+/// when `upper`).
+fn echo_client(conn: Socket, upper: bool) -> io::Result<u64> {
     let mut buf = [0u8; 1024];
     let mut total = 0;
     conn.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -172,14 +173,15 @@ fn echo_client(conn: Socket) -> io::Result<u64> {
             return Ok(total);
         }
         total += n as u64;
-        send_all(&conn, &buf[..n].to_ascii_uppercase())?;
+        let reply = if upper { buf[..n].to_ascii_uppercase() } else { buf[..n].to_vec() };
+        send_all(&conn, &reply)?;
     }
 }
 
 /// An accept loop on `listener` until `stop`: iterative (one client at a time,
 /// the next waits in the accept queue) or a thread per connection. Returns the
 /// number of clients served.
-pub fn serve(listener: Socket, threaded: bool, stop: Arc<AtomicBool>) -> io::Result<u64> {
+pub fn serve(listener: Socket, threaded: bool, upper: bool, stop: Arc<AtomicBool>) -> io::Result<u64> {
     listener.set_read_timeout(Some(Duration::from_millis(50)))?;
     let mut served = 0;
     let mut workers = Vec::new();
@@ -188,9 +190,9 @@ pub fn serve(listener: Socket, threaded: bool, stop: Arc<AtomicBool>) -> io::Res
             Ok((conn, _)) => {
                 served += 1;
                 if threaded {
-                    workers.push(std::thread::spawn(move || echo_client(conn)));
+                    workers.push(std::thread::spawn(move || echo_client(conn, upper)));
                 } else {
-                    let _ = echo_client(conn);
+                    let _ = echo_client(conn, upper);
                 }
             }
             Err(e)

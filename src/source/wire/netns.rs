@@ -63,6 +63,12 @@ impl Netns {
         })
     }
 
+    /// The namespace's descriptor, for `setns(fd, CLONE_NEWNET)` in a child
+    /// process before it runs a program (`lab run --program`).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
     /// Runs `f` in a thread that lives in this namespace: sockets it creates
     /// belong here, and `/proc/thread-self/net` shows this namespace's tables.
     pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> io::Result<T> {

@@ -1,0 +1,263 @@
+//! Grading students' programs (issue 13): `wirelab grade` on the reference
+//! and wrong echo servers of `tests/grading/echo/` — each right one passes,
+//! each wrong one fails at the expectation that shows its mistake; nothing
+//! of a program is left running; `lab run --program` alone, a program that
+//! never listens, a bad `--program`, Ctrl-C and the time limit.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn wirelab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wirelab"))
+}
+
+fn root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn echo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grading/echo")
+}
+
+/// Live processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter(|e| e.file_name().to_string_lossy() != me)
+        .filter_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            let state = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let zombie = state.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+            (cmd.contains(marker) && !zombie).then_some(cmd)
+        })
+        .collect()
+}
+
+/// (actor, call, what) of a verdict's failures.
+fn failures(v: &Value) -> Vec<(String, String, String)> {
+    v["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (s("actor"), s("call"), s("what"))
+        })
+        .collect()
+}
+
+#[test]
+fn right_programs_pass_and_each_wrong_one_fails_for_its_reason() {
+    if !root() {
+        eprintln!("SKIPPED: grading runs programs in private network namespaces, which needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN); CI runs as root");
+        return;
+    }
+    let dir = echo_dir();
+    let mut subs: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    subs.sort();
+    assert!(subs.len() >= 6, "{subs:?}");
+    let csv = std::env::temp_dir().join(format!("wirelab-grade-test-{}.csv", std::process::id()));
+    // A marker in the programs' command lines: other tests run servers too.
+    let marker = format!("wirelab-grade-marker-{}", std::process::id());
+    let started = Instant::now();
+    let child = wirelab()
+        .args(["grade", "grade-echo-server", "--format", "jsonl", "--jobs", "4", "--program"])
+        .arg(format!("server=python3 {{}}/server.py {marker}"))
+        .arg("--out")
+        .arg(&csv)
+        .args(&subs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "some submissions fail: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let verdicts: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(verdicts.len(), subs.len(), "{stdout}");
+    for v in &verdicts {
+        let sub = v["submission"].as_str().unwrap();
+        let name = Path::new(sub).file_name().unwrap().to_string_lossy().into_owned();
+        let failed = failures(v);
+        let has = |actor: &str, call: &str, what: &str| {
+            failed.iter().any(|(a, c, w)| a == actor && c.starts_with(call) && w == what)
+        };
+        if name.starts_with("right") {
+            assert_eq!(v["passed"], true, "{name}: {v}");
+            assert_eq!(v["score"], v["total"], "{name}: {v}");
+            continue;
+        }
+        assert_eq!(v["passed"], false, "{name}: {v}");
+        assert!(v["score"].as_u64() < v["total"].as_u64(), "{name}: {v}");
+        for f in v["failed"].as_array().unwrap() {
+            for key in ["step", "what", "want", "got", "why"] {
+                assert!(!f[key].is_null(), "{name}: failure without {key}: {f}");
+            }
+        }
+        match name.as_str() {
+            // The server never sends its FIN: the client is left in FIN_WAIT2.
+            "wrong_no_close" => {
+                assert!(has("client", "close", "state"), "{name}: {failed:?}");
+                assert!(has("client2", "close", "state"), "{name}: {failed:?}");
+                // It does echo and it does serve the second client.
+                assert!(
+                    !failed.iter().any(|(_, _, w)| w == "data" || w == "md5" || w == "errno"),
+                    "{name}: {failed:?}"
+                );
+            }
+            // Stuck on the first client: no FIN, and the second client gets no echo.
+            "wrong_no_break" => {
+                assert!(has("client", "close", "state"), "{name}: {failed:?}");
+                assert!(has("client2", "recv", "data"), "{name}: {failed:?}");
+            }
+            // Gone after one client: the second connect is refused, nobody listens.
+            "wrong_one_client" => {
+                assert!(has("client2", "connect", "errno"), "{name}: {failed:?}");
+                assert!(has("server", "sleep", "state"), "{name}: {failed:?}");
+                assert!(!has("client", "close", "state"), "{name}: the first client is served right: {failed:?}");
+                assert!(v["exited"].as_i64().is_some(), "{name}: it exited by itself: {v}");
+            }
+            // Only the first recv() is echoed: the 3000 bytes do not come back.
+            "wrong_first_recv_only" => {
+                assert!(has("client", "recv_all", "md5"), "{name}: {failed:?}");
+                assert!(!has("client", "close", "state"), "{name}: it closes right: {failed:?}");
+            }
+            other => panic!("no expected reason for {other}: add one"),
+        }
+    }
+    // The CSV: a header and a row per submission.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let _ = std::fs::remove_file(&csv);
+    assert_eq!(text.lines().count(), subs.len() + 1, "{text}");
+    assert!(text.starts_with("submission,passed,score,total,failed\n"), "{text}");
+    // Four at a time: well below the sum of the submissions' times.
+    let sum: f64 = verdicts.iter().map(|v| v["seconds"].as_f64().unwrap()).sum();
+    assert!(took.as_secs_f64() < sum, "took {took:?}, the submissions' times add up to {sum} s");
+    // Nothing of any submission is left running, and no copy is left behind.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with(&format!("wirelab-grade-{pid}-")) || n.starts_with(&format!("wirelab-program-{pid}-"))
+        })
+        .collect();
+    assert!(left.is_empty(), "left in the temp folder: {left:?}");
+}
+
+#[test]
+fn lab_run_with_a_program_and_with_one_that_never_listens() {
+    if !root() {
+        eprintln!("SKIPPED: the lab wire needs root");
+        return;
+    }
+    let server = echo_dir().join("right_basic/server.py");
+    let out = wirelab()
+        .args(["lab", "run", "grade-echo-server", "--format", "jsonl", "--program"])
+        .arg(format!("server=python3 {}", server.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let events: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let end = events.last().unwrap();
+    assert_eq!(end["kind"], "end");
+    assert_eq!(end["failed"], 0, "{stdout}");
+    assert!(end["passed"].as_u64() >= Some(15), "{end}");
+    // The server's own calls are observations, its return values not judged.
+    assert!(stdout.contains("by_program"), "{stdout}");
+    // Its sockets appear in the kernel table under its actor.
+    assert!(
+        events.iter().any(|e| e["kind"] == "state" && e["actor"] == "server" && e["state"] == "LISTEN"),
+        "{stdout}"
+    );
+
+    let out = wirelab()
+        .args(["lab", "run", "grade-echo-server", "--program", "server=echo 'cannot bind' >&2; exit 3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("never listened") && stderr.contains("cannot bind") && stderr.contains("status 3"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_program_flag_is_a_clear_error() {
+    let out = wirelab().args(["lab", "run", "grade-echo-server", "--program", "python3 server.py"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no '='") && stderr.contains("ACTOR=COMMAND"), "{stderr}");
+    let out =
+        wirelab().args(["lab", "run", "grade-echo-server", "--program", "client9=python3 x.py"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no actor \"client9\"") && stderr.contains("server"), "{stderr}");
+    let out = wirelab().args(["lab", "run", "grade-echo-server", "--program", "client=python3 x.py"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("does not listen"), "{stderr}");
+    let out = wirelab()
+        .args(["grade", "grade-echo-server", "--program", "server=python3 {}/server.py", "/nonexistent/sub"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/sub"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_kills_the_program_and_a_slow_submission_fails_its_time_limit() {
+    if !root() {
+        eprintln!("SKIPPED: the lab wire needs root");
+        return;
+    }
+    // A marker in the program's command line, to find it in /proc.
+    let marker = format!("wirelab-test-marker-{}", std::process::id());
+    let server = echo_dir().join("wrong_no_break/server.py");
+    let child = wirelab()
+        .args(["lab", "run", "grade-echo-server", "--format", "jsonl", "--program"])
+        .arg(format!("server=python3 {} {marker}", server.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the program runs (and spins after step 12), then Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while processes_with(&marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(processes_with(&marker), Vec::<String>::new(), "the program's process group is gone after Ctrl-C");
+
+    // A whole-submission limit shorter than the lab: a failed time limit, and the program killed.
+    let out = wirelab()
+        .args(["grade", "grade-echo-server", "--format", "jsonl", "--time-limit", "1.5", "--program"])
+        .arg(format!("server=python3 {{}}/server.py {marker}"))
+        .arg(echo_dir().join("right_basic"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let v: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(v["passed"], false);
+    assert!(failures(&v).iter().any(|(_, _, w)| w == "time_limit"), "{v}");
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+}
