@@ -45,11 +45,8 @@ fn sniff_saves_what_it_shows_without_duplicates() {
     let live: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     // `--html` wrote the same frames as a page: one arrow per frame, 1-based.
     let html = std::fs::read_to_string(&page).expect("sniff --html wrote its page");
-    let mut arrows: Vec<u64> = html
-        .split("data-frame=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next()?.parse().ok())
-        .collect();
+    let mut arrows: Vec<u64> =
+        html.split("data-frame=\"").skip(1).filter_map(|rest| rest.split('"').next()?.parse().ok()).collect();
     arrows.sort_unstable();
     arrows.dedup();
     assert_eq!(arrows, (1..=live.len() as u64).collect::<Vec<_>>(), "the page's arrows are the frames sniff showed");

@@ -88,7 +88,7 @@ pub enum TcpMalformed {
 }
 
 /// TCP header field offsets (RFC 9293 §3.1), named once.
-mod tcp_at {
+pub(crate) mod tcp_at {
     pub const SRC_PORT: usize = 0;
     pub const DST_PORT: usize = 2;
     pub const SEQ: usize = 4;
@@ -96,6 +96,7 @@ mod tcp_at {
     pub const OFFSET: usize = 12;
     pub const FLAGS: usize = 13;
     pub const WINDOW: usize = 14;
+    pub const CHECKSUM: usize = 16;
     /// Ports, numbers, offset, flags and window: what the analysis needs
     /// (tshark decodes a segment cut after the window).
     pub const DECODABLE: usize = 16;
@@ -269,7 +270,7 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Packet<'a> {
 }
 
 /// Field offsets of the fast path, named once (RFC 894 Ethernet, RFC 791 IPv4).
-mod at {
+pub(crate) mod at {
     pub const ETHERTYPE: usize = 12;
     pub const ETH_LEN: usize = 14;
     pub const IP_TOTAL_LEN: usize = 2;

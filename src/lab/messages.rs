@@ -346,29 +346,15 @@ pub fn tcp_info(actor: &str, i: &super::tcpinfo::TcpInfo, lang: Lang) -> String 
         (b, Lang::En) => format!(" (backed off ×{})", 1u64 << b.min(16)),
         (b, Lang::Zh) => format!("（退避 ×{}）", 1u64 << b.min(16)),
     };
+    let (rtt, var, rto) = (ms(i.rtt_us), ms(i.rttvar_us), ms(i.rto_us));
+    let (cwnd, flight, now, total, ca) = (i.cwnd, i.unacked, i.retrans, i.total_retrans, i.ca_name());
     t(
         lang,
         format!(
-            "{actor} TCP_INFO: cwnd {} · ssthresh {ssthresh} · rtt {} ms ± {} · rto {} ms{backoff} · in flight {} · retransmitted {} (total {}) · {}",
-            i.cwnd,
-            ms(i.rtt_us),
-            ms(i.rttvar_us),
-            ms(i.rto_us),
-            i.unacked,
-            i.retrans,
-            i.total_retrans,
-            i.ca_name()
+            "{actor} TCP_INFO: cwnd {cwnd} · ssthresh {ssthresh} · rtt {rtt} ms ± {var} · rto {rto} ms{backoff} · in flight {flight} · retransmitted {now} (total {total}) · {ca}"
         ),
         format!(
-            "{actor} TCP_INFO：拥塞窗口 cwnd {} · 慢启动阈值 ssthresh {ssthresh} · rtt {} ms ± {} · 超时 rto {} ms{backoff} · 未确认 {} · 重传中 {}（累计 {}）· {}",
-            i.cwnd,
-            ms(i.rtt_us),
-            ms(i.rttvar_us),
-            ms(i.rto_us),
-            i.unacked,
-            i.retrans,
-            i.total_retrans,
-            i.ca_name()
+            "{actor} TCP_INFO：拥塞窗口 cwnd {cwnd} · 慢启动阈值 ssthresh {ssthresh} · rtt {rtt} ms ± {var} · 超时 rto {rto} ms{backoff} · 未确认 {flight} · 重传中 {now}（累计 {total}）· {ca}"
         ),
     )
 }

@@ -7,22 +7,12 @@ use crate::decode::flags::{ACK, FIN, RST, SYN};
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
 
-/// Frame offsets (Ethernet II, IPv4): named once.
-mod off {
-    pub const ETH_TYPE: usize = 12;
-    pub const IP: usize = 14;
-    pub const IP_PROTO: usize = 9;
-    pub const IP_SRC: usize = 12;
-    pub const IP_DST: usize = 16;
-    pub const IP_TOTAL_LEN: usize = 2;
-    pub const TCP_SEQ: usize = 4;
-    pub const TCP_ACK: usize = 8;
-    pub const TCP_DATA_OFFSET: usize = 12;
-    pub const TCP_FLAGS: usize = 13;
-    pub const TCP_CHECKSUM: usize = 16;
-    pub const UDP_HEADER: usize = 8;
-}
-const ETHERTYPE_IPV4: u16 = 0x0800;
+use crate::decode::link::ETHERTYPE_IPV4;
+use crate::decode::{at, tcp_at};
+
+/// UDP header (RFC 768): its length, and where its checksum is.
+const UDP_HEADER: usize = 8;
+const UDP_CHECKSUM: usize = 6;
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
 
@@ -73,28 +63,32 @@ fn ip4(b: &[u8], at: usize) -> Option<Ipv4Addr> {
 
 /// Reads the fields the rules use; every offset is checked against the frame.
 pub fn summarize(frame: &[u8]) -> Option<Summary> {
-    if be16(frame, off::ETH_TYPE)? != ETHERTYPE_IPV4 {
+    if be16(frame, at::ETHERTYPE)? != ETHERTYPE_IPV4 {
         return None;
     }
-    let ip = off::IP;
+    let ip = at::ETH_LEN;
     let ihl = (*frame.get(ip)? as usize & 0x0f) * 4;
-    let total = be16(frame, ip + off::IP_TOTAL_LEN)? as usize;
-    let proto = *frame.get(ip + off::IP_PROTO)?;
-    let (src, dst) = (ip4(frame, ip + off::IP_SRC)?, ip4(frame, ip + off::IP_DST)?);
+    let total = be16(frame, ip + at::IP_TOTAL_LEN)? as usize;
+    let proto = *frame.get(ip + at::IP_PROTOCOL)?;
+    let (src, dst) = (ip4(frame, ip + at::IP_SRC)?, ip4(frame, ip + at::IP_DST)?);
     let l4 = ip + ihl;
     let end = (ip + total).min(frame.len());
     match proto {
         PROTO_TCP => {
-            let doff = (*frame.get(l4 + off::TCP_DATA_OFFSET)? as usize >> 4) * 4;
+            let doff = (*frame.get(l4 + tcp_at::OFFSET)? as usize >> 4) * 4;
             let payload_at = l4 + doff;
             Some(Summary {
-                flow: Flow { proto, src: (src, be16(frame, l4)?), dst: (dst, be16(frame, l4 + 2)?) },
-                flags: *frame.get(l4 + off::TCP_FLAGS)?,
-                seq: be32(frame, l4 + off::TCP_SEQ)?,
-                ack: be32(frame, l4 + off::TCP_ACK)?,
+                flow: Flow {
+                    proto,
+                    src: (src, be16(frame, l4 + tcp_at::SRC_PORT)?),
+                    dst: (dst, be16(frame, l4 + tcp_at::DST_PORT)?),
+                },
+                flags: *frame.get(l4 + tcp_at::FLAGS)?,
+                seq: be32(frame, l4 + tcp_at::SEQ)?,
+                ack: be32(frame, l4 + tcp_at::ACK)?,
                 len: end.checked_sub(payload_at)?,
                 payload_at,
-                checksum_at: l4 + off::TCP_CHECKSUM,
+                checksum_at: l4 + tcp_at::CHECKSUM,
             })
         }
         PROTO_UDP => Some(Summary {
@@ -102,9 +96,9 @@ pub fn summarize(frame: &[u8]) -> Option<Summary> {
             flags: 0,
             seq: 0,
             ack: 0,
-            len: end.checked_sub(l4 + off::UDP_HEADER)?,
-            payload_at: l4 + off::UDP_HEADER,
-            checksum_at: l4 + 6,
+            len: end.checked_sub(l4 + UDP_HEADER)?,
+            payload_at: l4 + UDP_HEADER,
+            checksum_at: l4 + UDP_CHECKSUM,
         }),
         _ => None,
     }
