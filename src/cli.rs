@@ -164,6 +164,10 @@ pub struct GradeArgs {
     /// Also write a CSV file with a row per submission.
     #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,
+    /// Save each submission's capture in DIR as NNN-NAME.pcapng (its steps
+    /// and the wire's actions as packet comments; `wirelab replay` shows them)
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
     /// Also read the labs of this folder (repeatable), as `lab --labs`.
     #[arg(long = "labs", value_name = "DIR")]
     pub labs: Vec<PathBuf>,

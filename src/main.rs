@@ -128,7 +128,11 @@ fn grade_command(args: GradeArgs) -> Result<ExitCode, Error> {
         program: args.program,
         jobs: args.jobs as usize,
         limit: Duration::from_secs_f64(args.time_limit),
+        save: args.save.clone(),
     };
+    if let Some(dir) = &opts.save {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("--save {}", dir.display()), e))?;
+    }
     let lang = wirelab::i18n::current();
     let stop = wirelab::sniff::stop_on_signals();
     let started = std::time::Instant::now();

@@ -64,6 +64,7 @@ fn right_programs_pass_and_each_wrong_one_fails_for_its_reason() {
     subs.sort();
     assert!(subs.len() >= 6, "{subs:?}");
     let csv = std::env::temp_dir().join(format!("wirelab-grade-test-{}.csv", std::process::id()));
+    let saved = std::env::temp_dir().join(format!("wirelab-grade-captures-{}", std::process::id()));
     // A marker in the programs' command lines: other tests run servers too.
     let marker = format!("wirelab-grade-marker-{}", std::process::id());
     let started = Instant::now();
@@ -72,6 +73,8 @@ fn right_programs_pass_and_each_wrong_one_fails_for_its_reason() {
         .arg(format!("server=python3 {{}}/server.py {marker}"))
         .arg("--out")
         .arg(&csv)
+        .arg("--save")
+        .arg(&saved)
         .args(&subs)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -84,6 +87,14 @@ fn right_programs_pass_and_each_wrong_one_fails_for_its_reason() {
     assert_eq!(out.status.code(), Some(1), "some submissions fail: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let verdicts: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(verdicts.len(), subs.len(), "{stdout}");
+    // --save: one capture per submission, which replays with the lab's steps as comments.
+    let mut captures: Vec<PathBuf> = std::fs::read_dir(&saved).unwrap().flatten().map(|e| e.path()).collect();
+    captures.sort();
+    assert_eq!(captures.len(), subs.len(), "{captures:?}");
+    let replay = wirelab().arg("replay").arg(&captures[0]).args(["--format", "jsonl"]).output().unwrap();
+    let frames = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success() && frames.contains("wirelab lab grade-echo-server step"), "{frames}");
+    std::fs::remove_dir_all(&saved).unwrap();
     for v in &verdicts {
         let sub = v["submission"].as_str().unwrap();
         let name = Path::new(sub).file_name().unwrap().to_string_lossy().into_owned();

@@ -85,18 +85,8 @@ impl Browser {
     fn start(bin: &str) -> Browser {
         let profile = std::env::temp_dir().join(format!("wirelab-cdp-{}", std::process::id()));
         let mut child = Command::new(bin)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--hide-scrollbars",
-                "--remote-debugging-port=0",
-                "--window-size=1280,900",
-            ])
+            .args(common::CHROMIUM_FLAGS)
+            .args(["--hide-scrollbars", "--remote-debugging-port=0", "--window-size=1280,900"])
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stdout(Stdio::null())

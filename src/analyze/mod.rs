@@ -517,7 +517,7 @@ impl Analyzer {
                 None => {}
             }
         }
-        if self.frames % SWEEP_EVERY == 0 {
+        if self.frames.is_multiple_of(SWEEP_EVERY) {
             let idle: Vec<u32> =
                 self.streams.iter().filter(|s| now.nanos_since(s.stats.last) > RETIRE_IDLE_NS).map(|s| s.id).collect();
             for id in idle {

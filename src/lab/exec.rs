@@ -120,7 +120,7 @@ fn inode_of(sock: &Socket) -> Option<u64> {
     // SAFETY: the fd is open (borrowed from `sock`) and `st` is a valid out-pointer.
     let r = unsafe { libc::fstat(sock.as_raw_fd(), st.as_mut_ptr()) };
     // SAFETY: fstat returned 0, so it filled `st`.
-    (r == 0).then(|| unsafe { st.assume_init() }.st_ino as u64)
+    (r == 0).then(|| unsafe { st.assume_init() }.st_ino)
 }
 
 /// Text of a payload as Python shows bytes: b'GET / HTTP/1.1\r\n'.

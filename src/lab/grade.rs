@@ -34,6 +34,22 @@ pub struct GradeOptions {
     pub jobs: usize,
     /// Longest time for one submission.
     pub limit: Duration,
+    /// Save each submission's capture here (`NAME.pcapng`, steps and the
+    /// wire's actions as packet comments).
+    pub save: Option<PathBuf>,
+}
+
+/// The capture file of submission `i` in `dir`: its folder name, made safe
+/// for a file name, and its position (two folders may share a name).
+pub fn capture_path(dir: &Path, sub: &Path, i: usize) -> PathBuf {
+    let name: String = sub
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect();
+    dir.join(format!("{:03}-{name}.pcapng", i + 1))
 }
 
 /// One failed expectation, in both languages (JSON and CSV use English).
@@ -241,7 +257,12 @@ fn grade_one(loaded: &LoadedLab, sub: &Path, i: usize, opts: &GradeOptions, stop
         actor: opts.program.actor.clone(),
         command: opts.program.command.replace("{}", &shell_quote(&work)),
     };
-    let run_opts = RunOptions { program: Some(program), workdir: Some(work.clone()), ..Default::default() };
+    let run_opts = RunOptions {
+        program: Some(program),
+        workdir: Some(work.clone()),
+        save: opts.save.as_ref().map(|dir| capture_path(dir, sub, i)),
+        ..Default::default()
+    };
     // This run's own stop: Ctrl-C, or its time limit.
     let mine = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));

@@ -307,6 +307,19 @@ pub fn chromium() -> Option<&'static str> {
 }
 
 /// Runs headless Chromium on `url` with `extra` flags; (stdout, stderr).
+/// Headless Chromium as root on a machine without network (NOTES.md): no
+/// sandbox, no GPU, no background requests.
+#[allow(dead_code)]
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+];
+
 pub fn run_chromium(bin: &str, url: &str, extra: &[&str]) -> (String, String) {
     // One profile per run: tests of one binary run Chromium at the same time.
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -315,18 +328,8 @@ pub fn run_chromium(bin: &str, url: &str, extra: &[&str]) -> (String, String) {
     let out = Command::new("timeout")
         .arg("120")
         .arg(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--virtual-time-budget=5000",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
+        .args(CHROMIUM_FLAGS)
+        .args(["--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(url)
