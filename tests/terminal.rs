@@ -150,6 +150,8 @@ fn lab_text(id: &str) -> LabText {
     let mut texts: Vec<String> = vec![lab.id.clone()];
     texts.extend(lab.title_zh.iter().chain(&lab.goal_zh).chain(&lab.summary_zh).cloned());
     texts.extend(lab.topics_zh.iter().cloned());
+    // The lab wire's hosts are named by the lab, like its actors.
+    texts.extend(lab.wire.iter().flat_map(|w| w.hosts.iter().map(|h| h.name.clone())));
     for s in &lab.steps {
         let s = s.get_ref();
         texts.push(s.actor.clone());
@@ -309,7 +311,8 @@ fn without_names(text: &str) -> String {
     let is_name = |w: &str| {
         let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
         w.contains('.')
-            && w.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            // DNS names, and kernel settings (net.ipv4.tcp_sack)
+            && w.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
     };
     text.lines()
         .map(|l| l.split(' ').filter(|w| !is_name(w)).collect::<Vec<_>>().join(" "))

@@ -323,6 +323,71 @@ pub fn row_extra(k: &KernelSocket, unread: Option<u64>, lang: Lang) -> Option<St
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// The lab wire of a lab, from its file: hosts and addresses, delay and
+/// rate, and what each rule does (for `lab show` and the run's header).
+pub fn wire_summary(w: &crate::source::wire::spec::WireSpec, lang: Lang) -> Vec<String> {
+    use crate::source::wire::spec::{PacketKind, WireSpec};
+    let hosts: Vec<String> = w
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let sysctl: Vec<String> = h.sysctl.iter().map(|(k, v)| format!("net.ipv4.{} = {v}", k.name())).collect();
+            let extra = if sysctl.is_empty() { String::new() } else { format!(" ({})", sysctl.join(", ")) };
+            format!("{} {}{extra}", h.name, WireSpec::addr(i))
+        })
+        .collect();
+    let mut lines = vec![t(
+        lang,
+        format!("Wire: {} · {} ms each way", hosts.join(", "), w.delay),
+        format!("线路：{} · 单程 {} 毫秒", hosts.join("，"), w.delay),
+    )];
+    if let Some(rate) = w.rate {
+        let queue = w.queue.unwrap_or(crate::source::wire::forward::DEFAULT_QUEUE);
+        lines.push(t(
+            lang,
+            format!("{rate} bytes/s per host, a queue of {queue} packets (then dropped)"),
+            format!("每台主机每秒 {rate} 字节，队列 {queue} 个包（再多就丢弃）"),
+        ));
+    }
+    for r in &w.rules {
+        let kind = |zh: bool| match (r.packet, zh) {
+            (PacketKind::Any, false) => "packet",
+            (PacketKind::Any, true) => "包",
+            (PacketKind::Data, false) => "data segment",
+            (PacketKind::Data, true) => "数据报文段",
+            (PacketKind::Syn, _) => "SYN",
+            (PacketKind::Synack, _) => "SYN-ACK",
+            (PacketKind::Fin, _) => "FIN",
+            (PacketKind::Ack, false) => "pure ACK",
+            (PacketKind::Ack, true) => "纯 ACK",
+            (PacketKind::AckOfFin, false) => "ACK of the other side's FIN",
+            (PacketKind::AckOfFin, true) => "对对方 FIN 的 ACK",
+            (PacketKind::Rst, _) => "RST",
+            (PacketKind::Udp, false) => "UDP datagram",
+            (PacketKind::Udp, true) => "UDP 数据报",
+        };
+        let (which_en, which_zh) = match (&r.nth, r.probability, r.seed) {
+            (_, Some(p), Some(seed)) => (
+                format!("each {} with probability {p} (seed {seed})", kind(false)),
+                format!("每个{}（概率 {p}，种子 {seed}）", kind(true)),
+            ),
+            (nth, _, _) => {
+                let n: Vec<String> = nth.as_deref().unwrap_or(&[1]).iter().map(|n| n.to_string()).collect();
+                (format!("{} no. {}", kind(false), n.join(", ")), format!("第 {} 个{}", n.join("、"), kind(true)))
+            }
+        };
+        let ms = r.ms.map(|m| t(lang, format!(", {m} ms more"), format!("，多 {m} 毫秒"))).unwrap_or_default();
+        let action = wire_action(r.action.name(), lang);
+        lines.push(t(
+            lang,
+            format!("→ {action}: the {}'s {which_en}, per connection{ms}", r.from),
+            format!("→ {action}：{} 发出的{which_zh}（每个连接）{ms}", r.from),
+        ));
+    }
+    lines
+}
+
 /// A lab-wire action in words (its name as in lab files and JSON in English).
 fn wire_action(name: &str, lang: Lang) -> String {
     let zh = match name {

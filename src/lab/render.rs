@@ -133,6 +133,11 @@ impl<W: Write> LabSink for TerminalSink<W> {
                 self.put(hang(&format!("wirelab lab {} — ", lab.id), title, width, false), Role::Heading)?;
                 let goal = pick(&lab.goal, lab.goal_zh.as_deref());
                 self.put(wrap(&format!("{}{goal}", messages::goal_prefix(lang)), width), Role::Data)?;
+                if let Some(w) = &lab.wire {
+                    for (i, line) in messages::wire_summary(w, lang).iter().enumerate() {
+                        self.put(hang(if i == 0 { "" } else { "  " }, line, width, false), Role::State)?;
+                    }
+                }
                 if !capturing {
                     self.put(wrap(&messages::no_capture(lang), width), Role::Warning)?;
                 }
@@ -534,6 +539,13 @@ pub fn show(l: &super::LoadedLab, width: usize, out: &mut dyn Write) -> io::Resu
     }
     for line in hang(tr("File: ", "文件："), &l.source.describe(), width, true) {
         writeln!(out, "{line}")?;
+    }
+    if let Some(w) = &lab.wire {
+        for (i, text) in messages::wire_summary(w, lang).iter().enumerate() {
+            for line in hang(if i == 0 { "" } else { "  " }, text, width, false) {
+                writeln!(out, "{line}")?;
+            }
+        }
     }
     for (i, s) in lab.steps.iter().enumerate() {
         let s = s.get_ref();
