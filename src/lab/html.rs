@@ -116,6 +116,9 @@ impl<W: Write> LabSink for HtmlSink<W> {
                     esc(messages::goal_prefix(lang)),
                     esc(goal)
                 );
+                for line in lab.wire.iter().flat_map(|w| messages::wire_summary(w, lang)) {
+                    h.push_str(&p("say", "", &line));
+                }
                 if !capturing {
                     h.push_str(&p("warn", "", &messages::no_capture(lang)));
                 }
