@@ -217,3 +217,130 @@ fn without_cap_sys_admin_the_wire_names_the_capability_and_the_recording() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\"wire\":{\"action\":\"drop\"}"), "{text}");
 }
+
+/// A lab written for this test: the wire's `delay` action (a premature
+/// timeout: the ACK comes after the sender's RTO, so the retransmission is
+/// spurious) and `probability` rules, whose seed loses the same datagrams
+/// in two runs.
+#[test]
+fn delay_and_seeded_probability_rules_act_as_written() {
+    let _serial = serial();
+    if !root() {
+        eprintln!("SKIPPED: the lab wire needs root");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("wirelab-wire-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("premature.toml"),
+        r#"id = "premature"
+title = "A premature timeout"
+goal = "The server's ACK is delayed past the client's RTO."
+[wire]
+delay = 20
+[[wire.host]]
+name = "client"
+actors = ["client"]
+sysctl = { tcp_early_retrans = 0 }
+[[wire.host]]
+name = "server"
+actors = ["server"]
+[[wire.rule]]
+from = "server"
+action = "delay"
+packet = "ack"
+ms = 400
+[[step]]
+actor = "server"
+call = "socket"
+[[step]]
+actor = "server"
+call = "bind"
+addr = "0.0.0.0:7000"
+[[step]]
+actor = "server"
+call = "listen"
+[[step]]
+actor = "client"
+call = "socket"
+[[step]]
+actor = "client"
+call = "connect"
+to = "server"
+[[step]]
+actor = "server"
+call = "accept"
+as = "conn"
+[[step]]
+actor = "client"
+call = "send"
+data = "hello"
+expect = { wire = ["delay"], analysis = ["retransmission"] }
+"#,
+    )
+    .unwrap();
+    let mut datagrams = String::from(
+        r#"id = "lossy"
+title = "Chance losses"
+goal = "Half the datagrams, by a seeded draw."
+[wire]
+[[wire.host]]
+name = "a"
+actors = ["a"]
+[[wire.host]]
+name = "b"
+actors = ["b"]
+[[wire.rule]]
+from = "a"
+action = "drop"
+packet = "udp"
+probability = 0.5
+seed = 7
+[[step]]
+actor = "b"
+call = "socket"
+type = "dgram"
+[[step]]
+actor = "b"
+call = "bind"
+addr = "0.0.0.0:9000"
+[[step]]
+actor = "a"
+call = "socket"
+type = "dgram"
+"#,
+    );
+    for i in 0..12 {
+        datagrams.push_str(&format!(
+            "[[step]]\nactor = \"a\"\ncall = \"sendto\"\nto = \"b\"\ndata = \"d{i}\"\nsettle = 0.1\n"
+        ));
+    }
+    std::fs::write(dir.join("lossy.toml"), datagrams).unwrap();
+    let run = |id: &str| -> Vec<Value> {
+        let out = wirelab().args(["lab", "run", id, "--format", "jsonl", "--labs"]).arg(&dir).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{id}: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let events = run("premature");
+    let delayed = packets(&events).into_iter().find(|p| p["wire"]["action"] == "delay").expect("a delayed packet");
+    assert_eq!(delayed["wire"]["ms"], 400, "{delayed}");
+    // The data went out again before its (delayed) ACK came: the retransmission was not needed.
+    let spurious = packets(&events).into_iter().any(|p| {
+        p["analysis"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|f| f == "spurious_retransmission" || f == "retransmission"))
+    });
+    assert!(spurious, "the RTO expired before the delayed ACK arrived");
+    let lost = |events: &[Value]| -> Vec<String> {
+        packets(events)
+            .into_iter()
+            .filter(|p| p["wire"]["action"] == "drop")
+            .map(|p| p["payload"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (first, second) = (lost(&run("lossy")), lost(&run("lossy")));
+    assert!(!first.is_empty() && first.len() < 12, "about half lost: {first:?}");
+    assert_eq!(first, second, "the seed loses the same datagrams every run");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
