@@ -1069,7 +1069,15 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
         return Err("a lab needs at least one [[step]]".into());
     }
     if let Some(wire) = &lab.wire {
-        wire.validate().map_err(|msg| format!("[wire]: {msg}"))?;
+        wire.validate().map_err(|msg| {
+            // The line of the value the message quotes (`from = "clinet"`), if any.
+            let quoted = msg.split('"').nth(1).filter(|q| !q.is_empty());
+            let at = quoted.and_then(|q| text.find(&format!("\"{q}\"")));
+            match at {
+                Some(offset) => format!("line {}: [wire]: {msg}", line_of(text, offset)),
+                None => format!("[wire]: {msg}"),
+            }
+        })?;
     }
     // A lab stays on this machine: loopback, or the lab wire's own private hosts.
     let allowed = |a: SocketAddr| match (&lab.wire, a.ip()) {
@@ -1285,6 +1293,16 @@ mod tests {
             "{base}[[step]]\nactor = \"a\"\ncall = \"close\"\nquiz = {{ question = \"q\", field = \"ret\", hint = 1 }}\n"
         ));
         assert!(e.contains("unknown field `hint`"), "{e}");
+    }
+
+    #[test]
+    fn wire_errors_name_their_line() {
+        let lab = "id = \"w\"\ntitle = \"t\"\ngoal = \"g\"\n[wire]\n[[wire.host]]\nname = \"a\"\nactors = [\"a\"]\n[[wire.rule]]\nfrom = \"b\"\naction = \"drop\"\n[[step]]\nactor = \"a\"\ncall = \"socket\"\n";
+        let e = parse(lab).unwrap_err();
+        assert!(e.starts_with("line 9: [wire]:") && e.contains("not a host"), "{e}");
+        let unplaced =
+            lab.replace("actor = \"a\"\ncall", "actor = \"c\"\ncall").replace("from = \"b\"", "from = \"a\"");
+        assert!(parse(&unplaced).unwrap_err().contains("is on no [[wire.host]]"));
     }
 
     #[test]
