@@ -460,7 +460,14 @@ pub fn run_with_stop(
             .filter(|(a, _)| step.actor.is_empty() || step.actor == "lab" || **a == step.actor)
             .map(|(_, c)| *c)
             .max();
-        let result = StepResult { actor: &step.actor, outcome: &outcome, packets: &packets, states: &states, cwnd_max, files: &lab.files };
+        let result = StepResult {
+            actor: &step.actor,
+            outcome: &outcome,
+            packets: &packets,
+            states: &states,
+            cwnd_max,
+            files: &lab.files,
+        };
         for expectation in step.expect.list() {
             let skip = if expectation.needs_capture() && !capturing {
                 Some(Skip::NoCapture)
