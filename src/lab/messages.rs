@@ -231,7 +231,9 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
         Expectation::SameMd5As(other) => {
             t(lang, format!("same as {other}'s transfer"), format!("与 {other} 传输的相同"))
         }
-        Expectation::Md5OfFile(file) => t(lang, format!("that of the file {file:?}"), format!("与文件 {file:?} 的相同")),
+        Expectation::Md5OfFile(file) => {
+            t(lang, format!("that of the file {file:?}"), format!("与文件 {file:?} 的相同"))
+        }
         Expectation::Blocks(b) => blocked(*b, lang),
         Expectation::Wire(w) => list(&w.iter().map(|a| wire_action(a.name(), lang)).collect::<Vec<_>>(), lang),
         Expectation::CwndReaches(n) => t(lang, format!("cwnd ≥ {n} segments"), format!("cwnd ≥ {n} 个报文段")),

@@ -1300,6 +1300,22 @@ mod tests {
     }
 
     #[test]
+    fn lab_files_are_plain_names_and_md5_of_file_names_one() {
+        let step = "[[step]]\nactor = \"c\"\ncall = \"socket\"\n[[step]]\nactor = \"c\"\ncall = \"recv_all\"\nexpect = { md5_of_file = \"a.bin\" }\n";
+        let e = err(&format!("[[file]]\nname = \"../a.bin\"\nbytes = 3\n{step}"));
+        assert!(e.contains("no folders"), "{e}");
+        let e = err(&format!("[[file]]\nname = \"a.bin\"\nbytes = 3\n[[file]]\nname = \"a.bin\"\nbytes = 4\n{step}"));
+        assert!(e.contains("twice"), "{e}");
+        let e = err(&format!("[[file]]\nname = \"b.bin\"\nbytes = 3\n{step}"));
+        assert!(e.contains("not a [[file]]") && e.contains("did you mean \"b.bin\""), "{e}");
+        let e = err(&format!("[[file]]\nname = \"a.bin\"\nbytes = 3\nsize = 4\n{step}"));
+        assert!(e.contains("unknown field `size`"), "{e}");
+        let f = LabFile { name: "a.bin".into(), bytes: 100_000 };
+        assert_eq!(f.contents().len(), 100_000);
+        assert_eq!(super::super::transfer::md5_hex(&f.contents()), f.md5());
+    }
+
+    #[test]
     fn a_key_that_does_not_belong_to_the_call_is_an_error() {
         let e =
             err("[[step]]\nactor = \"b\"\ncall = \"socket\"\n[[step]]\nactor = \"b\"\ncall = \"close\"\nbacklog = 5\n");
