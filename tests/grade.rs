@@ -167,6 +167,113 @@ fn right_programs_pass_and_each_wrong_one_fails_for_its_reason() {
     assert!(left.is_empty(), "left in the temp folder: {left:?}");
 }
 
+fn file_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grading/file")
+}
+
+#[test]
+fn file_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
+    if !root() {
+        eprintln!("SKIPPED: grading runs programs in private network namespaces, which needs root");
+        return;
+    }
+    let mut subs: Vec<PathBuf> = std::fs::read_dir(file_dir()).unwrap().flatten().map(|e| e.path()).collect();
+    subs.sort();
+    assert!(subs.len() >= 6, "{subs:?}");
+    let marker = format!("wirelab-grade-file-marker-{}", std::process::id());
+    let out = wirelab()
+        .args(["grade", "grade-file-server", "--format", "jsonl", "--jobs", "3", "--program"])
+        .arg(format!("server=python3 {{}}/server.py {marker}"))
+        .args(&subs)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let verdicts: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(verdicts.len(), subs.len(), "{stdout}");
+    for v in &verdicts {
+        let name = Path::new(v["submission"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
+        let failed = failures(v);
+        let has = |actor: &str, call: &str, what: &str| {
+            failed.iter().any(|(a, c, w)| a == actor && c.starts_with(call) && w == what)
+        };
+        if name.starts_with("right") {
+            assert_eq!(v["passed"], true, "{name}: {v}");
+            assert_eq!(v["score"], v["total"], "{name}: {v}");
+            continue;
+        }
+        assert_eq!(v["passed"], false, "{name}: {v}");
+        match name.as_str() {
+            // The first download is right; the missing file kills it: a clean
+            // close (the kernel's, as it exits), then nobody listens.
+            "wrong_crash_missing" => {
+                assert!(!has("client", "thread.join", "md5"), "{name}: the first download is right: {failed:?}");
+                assert!(!has("client2", "recv", "data"), "{name}: {failed:?}");
+                assert!(has("server", "sleep", "state"), "{name}: {failed:?}");
+                assert!(has("client3", "connect", "errno"), "{name}: {failed:?}");
+                assert!(v["stderr"].as_str().unwrap().contains("FileNotFoundError"), "{name}: {v}");
+                assert!(v["exited"].as_i64().is_some(), "{name}: {v}");
+            }
+            // Gone after one client: the second connect is refused.
+            "wrong_one_client" => {
+                assert!(!has("client", "thread.join", "md5"), "{name}: the first download is right: {failed:?}");
+                assert!(has("client2", "connect", "errno"), "{name}: {failed:?}");
+                assert!(has("client3", "connect", "errno"), "{name}: {failed:?}");
+                assert!(v["exited"].as_i64().is_some(), "{name}: {v}");
+            }
+            // UTF-8 instead of GBK: the first request already kills it.
+            "wrong_utf8" => {
+                assert!(has("client", "thread.join", "md5"), "{name}: {failed:?}");
+                assert!(v["stderr"].as_str().unwrap().contains("UnicodeDecodeError"), "{name}: {v}");
+            }
+            // No close: the client never gets b'', the download never ends.
+            "wrong_no_close" => {
+                assert!(has("client", "thread.join", "state"), "{name}: {failed:?}");
+                assert!(!has("client2", "connect", "errno"), "{name}: it does go on accepting: {failed:?}");
+            }
+            other => panic!("no expected reason for {other}: add one"),
+        }
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn lab_run_with_a_program_puts_the_labs_files_and_removes_them() {
+    if !root() {
+        eprintln!("SKIPPED: the lab wire needs root");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("wirelab-file-cwd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(file_dir().join("right_basic/server.py"), dir.join("server.py")).unwrap();
+    let out = wirelab()
+        .args(["lab", "run", "grade-file-server", "--format", "jsonl", "--program", "server=python3 server.py"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let end: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(end["failed"], 0, "{stdout}");
+    // Only the student's own file is left.
+    let left: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(left, vec!["server.py".to_string()]);
+    // A different file of that name is never overwritten.
+    std::fs::write(dir.join("课件.bin"), b"mine").unwrap();
+    let out = wirelab()
+        .args(["lab", "run", "grade-file-server", "--program", "server=python3 server.py"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("课件.bin"), "{stderr}");
+    assert_eq!(std::fs::read(dir.join("课件.bin")).unwrap(), b"mine");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn lab_run_with_a_program_and_with_one_that_never_listens() {
     if !root() {

@@ -236,9 +236,12 @@ fn without_payload(e: &Value) -> Value {
             }
         }
         // Quoted text inside the English sentences is payload too.
-        if let Some(detail) = o.get("detail").and_then(Value::as_str) {
-            let unquoted: String = detail.split('"').step_by(2).collect();
-            o.insert("detail".into(), Value::String(unquoted));
+        // (`want` may name a lab's file: `that of the file "课件.bin"`.)
+        for key in ["detail", "want"] {
+            if let Some(text) = o.get(key).and_then(Value::as_str) {
+                let unquoted: String = text.split('"').step_by(2).collect();
+                o.insert(key.into(), Value::String(unquoted));
+            }
         }
     }
     e

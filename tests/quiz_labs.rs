@@ -45,6 +45,7 @@ const ANSWERS: &[(&str, &[&str])] = &[
     ("udp-loss", &["9", "b'message 3'"]),
     ("broadcast", &["b", "1", "b'hello, everyone'"]),
     ("grade-echo-server", &["b'hello'", "TIME_WAIT"]),
+    ("grade-file-server", &["8", "b''"]),
 ];
 
 fn answers_of(id: &str) -> &'static [&'static str] {

@@ -260,6 +260,17 @@ pub fn run_with_stop(
     // The student's program: started in its host's namespace; the lab goes on
     // once it listens (its port is the one its kernel table shows).
     let mut program = None;
+    // The lab's files first, where the program will look for them.
+    let _files = match &opts.program {
+        Some(_) if !lab.files.is_empty() => {
+            let dir = match &opts.workdir {
+                Some(d) => d.clone(),
+                None => std::env::current_dir().map_err(|e| Error::io("the current folder", e))?,
+            };
+            Some(super::program::LabFiles::put(&lab.files, &dir, opts.workdir.is_some())?)
+        }
+        _ => None,
+    };
     if let Some(spec) = &opts.program {
         let ns = exec.placement_of(&spec.actor).map(|h| Arc::clone(&h.ns));
         let mut p = Program::start(spec, opts.workdir.as_deref(), ns, &conn_name)?;
@@ -449,7 +460,14 @@ pub fn run_with_stop(
             .filter(|(a, _)| step.actor.is_empty() || step.actor == "lab" || **a == step.actor)
             .map(|(_, c)| *c)
             .max();
-        let result = StepResult { actor: &step.actor, outcome: &outcome, packets: &packets, states: &states, cwnd_max };
+        let result = StepResult {
+            actor: &step.actor,
+            outcome: &outcome,
+            packets: &packets,
+            states: &states,
+            cwnd_max,
+            files: &lab.files,
+        };
         for expectation in step.expect.list() {
             let skip = if expectation.needs_capture() && !capturing {
                 Some(Skip::NoCapture)

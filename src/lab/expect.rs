@@ -43,6 +43,8 @@ pub struct StepResult<'a> {
     pub states: &'a [StateRow],
     /// The largest cwnd TCP_INFO reported for the actor during the step.
     pub cwnd_max: Option<u32>,
+    /// The lab's `[[file]]`s, for `md5_of_file`.
+    pub files: &'a [super::spec::LabFile],
 }
 
 /// Pass or fail, and what was seen. `md5_of` gives another actor's last transfer.
@@ -57,6 +59,7 @@ pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Opt
             | Expectation::RetMin(_)
             | Expectation::RetBelow(_)
             | Expectation::SameMd5As(_)
+            | Expectation::Md5OfFile(_)
     );
     if pass || !about_result || r.outcome.ok {
         return (pass, observed);
@@ -130,6 +133,11 @@ fn judge(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Option<
         Expectation::CwndReaches(n) => (r.cwnd_max.is_some_and(|c| c >= *n), Observed::Cwnd(r.cwnd_max)),
         Expectation::SameMd5As(other) => {
             let want = md5_of(other);
+            let got = r.outcome.md5.clone();
+            (want.is_some() && want == got, Observed::Md5 { want, got })
+        }
+        Expectation::Md5OfFile(name) => {
+            let want = r.files.iter().find(|f| &f.name == name).map(super::spec::LabFile::md5);
             let got = r.outcome.md5.clone();
             (want.is_some() && want == got, Observed::Md5 { want, got })
         }

@@ -120,6 +120,10 @@ fn why_default(e: &Expectation, lang: Lang) -> String {
             "This is what the client sees: an error or a wait here means the server did not serve it.",
             "这是客户端看到的结果：这里出错或一直等待，说明服务器没有为它服务。",
         ),
+        Expectation::Md5OfFile(_) => (
+            "A download must give the file's exact bytes: a different MD5 means bytes were lost, added or changed (a single send() that sent only part, the wrong file).",
+            "下载必须得到文件的原样字节：MD5 不同说明字节丢了、多了或变了（只发了一部分的单次 send()、发错了文件）。",
+        ),
         Expectation::Data(_)
         | Expectation::SameMd5As(_)
         | Expectation::Ret(_)

@@ -205,7 +205,7 @@ pub fn label(e: &Expectation, lang: Lang) -> String {
         Expectation::Ret(_) | Expectation::RetMin(_) | Expectation::RetBelow(_) => ("returns", "返回值"),
         Expectation::Data(_) => ("data", "数据"),
         Expectation::State { .. } => ("state", "状态"),
-        Expectation::SameMd5As(_) => ("MD5", "MD5"),
+        Expectation::SameMd5As(_) | Expectation::Md5OfFile(_) => ("MD5", "MD5"),
         Expectation::Blocks(_) => ("blocks", "阻塞"),
         Expectation::Wire(_) => ("the wire", "线路"),
         Expectation::CwndReaches(_) => ("congestion window", "拥塞窗口"),
@@ -230,6 +230,9 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
         Expectation::State { of, state } => format!("{} {}", of.as_deref().unwrap_or(actor), state.name()),
         Expectation::SameMd5As(other) => {
             t(lang, format!("same as {other}'s transfer"), format!("与 {other} 传输的相同"))
+        }
+        Expectation::Md5OfFile(file) => {
+            t(lang, format!("that of the file {file:?}"), format!("与文件 {file:?} 的相同"))
         }
         Expectation::Blocks(b) => blocked(*b, lang),
         Expectation::Wire(w) => list(&w.iter().map(|a| wire_action(a.name(), lang)).collect::<Vec<_>>(), lang),

@@ -73,6 +73,7 @@ pub const COURSE_ORDER: &[&str] = &[
     "slow-start",
     "ipv6",
     "grade-echo-server",
+    "grade-file-server",
 ];
 
 /// Where a lab came from.

@@ -29,6 +29,47 @@ pub const LISTEN_LIMIT: Duration = Duration::from_secs(5);
 /// Bytes of a program's stdout/stderr kept for the report (the end of it).
 const OUTPUT_KEPT: u64 = 4096;
 
+/// The lab's `[[file]]`s in a program's working directory, for as long as
+/// it runs: the files wirelab wrote are removed again when this is dropped
+/// (a file already there with the same bytes is left as it was).
+pub struct LabFiles {
+    created: Vec<PathBuf>,
+}
+
+impl LabFiles {
+    /// Writes `files` into `dir`. A file of that name with other bytes is
+    /// replaced when `replace` (a private copy, as `wirelab grade` makes),
+    /// else it is an error: wirelab never overwrites a student's own file.
+    pub fn put(files: &[super::spec::LabFile], dir: &Path, replace: bool) -> Result<LabFiles> {
+        let mut put = LabFiles { created: Vec::new() };
+        for f in files {
+            let path = dir.join(&f.name);
+            let bytes = f.contents();
+            match std::fs::read(&path) {
+                Ok(old) if old == bytes => continue,
+                Ok(_) if !replace => {
+                    return Err(Error::Usage(crate::i18n::either(
+                        format!("{}: the lab puts its own file {:?} here, and a different file has that name: move it away first", path.display(), f.name),
+                        format!("{}：实验要在这里放它自己的文件 {:?}，而这里已有一个同名的不同文件：请先把它移走", path.display(), f.name),
+                    )));
+                }
+                Ok(_) => {}
+                Err(_) => put.created.push(path.clone()),
+            }
+            std::fs::write(&path, &bytes).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        }
+        Ok(put)
+    }
+}
+
+impl Drop for LabFiles {
+    fn drop(&mut self) {
+        for p in &self.created {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 /// `ACTOR=COMMAND` of `--program`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramSpec {

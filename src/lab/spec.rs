@@ -44,9 +44,41 @@ pub struct Lab {
     /// A wire wirelab controls between private hosts (`[wire]`); without
     /// it, the lab runs on this machine's loopback.
     pub wire: Option<crate::source::wire::spec::WireSpec>,
+    /// Files the lab puts in a program's working directory (`[[file]]`):
+    /// `wirelab grade` and `lab run --program` write them before the program
+    /// starts; wirelab's own steps send the same bytes (`sendfile` with the
+    /// same `bytes`).
+    #[serde(default, rename = "file")]
+    pub files: Vec<LabFile>,
     /// The steps, in order.
     #[serde(rename = "step")]
     pub steps: Vec<toml::Spanned<Step>>,
+}
+
+/// A file of the lab (`[[file]]`): `bytes` bytes of the generated content a
+/// `sendfile` of that size sends, under `name`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LabFile {
+    /// Its name in the working directory (no folders; any script, e.g. Chinese).
+    pub name: String,
+    /// Its size.
+    pub bytes: usize,
+}
+
+/// Largest `[[file]]`.
+pub const LAB_FILE_MAX: usize = 64 << 20;
+
+impl LabFile {
+    /// Its content.
+    pub fn contents(&self) -> Vec<u8> {
+        super::transfer::file_contents(self.bytes as u64)
+    }
+
+    /// MD5 of its content, hex.
+    pub fn md5(&self) -> String {
+        super::transfer::file_md5(self.bytes as u64)
+    }
 }
 
 /// One step: an actor's call, what to tell the student, what must happen.
@@ -793,6 +825,8 @@ pub struct Expect {
     pub ret_below: Option<i64>,
     /// The MD5 of what this call moved equals that actor's last transfer.
     pub same_md5_as: Option<String>,
+    /// The MD5 of what this call moved equals that `[[file]]`'s.
+    pub md5_of_file: Option<String>,
     /// Check `state` on this socket instead of the step's actor.
     pub of: Option<String>,
     /// The call was still blocked when the lab's own limit (`timeout`) expired.
@@ -833,6 +867,8 @@ pub enum Expectation {
     },
     /// Same MD5 as that actor's last transfer.
     SameMd5As(String),
+    /// Same MD5 as that `[[file]]` of the lab.
+    Md5OfFile(String),
     /// The call was (true) or was not still waiting when the lab stopped waiting.
     Blocks(bool),
     /// The lab wire did these things to the step's packets, in this order.
@@ -853,7 +889,7 @@ impl Expectation {
             Expectation::Ret(_) | Expectation::RetMin(_) | Expectation::RetBelow(_) => "ret",
             Expectation::Data(_) => "data",
             Expectation::State { .. } => "state",
-            Expectation::SameMd5As(_) => "md5",
+            Expectation::SameMd5As(_) | Expectation::Md5OfFile(_) => "md5",
             Expectation::Blocks(_) => "blocks",
             Expectation::Wire(_) => "wire",
             Expectation::CwndReaches(_) => "cwnd_reaches",
@@ -888,6 +924,9 @@ impl Expectation {
             }
             Expectation::SameMd5As(_) if !call.moves_bytes() => {
                 Err(format!("expect.same_md5_as needs sendall, sendfile, recv_all or join, not {name}"))
+            }
+            Expectation::Md5OfFile(_) if !call.moves_bytes() => {
+                Err(format!("expect.md5_of_file needs sendall, sendfile, recv_all or join, not {name}"))
             }
             Expectation::Errno(_)
             | Expectation::Ret(_)
@@ -927,6 +966,9 @@ impl Expect {
         v.extend(self.ret_below.map(Expectation::RetBelow));
         if let Some(other) = &self.same_md5_as {
             v.push(Expectation::SameMd5As(other.clone()));
+        }
+        if let Some(file) = &self.md5_of_file {
+            v.push(Expectation::Md5OfFile(file.clone()));
         }
         if let Some(d) = &self.data {
             v.push(Expectation::Data(d.clone()));
@@ -1095,6 +1137,19 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
             crate::source::wire::spec::WireSpec::broadcast()
         ),
     };
+    let mut names: HashSet<&str> = HashSet::new();
+    for f in &lab.files {
+        let n = f.name.as_str();
+        if n.is_empty() || n == "." || n == ".." || n.contains(['/', '\\', '\0']) {
+            return Err(format!("[[file]] name {n:?}: a plain file name (no folders)"));
+        }
+        if !names.insert(n) {
+            return Err(format!("[[file]] name {n:?} is given twice"));
+        }
+        if f.bytes > LAB_FILE_MAX {
+            return Err(format!("[[file]] {n:?}: bytes = {} is more than {LAB_FILE_MAX}", f.bytes));
+        }
+    }
     // Actors known so far (created by `socket` or `accept`), in order of appearance.
     let mut actors: Vec<String> = Vec::new();
     let mut sockets: HashSet<String> = HashSet::new();
@@ -1194,6 +1249,12 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
                         did_you_mean(who, actors.iter().map(String::as_str))
                     ))
                 }
+                Expectation::Md5OfFile(f) if !names.contains(f.as_str()) => {
+                    return fail(format!(
+                        "expect.md5_of_file names {f:?}, which is not a [[file]] of this lab{}",
+                        did_you_mean(f, names.iter().copied())
+                    ))
+                }
                 _ => {}
             }
         }
@@ -1244,6 +1305,22 @@ mod tests {
         assert!(e.contains("has no socket yet"), "{e}");
         let e = err("[[step]]\nactor = \"b\"\ncall = \"socket\"\ncolour = 1\n");
         assert!(e.starts_with("line 7:") && e.contains("unknown field `colour`"), "{e}");
+    }
+
+    #[test]
+    fn lab_files_are_plain_names_and_md5_of_file_names_one() {
+        let step = "[[step]]\nactor = \"c\"\ncall = \"socket\"\n[[step]]\nactor = \"c\"\ncall = \"recv_all\"\nexpect = { md5_of_file = \"a.bin\" }\n";
+        let e = err(&format!("[[file]]\nname = \"../a.bin\"\nbytes = 3\n{step}"));
+        assert!(e.contains("no folders"), "{e}");
+        let e = err(&format!("[[file]]\nname = \"a.bin\"\nbytes = 3\n[[file]]\nname = \"a.bin\"\nbytes = 4\n{step}"));
+        assert!(e.contains("twice"), "{e}");
+        let e = err(&format!("[[file]]\nname = \"b.bin\"\nbytes = 3\n{step}"));
+        assert!(e.contains("not a [[file]]") && e.contains("did you mean \"b.bin\""), "{e}");
+        let e = err(&format!("[[file]]\nname = \"a.bin\"\nbytes = 3\nsize = 4\n{step}"));
+        assert!(e.contains("unknown field `size`"), "{e}");
+        let f = LabFile { name: "a.bin".into(), bytes: 100_000 };
+        assert_eq!(f.contents().len(), 100_000);
+        assert_eq!(super::super::transfer::md5_hex(&f.contents()), f.md5());
     }
 
     #[test]

@@ -81,6 +81,13 @@ pub fn file_md5(size: u64) -> String {
     hex(&hasher.finalize())
 }
 
+/// The generated file of `size` bytes (what `send_file` sends).
+pub fn file_contents(size: u64) -> Vec<u8> {
+    let mut buf = vec![0u8; size as usize];
+    content_chunk(0, &mut buf);
+    buf
+}
+
 /// MD5 of a byte string, hex.
 pub fn md5_hex(data: &[u8]) -> String {
     hex(&Md5::digest(data))
