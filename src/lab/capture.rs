@@ -40,17 +40,13 @@ impl Feed {
         }
     }
 
-    fn link(&self) -> LinkType {
+    /// The link type of the frames.
+    pub fn link(&self) -> LinkType {
         match self {
             Feed::Loopback(c) => c.link,
             // TAP interfaces carry Ethernet frames.
             Feed::Wire(_) => LinkType::ETHERNET,
         }
-    }
-
-    /// The link type of the frames.
-    pub fn link_type(&self) -> LinkType {
-        self.link()
     }
 
     fn stop(&mut self) -> Result<CaptureStats> {

@@ -210,7 +210,7 @@ fn start_capture(loaded: &LoadedLab, opts: &RunOptions) -> Result<(LabCapture, V
         }
     };
     let writer = match (&opts.save, &live) {
-        (Some(p), Some(c)) => Some(PcapWriter::create(p, c.link_type(), opts.snaplen)?),
+        (Some(p), Some(c)) => Some(PcapWriter::create(p, c.link(), opts.snaplen)?),
         _ => None,
     };
     let mut capture = LabCapture::new(live, writer);

@@ -148,11 +148,6 @@ impl Wire {
         Ok(Wire { hosts, frames, stop, thread: Some(thread) })
     }
 
-    /// The host an actor lives on.
-    pub fn host(&self, spec: &WireSpec, actor: &str) -> Option<&Host> {
-        spec.host_of(actor).and_then(|i| self.hosts.get(i))
-    }
-
     /// Stops forwarding; the namespaces go when the last socket in them closes.
     pub fn stop(&mut self) -> Result<CaptureStats> {
         self.stop.store(true, Ordering::Relaxed);
