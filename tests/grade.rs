@@ -231,6 +231,17 @@ fn file_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
                 assert!(has("client", "thread.join", "state"), "{name}: {failed:?}");
                 assert!(!has("client2", "connect", "errno"), "{name}: it does go on accepting: {failed:?}");
             }
+            // Serves well, but cannot be restarted while its closed
+            // connections are in TIME_WAIT.
+            "wrong_no_reuseaddr" => {
+                assert!(has("server", "restart", "state"), "{name}: {failed:?}");
+                assert!(has("client4", "connect", "errno"), "{name}: {failed:?}");
+                assert!(
+                    failed.iter().all(|(a, _, _)| a == "server" || a == "client4"),
+                    "{name}: only the restart fails: {failed:?}"
+                );
+                assert!(v["stderr"].as_str().unwrap().contains("Address already in use"), "{name}: {v}");
+            }
             other => panic!("no expected reason for {other}: add one"),
         }
     }
@@ -324,10 +335,10 @@ fn a_bad_program_flag_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no actor \"client9\"") && stderr.contains("server"), "{stderr}");
-    let out = wirelab().args(["lab", "run", "grade-echo-server", "--program", "client=python3 x.py"]).output().unwrap();
+    let out = wirelab().args(["lab", "run", "udp", "--program", "receiver=python3 x.py"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("does not listen"), "{stderr}");
+    assert!(stderr.contains("neither listens nor connects") && stderr.contains("TCP"), "{stderr}");
     let out = wirelab()
         .args(["grade", "grade-echo-server", "--program", "server=python3 {}/server.py", "/nonexistent/sub"])
         .output()

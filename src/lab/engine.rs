@@ -70,9 +70,20 @@ pub struct LabResult {
     pub program: Option<ProgramOutput>,
 }
 
-/// The actors a program plays: `actor` and the connections it accepts. It
-/// must be a listening TCP actor of the lab (a server).
-pub fn program_actors(lab: &super::spec::Lab, actor: &str) -> Result<(HashSet<String>, String)> {
+/// What a program plays in a lab.
+#[derive(Clone, Debug)]
+pub struct Role {
+    /// Its actors: the one named, and for a server the connections it accepts.
+    pub actors: HashSet<String>,
+    /// The name its connected sockets are listed under.
+    pub conn_name: String,
+    /// It connects (a client) rather than listens (a server).
+    pub client: bool,
+}
+
+/// What a program playing `actor` plays: a listening TCP actor of the lab
+/// (a server, with the connections it accepts) or a connecting one (a client).
+pub fn program_actors(lab: &super::spec::Lab, actor: &str) -> Result<Role> {
     let steps = || lab.steps.iter().map(|s| s.get_ref()).filter(|s| s.actor == actor);
     if !steps().any(|s| matches!(s.call, Call::Socket { .. })) {
         let mut known: Vec<&str> = lab
@@ -88,13 +99,19 @@ pub fn program_actors(lab: &super::spec::Lab, actor: &str) -> Result<(HashSet<St
             format!("--program：实验 {} 没有角色 {actor:?}（它的角色：{}）", lab.id, known.join("、")),
         )));
     }
-    if !steps().any(|s| matches!(s.call, Call::Listen { .. })) {
+    let tcp = steps().any(|s| matches!(s.call, Call::Socket { kind: super::spec::SockType::Stream, .. }));
+    let listens = tcp && steps().any(|s| matches!(s.call, Call::Listen { .. }));
+    let connects = tcp && steps().any(|s| matches!(s.call, Call::Connect { .. } | Call::ConnectEx { .. }));
+    if !listens && !connects {
         return Err(Error::Usage(crate::i18n::either(
-            format!("--program: actor {actor:?} does not listen in lab {}: a program can play a server (an actor that calls listen)", lab.id),
-            format!("--program：角色 {actor:?} 在实验 {} 中不监听：程序只能扮演服务器（调用 listen 的角色）", lab.id),
+            format!("--program: actor {actor:?} neither listens nor connects in lab {}: a program plays a TCP server (an actor that calls listen) or a client (one that calls connect)", lab.id),
+            format!("--program：角色 {actor:?} 在实验 {} 中既不监听也不连接：程序只能扮演 TCP 服务器（调用 listen 的角色）或客户端（调用 connect 的角色）", lab.id),
         )));
     }
     let mut set: HashSet<String> = [actor.to_string()].into();
+    if !listens {
+        return Ok(Role { actors: set, conn_name: actor.to_string(), client: true });
+    }
     let mut conn_name = None;
     for s in lab.steps.iter().map(|s| s.get_ref()) {
         if let (true, Call::Accept { new_actor }) = (set.contains(&s.actor), &s.call) {
@@ -102,7 +119,27 @@ pub fn program_actors(lab: &super::spec::Lab, actor: &str) -> Result<(HashSet<St
             set.insert(new_actor.clone());
         }
     }
-    Ok((set, conn_name.unwrap_or_else(|| format!("{actor}-conn"))))
+    Ok(Role { actors: set, conn_name: conn_name.unwrap_or_else(|| format!("{actor}-conn")), client: false })
+}
+
+/// A client program's step ends when what it stands for has happened (or
+/// the program ended, or this long passed): its connection exists after
+/// `connect`, and is closed after `close`.
+const PROGRAM_STEP_LIMIT: Duration = Duration::from_secs(5);
+
+/// Waits until a client program's `call` shows in its kernel table.
+fn wait_for_program(p: &mut Program, call: &Call, stop: &AtomicBool) {
+    let done = |p: &mut Program| match call {
+        Call::Connect { .. } | Call::ConnectEx { .. } => !p.connections().is_empty(),
+        Call::Close {} => {
+            !p.connections().iter().any(|k| matches!(k.state, "ESTABLISHED" | "CLOSE_WAIT" | "SYN_SENT"))
+        }
+        _ => true,
+    };
+    let start = Instant::now();
+    while !done(p) && p.running() && start.elapsed() < PROGRAM_STEP_LIMIT && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Wakes calls blocked in the kernel when the lab is stopped: shutting a
@@ -241,10 +278,11 @@ pub fn run_with_stop(
     let lab = &loaded.lab;
     let io_err = |e| Error::io("writing output", e);
     // A wrong actor is said before anything starts.
-    let (by_program, conn_name) = match &opts.program {
-        Some(p) => program_actors(lab, &p.actor)?,
-        None => (HashSet::new(), String::new()),
+    let role = match &opts.program {
+        Some(p) => Some(program_actors(lab, &p.actor)?),
+        None => None,
     };
+    let by_program = role.as_ref().map(|r| r.actors.clone()).unwrap_or_default();
     let (mut cap, hosts) = start_capture(loaded, opts)?;
     let mut exec = Executor::default();
     if let Some(spec) = &lab.wire {
@@ -257,29 +295,23 @@ pub fn run_with_stop(
     let interrupter = Interrupter::spawn(Arc::clone(&stop), exec.open_fds());
     let capturing = cap.is_live();
     sink.event(&Event::Start { lab, capturing }, &cap.analyzer).map_err(io_err)?;
-    // The student's program: started in its host's namespace; the lab goes on
-    // once it listens (its port is the one its kernel table shows).
-    let mut program = None;
+    // The student's program starts at its actor's first step, in its host's
+    // namespace; a server's lab goes on once it listens (its port is the one
+    // its kernel table shows).
+    let mut program: Option<Program> = None;
+    let workdir = match (&opts.program, &opts.workdir) {
+        (None, _) => None,
+        (Some(_), Some(d)) => Some(d.clone()),
+        (Some(_), None) => Some(std::env::current_dir().map_err(|e| Error::io("the current folder", e))?),
+    };
     // The lab's files first, where the program will look for them.
-    let _files = match &opts.program {
-        Some(_) if !lab.files.is_empty() => {
-            let dir = match &opts.workdir {
-                Some(d) => d.clone(),
-                None => std::env::current_dir().map_err(|e| Error::io("the current folder", e))?,
-            };
-            Some(super::program::LabFiles::put(&lab.files, &dir, opts.workdir.is_some())?)
+    let _files = match (&opts.program, &workdir) {
+        (Some(spec), Some(dir)) => {
+            Some(super::program::LabFiles::put(&lab.files, &spec.actor, dir, opts.workdir.is_some())?)
         }
         _ => None,
     };
-    if let Some(spec) = &opts.program {
-        let ns = exec.placement_of(&spec.actor).map(|h| Arc::clone(&h.ns));
-        let mut p = Program::start(spec, opts.workdir.as_deref(), ns, &conn_name)?;
-        if let Some((local, _)) = p.wait_listening(LISTEN_LIMIT, &stop)? {
-            exec.adopt_program(&spec.actor, local);
-            cap.add_ports([local.port()]);
-        }
-        program = Some(p);
-    }
+    let folder = workdir.as_deref().map(super::program::FolderWatch::new);
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     let (mut quiz_right, mut quiz_asked) = (0usize, 0usize);
     let mut last_states: Vec<StateRow> = Vec::new();
@@ -310,6 +342,18 @@ pub fn run_with_stop(
             Some(p) if step.call.needs_actor() && by_program.contains(&step.actor) => Performer::Program(p),
             _ => Performer::Wirelab,
         };
+        if let (Performer::Program(spec), None, Some(role)) = (performer, &program, &role) {
+            let ns = exec.placement_of(&spec.actor).map(|h| Arc::clone(&h.ns));
+            let stdin = lab.inputs.iter().find(|i| i.actor == spec.actor).map(super::spec::ProgramInput::bytes);
+            let mut p = Program::start(spec, workdir.as_deref(), ns, &role.conn_name, stdin)?;
+            if !role.client {
+                if let Some((local, _)) = p.wait_listening(LISTEN_LIMIT, &stop)? {
+                    exec.adopt_program(&spec.actor, local);
+                    cap.add_ports([local.port()]);
+                }
+            }
+            program = Some(p);
+        }
         let (v6, stream) = exec.actor(&step.actor).map(|a| (a.v6, a.stream)).unwrap_or((false, true));
         let target = match performer {
             Performer::Wirelab => step.call.target().map(|t| exec.resolve(t, v6, stream)),
@@ -349,12 +393,31 @@ pub fn run_with_stop(
         // Pausing cannot move packets between steps: the previous step ended on a
         // quiet wire, and nothing new is sent until this call runs.
         let md5_before = exec.md5_of(&step.actor).cloned();
-        let mut outcome: CallOutcome = match (performer, target) {
-            (Performer::Program(p), _) => {
-                CallOutcome { ok: true, notes: vec![Note::ByProgram { actor: p.actor.clone() }], ..Default::default() }
+        let mut outcome: CallOutcome = match (performer, target, program.as_mut()) {
+            (Performer::Program(spec), _, Some(p)) => {
+                let by = Note::ByProgram { actor: spec.actor.clone() };
+                match &step.call {
+                    Call::Restart {} => match p.restart(LISTEN_LIMIT, &stop) {
+                        Ok(Some((local, _))) => {
+                            exec.adopt_program(&spec.actor, local);
+                            CallOutcome { ok: true, notes: vec![by], ..Default::default() }
+                        }
+                        Ok(None) => CallOutcome { ok: true, notes: vec![by], ..Default::default() },
+                        // It did not come back: the kernel's table shows it
+                        // (no LISTEN), its stderr says why.
+                        Err(_) => CallOutcome { ok: false, notes: vec![by], ..Default::default() },
+                    },
+                    call => {
+                        if role.as_ref().is_some_and(|r| r.client) {
+                            wait_for_program(p, call, &stop);
+                        }
+                        CallOutcome { ok: true, notes: vec![by], ..Default::default() }
+                    }
+                }
             }
-            (Performer::Wirelab, Some(Err(o))) => o,
-            (Performer::Wirelab, _) => exec.perform(step, resolved),
+            (Performer::Program(_), _, None) => unreachable!("the program starts at its actor's first step"),
+            (Performer::Wirelab, Some(Err(o)), _) => o,
+            (Performer::Wirelab, _, _) => exec.perform(step, resolved),
         };
         cap.add_ports(exec.ports().collect::<Vec<_>>());
         if stop.load(Ordering::Relaxed) {
@@ -460,6 +523,10 @@ pub fn run_with_stop(
             .filter(|(a, _)| step.actor.is_empty() || step.actor == "lab" || **a == step.actor)
             .map(|(_, c)| *c)
             .max();
+        let saved = match (performer, &folder) {
+            (Performer::Program(_), Some(f)) if step.expect.saves_file.is_some() => Some(f.saved()),
+            _ => None,
+        };
         let result = StepResult {
             actor: &step.actor,
             outcome: &outcome,
@@ -467,6 +534,7 @@ pub fn run_with_stop(
             states: &states,
             cwnd_max,
             files: &lab.files,
+            saved: saved.as_deref(),
         };
         for expectation in step.expect.list() {
             let skip = if expectation.needs_capture() && !capturing {

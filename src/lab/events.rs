@@ -240,6 +240,16 @@ pub enum Observed {
     Wire(Vec<&'static str>),
     /// The largest cwnd TCP_INFO reported for the actor during the step.
     Cwnd(Option<u32>),
+    /// Text received, decoded.
+    Text {
+        /// The text (U+FFFD where bytes were not valid).
+        text: String,
+        /// Some bytes were not valid in the codec.
+        malformed: bool,
+    },
+    /// Files a program created or changed in its working directory (none
+    /// had the bytes wanted).
+    Saved(Vec<SavedFile>),
     /// MD5s: wanted (that actor's) and seen.
     Md5 {
         /// The other actor's last transfer.
@@ -247,6 +257,15 @@ pub enum Observed {
         /// This call's.
         got: Option<String>,
     },
+}
+
+/// A file a program left in its working directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedFile {
+    /// Its name.
+    pub name: String,
+    /// Its size.
+    pub bytes: u64,
 }
 
 /// Everything the engine reports, in order.

@@ -60,6 +60,8 @@ pub struct Executor {
     open: Arc<Mutex<HashSet<RawFd>>>,
     /// The lab wire's host of each actor (none: this machine's loopback).
     placement: HashMap<String, Host>,
+    /// Each listener's backlog, for `restart`.
+    backlogs: HashMap<String, i32>,
 }
 
 fn loopback(v6: bool) -> IpAddr {
@@ -236,6 +238,7 @@ pub fn signature(call: &Call, resolved: Option<SocketAddr>) -> String {
                 (o, None) => format!("setsockopt({level}, {}, 1)", o.name()),
             }
         }
+        Call::Restart {} => "restart()".into(),
         Call::Sleep { seconds } => format!("sleep({seconds})"),
         Call::Watch { seconds, every } => format!("watch({seconds} s, every={} s)", every.unwrap_or(1.0)),
     }
@@ -393,14 +396,7 @@ impl Executor {
             Call::Socket { family, kind } => {
                 let v6 = *family == Family::Inet6;
                 let stream = *kind == SockType::Stream;
-                let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
-                let ty = if stream { Type::STREAM } else { Type::DGRAM };
-                // On the lab wire, the socket is made in its host's namespace.
-                let made = match self.placement.get(&name) {
-                    Some(host) => host.ns.run(|| Socket::new(domain, ty, None)).and_then(|r| r),
-                    None => Socket::new(domain, ty, None),
-                };
-                return match made {
+                return match self.new_socket(&name, v6, stream) {
                     Ok(sock) => {
                         let fd = sock.as_raw_fd() as i64;
                         let inode = inode_of(&sock);
@@ -421,6 +417,7 @@ impl Executor {
                 };
             }
             Call::Sleep { .. } | Call::Watch { .. } => return CallOutcome { ok: true, ..Default::default() },
+            Call::Restart {} => return self.restart(&name),
             Call::Join {} | Call::Close {} => {
                 // A background call on this actor ends first (an accept loop is told to stop).
                 if let Some(bg) = self.background.remove(&name) {
@@ -695,7 +692,7 @@ impl Executor {
                 };
                 outcome_of(r.map(|_| 0))
             }
-            Call::Socket { .. } | Call::Sleep { .. } | Call::Watch { .. } | Call::Join {} => {
+            Call::Socket { .. } | Call::Sleep { .. } | Call::Watch { .. } | Call::Join {} | Call::Restart {} => {
                 unreachable!("handled above")
             }
         };
@@ -734,7 +731,7 @@ impl Executor {
                 if let Some(p) = sock.peer_addr().ok().and_then(|a| a.as_socket()) {
                     actor.peer = Some(p);
                 }
-                if matches!(step.call, Call::Listen { .. }) && outcome.ok {
+                if let (Call::Listen { .. }, true) = (&step.call, outcome.ok) {
                     actor.listening = true;
                 }
                 if let (Call::Bind { addr }, true, None, Some(l)) = (&step.call, outcome.ok, before, actor.local) {
@@ -747,10 +744,57 @@ impl Executor {
                 outcome.notes.push(Note::EphemeralPort { local });
             }
         }
+        if let (Call::Listen { backlog }, true) = (&step.call, outcome.ok) {
+            self.backlogs.insert(name.clone(), *backlog);
+        }
         if let Some(m) = &outcome.md5 {
             self.md5s.insert(name, m.clone());
         }
         outcome
+    }
+
+    /// A new socket for `name`; on the lab wire, in its host's namespace.
+    fn new_socket(&self, name: &str, v6: bool, stream: bool) -> io::Result<Socket> {
+        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        let ty = if stream { Type::STREAM } else { Type::DGRAM };
+        match self.placement.get(name) {
+            Some(host) => host.ns.run(|| Socket::new(domain, ty, None)).and_then(|r| r),
+            None => Socket::new(domain, ty, None),
+        }
+    }
+
+    /// `restart` by wirelab's own server: what a correct server does when it
+    /// starts again — a new listening socket with SO_REUSEADDR on the same
+    /// address (the old connections may still be in TIME_WAIT).
+    fn restart(&mut self, name: &str) -> CallOutcome {
+        let Some(old) = self.actor_mut(name) else { unreachable!("spec::validate: restart follows listen") };
+        let Some(local) = old.local else { return failed(Note::NotBound { actor: name.to_string() }) };
+        let (v6, timeout) = (old.v6, old.timeout);
+        let sock = old.sock.take();
+        self.forget(sock);
+        let backlog = self.backlogs.get(name).copied().unwrap_or(128);
+        let sock = match self.new_socket(name, v6, true) {
+            Ok(s) => s,
+            Err(e) => return outcome_of(Err(e)),
+        };
+        let made = sock.set_reuse_address(true).and_then(|_| sock.bind(&local.into())).and_then(|_| sock.listen(backlog));
+        if let Err(e) = made {
+            return outcome_of(Err(e));
+        }
+        let fd = sock.as_raw_fd() as i64;
+        let inode = inode_of(&sock);
+        self.adopt(Actor {
+            name: name.to_string(),
+            sock: Some(sock),
+            stream: true,
+            v6,
+            local: Some(local),
+            peer: None,
+            listening: true,
+            inode,
+            timeout,
+        });
+        CallOutcome { ok: true, ret: Some(fd), returns_fd: true, ..Default::default() }
     }
 
     /// The MD5 of an actor's last transfer.

@@ -45,6 +45,9 @@ pub struct StepResult<'a> {
     pub cwnd_max: Option<u32>,
     /// The lab's `[[file]]`s, for `md5_of_file`.
     pub files: &'a [super::spec::LabFile],
+    /// Files the actor's program created or changed in its working
+    /// directory (None: wirelab performs the actor).
+    pub saved: Option<&'a [(super::events::SavedFile, String)]>,
 }
 
 /// Pass or fail, and what was seen. `md5_of` gives another actor's last transfer.
@@ -140,6 +143,28 @@ fn judge(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Option<
             let want = r.files.iter().find(|f| &f.name == name).map(super::spec::LabFile::md5);
             let got = r.outcome.md5.clone();
             (want.is_some() && want == got, Observed::Md5 { want, got })
+        }
+        Expectation::Text(want) => {
+            let decoded = r.outcome.notes.iter().find_map(|n| match n {
+                super::events::Note::Decoded { text, malformed, .. } => Some((text.clone(), *malformed)),
+                _ => None,
+            });
+            let (text, malformed) = decoded.unwrap_or_default();
+            (&text == want && !malformed, Observed::Text { text, malformed })
+        }
+        Expectation::SavesFile(name) => {
+            let want = r.files.iter().find(|f| &f.name == name).map(super::spec::LabFile::md5);
+            match r.saved {
+                Some(saved) => {
+                    let pass = want.is_some() && saved.iter().any(|(_, md5)| Some(md5) == want.as_ref());
+                    (pass, Observed::Saved(saved.iter().map(|(f, _)| f.clone()).collect()))
+                }
+                // wirelab's own client: what it received.
+                None => {
+                    let got = md5_of(r.actor);
+                    (want.is_some() && want == got, Observed::Md5 { want, got })
+                }
+            }
         }
     }
 }

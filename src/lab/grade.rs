@@ -120,6 +120,14 @@ fn why_default(e: &Expectation, lang: Lang) -> String {
             "This is what the client sees: an error or a wait here means the server did not serve it.",
             "这是客户端看到的结果：这里出错或一直等待，说明服务器没有为它服务。",
         ),
+        Expectation::SavesFile(_) => (
+            "A download client must leave the file's exact bytes on disk: a file that is missing, cut short or changed is a failed download, whatever the program printed.",
+            "下载客户端必须把文件的原样字节留在磁盘上：文件不存在、被截断或内容变了，就是下载失败，不管程序打印了什么。",
+        ),
+        Expectation::Text(_) => (
+            "The server decodes what the client sent: bytes in another encoding (UTF-8 instead of GBK) become a different name.",
+            "服务器会解码客户端发来的字节：用另一种编码（UTF-8 而不是 GBK）发送，就成了另一个名字。",
+        ),
         Expectation::Md5OfFile(_) => (
             "A download must give the file's exact bytes: a different MD5 means bytes were lost, added or changed (a single send() that sent only part, the wrong file).",
             "下载必须得到文件的原样字节：MD5 不同说明字节丢了、多了或变了（只发了一部分的单次 send()、发错了文件）。",
@@ -178,7 +186,8 @@ impl LabSink for Collect {
 
 /// The expectations a run judges when `actor` is a program's.
 fn judged(loaded: &LoadedLab, actor: &str) -> usize {
-    let Ok((mine, _)) = engine::program_actors(&loaded.lab, actor) else { return 0 };
+    let Ok(role) = engine::program_actors(&loaded.lab, actor) else { return 0 };
+    let mine = role.actors;
     loaded
         .lab
         .steps

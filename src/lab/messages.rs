@@ -209,6 +209,8 @@ pub fn label(e: &Expectation, lang: Lang) -> String {
         Expectation::Blocks(_) => ("blocks", "阻塞"),
         Expectation::Wire(_) => ("the wire", "线路"),
         Expectation::CwndReaches(_) => ("congestion window", "拥塞窗口"),
+        Expectation::Text(_) => ("text", "文本"),
+        Expectation::SavesFile(_) => ("saved file", "保存的文件"),
     };
     t(lang, en.into(), zh.into())
 }
@@ -237,6 +239,12 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
         Expectation::Blocks(b) => blocked(*b, lang),
         Expectation::Wire(w) => list(&w.iter().map(|a| wire_action(a.name(), lang)).collect::<Vec<_>>(), lang),
         Expectation::CwndReaches(n) => t(lang, format!("cwnd ≥ {n} segments"), format!("cwnd ≥ {n} 个报文段")),
+        Expectation::Text(text) => format!("{text:?}"),
+        Expectation::SavesFile(file) => t(
+            lang,
+            format!("a file with the bytes of {file:?} (any name)"),
+            format!("一个与 {file:?} 字节相同的文件（名字不限）"),
+        ),
     }
 }
 
@@ -254,6 +262,20 @@ pub fn got(o: &Observed, lang: Lang) -> String {
         Observed::Wire(w) => list(&w.iter().map(|a| wire_action(a, lang)).collect::<Vec<_>>(), lang),
         Observed::Cwnd(Some(c)) => t(lang, format!("cwnd {c} at most"), format!("cwnd 最大 {c}")),
         Observed::Cwnd(None) => t(lang, "no TCP_INFO".into(), "没有 TCP_INFO".into()),
+        Observed::Text { text, malformed } => {
+            let bad = if *malformed { t(lang, " (malformed bytes)".into(), "（含无效字节）".into()) } else { String::new() };
+            format!("{text:?}{bad}")
+        }
+        Observed::Saved(files) if files.is_empty() => {
+            t(lang, "no new file in its folder".into(), "它的文件夹里没有新文件".into())
+        }
+        Observed::Saved(files) => {
+            let each: Vec<String> = files
+                .iter()
+                .map(|f| t(lang, format!("{:?} ({} bytes)", f.name, f.bytes), format!("{:?}（{} 字节）", f.name, f.bytes)))
+                .collect();
+            t(lang, format!("new in its folder: {}", each.join(", ")), format!("文件夹里新出现的：{}", each.join("、")))
+        }
         Observed::Md5 { want, got } => t(
             lang,
             format!("{} vs {}", want.as_deref().unwrap_or("(no transfer)"), got.as_deref().unwrap_or("(none)")),

@@ -40,9 +40,9 @@ impl LabFiles {
     /// Writes `files` into `dir`. A file of that name with other bytes is
     /// replaced when `replace` (a private copy, as `wirelab grade` makes),
     /// else it is an error: wirelab never overwrites a student's own file.
-    pub fn put(files: &[super::spec::LabFile], dir: &Path, replace: bool) -> Result<LabFiles> {
+    pub fn put(files: &[super::spec::LabFile], actor: &str, dir: &Path, replace: bool) -> Result<LabFiles> {
         let mut put = LabFiles { created: Vec::new() };
-        for f in files {
+        for f in files.iter().filter(|f| f.given_to(actor)) {
             let path = dir.join(&f.name);
             let bytes = f.contents();
             match std::fs::read(&path) {
@@ -67,6 +67,50 @@ impl Drop for LabFiles {
         for p in &self.created {
             let _ = std::fs::remove_file(p);
         }
+    }
+}
+
+/// A program's working directory as it was when the program started, to
+/// tell which files it saved (`saves_file`): a file already there before is
+/// never taken for its work.
+pub struct FolderWatch {
+    dir: PathBuf,
+    before: std::collections::HashMap<std::ffi::OsString, (u64, Option<std::time::SystemTime>)>,
+}
+
+/// Largest file whose MD5 `saves_file` computes.
+const SAVED_MAX: u64 = 256 << 20;
+
+impl FolderWatch {
+    /// Notes what `dir` holds now.
+    pub fn new(dir: &Path) -> FolderWatch {
+        let before = Self::list(dir).into_iter().map(|(name, meta)| (name, (meta.len(), meta.modified().ok()))).collect();
+        FolderWatch { dir: dir.to_path_buf(), before }
+    }
+
+    fn list(dir: &Path) -> Vec<(std::ffi::OsString, std::fs::Metadata)> {
+        let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+        rd.flatten()
+            .filter_map(|e| e.metadata().ok().filter(|m| m.is_file()).map(|m| (e.file_name(), m)))
+            .collect()
+    }
+
+    /// The files created or changed since, with their MD5s, by name.
+    pub fn saved(&self) -> Vec<(super::events::SavedFile, String)> {
+        let mut out: Vec<_> = Self::list(&self.dir)
+            .into_iter()
+            .filter(|(name, meta)| self.before.get(name) != Some(&(meta.len(), meta.modified().ok())))
+            .map(|(name, meta)| {
+                let md5 = if meta.len() <= SAVED_MAX {
+                    std::fs::read(self.dir.join(&name)).map(|b| super::transfer::md5_hex(&b)).unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                (super::events::SavedFile { name: name.to_string_lossy().into_owned(), bytes: meta.len() }, md5)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        out
     }
 }
 
@@ -128,6 +172,11 @@ pub struct Program {
     conn_name: String,
     exited: Option<i32>,
     killed: bool,
+    cwd: Option<PathBuf>,
+    stdin: Option<Vec<u8>>,
+    /// The port it listened on: its connections in TIME_WAIT (which no
+    /// process holds any more) are found by it.
+    listen_port: Option<u16>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -135,19 +184,58 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 impl Program {
     /// Starts `spec.command` with `sh -c` in `cwd`, in its own process group,
     /// in `ns` when given. `conn_name` names its connected sockets.
-    pub fn start(spec: &ProgramSpec, cwd: Option<&Path>, ns: Option<Arc<Netns>>, conn_name: &str) -> Result<Program> {
+    pub fn start(
+        spec: &ProgramSpec,
+        cwd: Option<&Path>,
+        ns: Option<Arc<Netns>>,
+        conn_name: &str,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<Program> {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let out_dir = std::env::temp_dir().join(format!("wirelab-program-{}-{n}", std::process::id()));
         let io = |what: &str, e| Error::io(format!("{what} {}", out_dir.display()), e);
         std::fs::create_dir_all(&out_dir).map_err(|e| io("creating", e))?;
-        let stdout = std::fs::File::create(out_dir.join("stdout")).map_err(|e| io("creating a file in", e))?;
-        let stderr = std::fs::File::create(out_dir.join("stderr")).map_err(|e| io("creating a file in", e))?;
+        let mut p = Program {
+            child: Self::spawn(spec, cwd, ns.as_ref(), &out_dir, stdin.as_deref()).inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(&out_dir);
+            })?,
+            pgid: 0,
+            spec: spec.clone(),
+            ns,
+            out_dir,
+            conn_name: conn_name.to_string(),
+            exited: None,
+            killed: false,
+            cwd: cwd.map(Path::to_path_buf),
+            stdin,
+            listen_port: None,
+        };
+        p.pgid = p.child.id() as i32;
+        Ok(p)
+    }
+
+    /// Starts the command; its output is appended to `out_dir`'s files
+    /// (a restarted program's stderr follows the first one's).
+    fn spawn(
+        spec: &ProgramSpec,
+        cwd: Option<&Path>,
+        ns: Option<&Arc<Netns>>,
+        out_dir: &Path,
+        stdin: Option<&[u8]>,
+    ) -> Result<Child> {
+        let io = |what: &str, e| Error::io(format!("{what} {}", out_dir.display()), e);
+        let open = |name: &str| {
+            std::fs::OpenOptions::new().create(true).append(true).open(out_dir.join(name))
+        };
+        let stdout = open("stdout").map_err(|e| io("creating a file in", e))?;
+        let stderr = open("stderr").map_err(|e| io("creating a file in", e))?;
         let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(&spec.command).stdin(Stdio::null()).stdout(stdout).stderr(stderr).process_group(0);
+        let input = if stdin.is_some() { Stdio::piped() } else { Stdio::null() };
+        cmd.arg("-c").arg(&spec.command).stdin(input).stdout(stdout).stderr(stderr).process_group(0);
         if let Some(dir) = cwd {
             cmd.current_dir(dir);
         }
-        let ns_fd = ns.as_ref().map(|n| n.raw_fd());
+        let ns_fd = ns.map(|n| n.raw_fd());
         // SAFETY: the closure runs in the child between fork and exec and
         // makes only async-signal-safe system calls (prctl, setns).
         unsafe {
@@ -162,24 +250,42 @@ impl Program {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| {
-            let _ = std::fs::remove_dir_all(&out_dir);
+        let mut child = cmd.spawn().map_err(|e| {
             Error::Usage(crate::i18n::either(
                 format!("cannot start the program {:?}: {e}", spec.command),
                 format!("无法启动程序 {:?}：{e}", spec.command),
             ))
         })?;
-        let pgid = child.id() as i32;
-        Ok(Program {
-            child,
-            pgid,
-            spec: spec.clone(),
-            ns,
-            out_dir,
-            conn_name: conn_name.to_string(),
-            exited: None,
-            killed: false,
-        })
+        // The lines it reads with input(), then end of input. Far below a
+        // pipe's 64 KiB, so the write never waits for the program.
+        if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            use std::io::Write;
+            let _ = pipe.write_all(bytes);
+        }
+        Ok(child)
+    }
+
+    /// Stops the program (its whole group) and starts it again with the
+    /// same command, folder, namespace and input, as an operator restarts a
+    /// server; waits until it listens again. Err: it never listened (its
+    /// stderr says why: "Address already in use" without SO_REUSEADDR).
+    pub fn restart(&mut self, limit: Duration, stop: &AtomicBool) -> Result<Option<(SocketAddr, u64)>> {
+        self.kill_group();
+        self.child = Self::spawn(&self.spec, self.cwd.as_deref(), self.ns.as_ref(), &self.out_dir, self.stdin.as_deref())?;
+        self.pgid = self.child.id() as i32;
+        self.exited = None;
+        self.killed = false;
+        self.wait_listening(limit, stop)
+    }
+
+    /// Whether its process group is still running.
+    pub fn running(&mut self) -> bool {
+        !(self.poll_exit().is_some() && self.members().is_empty())
+    }
+
+    /// Its TCP sockets other than listeners, as the kernel lists them.
+    pub fn connections(&self) -> Vec<KernelSocket> {
+        self.kernel().into_iter().filter(|k| k.proto == Proto::Tcp && k.state != "LISTEN").collect()
     }
 
     /// The actor it plays.
@@ -207,6 +313,7 @@ impl Program {
                 return Ok(None);
             }
             if let Some(found) = self.kernel().into_iter().find(|k| k.proto == Proto::Tcp && k.state == "LISTEN") {
+                self.listen_port = Some(found.local.port());
                 return Ok(Some((found.local, found.inode)));
             }
             // Exited (and its group is empty): it will never listen.
@@ -265,22 +372,35 @@ impl Program {
 
     /// The kernel's rows of its sockets.
     fn kernel(&self) -> Vec<KernelSocket> {
+        self.kernel_with(false)
+    }
+
+    /// Its sockets; with `time_wait`, also the TIME_WAIT connections on the
+    /// port it listened on (a closed socket has no inode and no process).
+    fn kernel_with(&self, time_wait: bool) -> Vec<KernelSocket> {
         let inodes = self.inodes();
-        if inodes.is_empty() {
+        let port = self.listen_port.filter(|_| time_wait);
+        if inodes.is_empty() && port.is_none() {
             return Vec::new();
         }
         let table = match &self.ns {
             Some(ns) => ns.run(procnet::snapshot).unwrap_or_default(),
             None => procnet::snapshot(),
         };
-        table.into_iter().filter(|k| k.inode != 0 && inodes.contains(&k.inode)).collect()
+        table
+            .into_iter()
+            .filter(|k| {
+                (k.inode != 0 && inodes.contains(&k.inode))
+                    || (k.proto == Proto::Tcp && k.state == "TIME_WAIT" && Some(k.local.port()) == port)
+            })
+            .collect()
     }
 
     /// Its sockets as rows of the lab's kernel table: listeners under the
     /// actor's name, connections under `conn_name`.
     pub fn rows(&self) -> Vec<StateRow> {
         let mut rows: Vec<StateRow> = self
-            .kernel()
+            .kernel_with(true)
             .into_iter()
             .map(|k| {
                 let name = if k.state == "LISTEN" { self.spec.actor.clone() } else { self.conn_name.clone() };
@@ -318,6 +438,12 @@ impl Program {
         if self.killed {
             return;
         }
+        self.kill_group();
+        let _ = std::fs::remove_dir_all(&self.out_dir);
+    }
+
+    /// Kills every process of its group and waits until they are gone.
+    fn kill_group(&mut self) {
         self.killed = true;
         // Every process of its group, however many it started; then reap ours.
         // SAFETY: kill(2) with a negative pid signals the group; no memory effects.
@@ -331,7 +457,6 @@ impl Program {
             unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
             std::thread::sleep(Duration::from_millis(10));
         }
-        let _ = std::fs::remove_dir_all(&self.out_dir);
     }
 }
 
@@ -376,7 +501,7 @@ mod tests {
     #[test]
     fn a_process_group_is_found_and_killed() {
         let spec: ProgramSpec = "x=sleep 30 & sleep 30; wait".parse().unwrap();
-        let mut p = Program::start(&spec, None, None, "x-conn").unwrap();
+        let mut p = Program::start(&spec, None, None, "x-conn", None).unwrap();
         let pgid = p.pgid;
         let deadline = Instant::now() + Duration::from_secs(2);
         while group_members(pgid).len() < 3 && Instant::now() < deadline {
@@ -390,7 +515,7 @@ mod tests {
     #[test]
     fn a_program_that_never_listens_is_reported_with_its_stderr() {
         let spec: ProgramSpec = "x=echo oops >&2; exit 3".parse().unwrap();
-        let mut p = Program::start(&spec, None, None, "x-conn").unwrap();
+        let mut p = Program::start(&spec, None, None, "x-conn", None).unwrap();
         let e = p.wait_listening(Duration::from_secs(3), &AtomicBool::new(false)).unwrap_err().to_string();
         assert!(e.contains("never listened") && e.contains("status 3") && e.contains("oops"), "{e}");
     }

@@ -50,20 +50,47 @@ pub struct Lab {
     /// same `bytes`).
     #[serde(default, rename = "file")]
     pub files: Vec<LabFile>,
+    /// What a program playing an actor reads on its stdin (`[[input]]`),
+    /// as the course's client asks with `input()`.
+    #[serde(default, rename = "input")]
+    pub inputs: Vec<ProgramInput>,
     /// The steps, in order.
     #[serde(rename = "step")]
     pub steps: Vec<toml::Spanned<Step>>,
 }
 
-/// A file of the lab (`[[file]]`): `bytes` bytes of the generated content a
-/// `sendfile` of that size sends, under `name`.
+/// A file of the lab (`[[file]]`) under `name`: `bytes` bytes of the
+/// generated content a `sendfile` of that size sends, or a `text` (UTF-8).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LabFile {
     /// Its name in the working directory (no folders; any script, e.g. Chinese).
     pub name: String,
-    /// Its size.
-    pub bytes: usize,
+    /// Its size (generated content).
+    pub bytes: Option<usize>,
+    /// Its text instead (an HTML page).
+    pub text: Option<String>,
+    /// Only a program playing this actor finds it in its working directory
+    /// (default: any program of the lab).
+    pub actor: Option<String>,
+}
+
+/// `[[input]]`: the lines a program playing `actor` reads on its stdin,
+/// each ended by a newline; then its stdin is closed.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramInput {
+    /// The actor.
+    pub actor: String,
+    /// The lines.
+    pub lines: Vec<String>,
+}
+
+impl ProgramInput {
+    /// The bytes written to the program's stdin.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.lines.iter().flat_map(|l| l.bytes().chain(std::iter::once(b'\n'))).collect()
+    }
 }
 
 /// Largest `[[file]]`.
@@ -72,12 +99,28 @@ pub const LAB_FILE_MAX: usize = 64 << 20;
 impl LabFile {
     /// Its content.
     pub fn contents(&self) -> Vec<u8> {
-        super::transfer::file_contents(self.bytes as u64)
+        match &self.text {
+            Some(t) => t.as_bytes().to_vec(),
+            None => super::transfer::file_contents(self.bytes.unwrap_or(0) as u64),
+        }
     }
 
     /// MD5 of its content, hex.
     pub fn md5(&self) -> String {
-        super::transfer::file_md5(self.bytes as u64)
+        match &self.text {
+            Some(t) => super::transfer::md5_hex(t.as_bytes()),
+            None => super::transfer::file_md5(self.bytes.unwrap_or(0) as u64),
+        }
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        self.text.as_ref().map(String::len).or(self.bytes).unwrap_or(0)
+    }
+
+    /// A program playing `actor` finds it in its working directory.
+    pub fn given_to(&self, actor: &str) -> bool {
+        self.actor.as_deref().is_none_or(|a| a == actor)
     }
 }
 
@@ -469,6 +512,12 @@ pub enum Call {
         /// How long.
         seconds: f64,
     },
+    /// Stop the actor's server and start it again on the same address, as
+    /// an operator restarts a server: a program is killed (its whole
+    /// process group) and started again with the same command; wirelab's
+    /// own server closes its listening socket and does `socket()`,
+    /// `setsockopt(SO_REUSEADDR, 1)`, `bind()` and `listen()` again.
+    Restart {},
     /// Show the kernel's sockets every `every` seconds for `seconds`.
     Watch {
         /// How long.
@@ -514,6 +563,7 @@ impl Call {
             "setsockopt(option, value): SO_REUSEADDR, SO_LINGER, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, SO_KEEPALIVE, SO_BROADCAST, TCP_CONGESTION (value = \"reno\"|\"cubic\"|\"bbr\")",
         ),
         ("sendto", "sendto(data, to): data | bytes, to"),
+        ("restart", "stop the actor's server and start it again on the same address (a program: killed and started again)"),
         ("sleep", "wait: seconds = N (no actor)"),
         ("watch", "show the kernel's sockets: seconds = N, every = N (no actor)"),
     ];
@@ -544,6 +594,7 @@ impl Call {
             Call::Close {} => "close",
             Call::Setsockopt { .. } => "setsockopt",
             Call::Sendto { .. } => "sendto",
+            Call::Restart {} => "restart",
             Call::Sleep { .. } => "sleep",
             Call::Watch { .. } => "watch",
         }
@@ -835,6 +886,12 @@ pub struct Expect {
     pub wire: Option<Vec<crate::source::wire::spec::Action>>,
     /// The actor's cwnd (TCP_INFO) reached at least this during the step.
     pub cwnd_reaches: Option<u32>,
+    /// The bytes received, decoded with the call's `decode` codec, are this text.
+    pub text: Option<String>,
+    /// The actor's program left a file with that `[[file]]`'s bytes in its
+    /// working directory (any name); wirelab's own steps: what the actor
+    /// received is those bytes.
+    pub saves_file: Option<String>,
 }
 
 /// One thing a step must show, checked after it ran.
@@ -875,6 +932,10 @@ pub enum Expectation {
     Wire(Vec<crate::source::wire::spec::Action>),
     /// The actor's congestion window (TCP_INFO) reached at least this many segments during the step.
     CwndReaches(u32),
+    /// The bytes received, decoded, are this text.
+    Text(String),
+    /// The actor saved a file with that `[[file]]`'s bytes.
+    SavesFile(String),
 }
 
 impl Expectation {
@@ -893,6 +954,8 @@ impl Expectation {
             Expectation::Blocks(_) => "blocks",
             Expectation::Wire(_) => "wire",
             Expectation::CwndReaches(_) => "cwnd_reaches",
+            Expectation::Text(_) => "text",
+            Expectation::SavesFile(_) => "saves_file",
         }
     }
 
@@ -900,7 +963,7 @@ impl Expectation {
     /// a student's program performs (`--program`), whose return value and
     /// bytes wirelab cannot see.
     pub fn observable(&self) -> bool {
-        self.needs_capture() || matches!(self, Expectation::State { .. })
+        self.needs_capture() || matches!(self, Expectation::State { .. } | Expectation::SavesFile(_))
     }
 
     /// Judged from the capture (skipped without one).
@@ -927,6 +990,9 @@ impl Expectation {
             }
             Expectation::Md5OfFile(_) if !call.moves_bytes() => {
                 Err(format!("expect.md5_of_file needs sendall, sendfile, recv_all or join, not {name}"))
+            }
+            Expectation::Text(_) if !matches!(call, Call::Recv { decode: Some(_), .. }) => {
+                Err(format!("expect.text needs recv with decode = \"utf-8\" or \"gbk\", not {name}"))
             }
             Expectation::Errno(_)
             | Expectation::Ret(_)
@@ -981,6 +1047,8 @@ impl Expect {
             v.push(Expectation::Wire(w.clone()));
         }
         v.extend(self.cwnd_reaches.map(Expectation::CwndReaches));
+        v.extend(self.text.clone().map(Expectation::Text));
+        v.extend(self.saves_file.clone().map(Expectation::SavesFile));
         v
     }
 }
@@ -1146,13 +1214,18 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
         if !names.insert(n) {
             return Err(format!("[[file]] name {n:?} is given twice"));
         }
-        if f.bytes > LAB_FILE_MAX {
-            return Err(format!("[[file]] {n:?}: bytes = {} is more than {LAB_FILE_MAX}", f.bytes));
+        match (&f.bytes, &f.text) {
+            (Some(b), None) if *b > LAB_FILE_MAX => {
+                return Err(format!("[[file]] {n:?}: bytes = {b} is more than {LAB_FILE_MAX}"))
+            }
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => return Err(format!("[[file]] {n:?}: give bytes = N (generated content) or text = \"…\", one of them")),
         }
     }
     // Actors known so far (created by `socket` or `accept`), in order of appearance.
     let mut actors: Vec<String> = Vec::new();
     let mut sockets: HashSet<String> = HashSet::new();
+    let mut listeners: HashSet<String> = HashSet::new();
     for spanned in &lab.steps {
         let step = spanned.get_ref();
         let line = line_of(text, spanned.span().start);
@@ -1227,6 +1300,12 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
                 ));
             }
         }
+        if let Call::Listen { .. } = call {
+            listeners.insert(step.actor.clone());
+        }
+        if let (Call::Restart {}, false) = (call, listeners.contains(&step.actor)) {
+            return fail(format!("actor {:?} has not listened yet: only a server (after listen) can restart", step.actor));
+        }
         if let Call::Accept { new_actor } = call {
             if new_actor.is_empty() {
                 return fail("as = \"<name of the connected socket>\" must not be empty".into());
@@ -1249,9 +1328,9 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
                         did_you_mean(who, actors.iter().map(String::as_str))
                     ))
                 }
-                Expectation::Md5OfFile(f) if !names.contains(f.as_str()) => {
+                Expectation::Md5OfFile(f) | Expectation::SavesFile(f) if !names.contains(f.as_str()) => {
                     return fail(format!(
-                        "expect.md5_of_file names {f:?}, which is not a [[file]] of this lab{}",
+                        "expect names file {f:?}, which is not a [[file]] of this lab{}",
                         did_you_mean(f, names.iter().copied())
                     ))
                 }
@@ -1279,6 +1358,34 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
             {
                 return fail(format!("{} has no result for quiz.field", call.name()));
             }
+        }
+    }
+    let at = |needle: &str| text.find(needle).map(|o| format!("line {}: ", line_of(text, o))).unwrap_or_default();
+    for f in &lab.files {
+        if let Some(a) = f.actor.as_deref().filter(|a| !sockets.contains(*a)) {
+            return Err(format!(
+                "{}[[file]] {:?}: actor = {a:?} is not an actor of this lab{}",
+                at(&format!("\"{a}\"")),
+                f.name,
+                did_you_mean(a, actors.iter().map(String::as_str))
+            ));
+        }
+    }
+    let mut given: HashSet<&str> = HashSet::new();
+    for i in &lab.inputs {
+        let a = i.actor.as_str();
+        if !sockets.contains(a) {
+            return Err(format!(
+                "{}[[input]]: actor = {a:?} is not an actor of this lab{}",
+                at(&format!("\"{a}\"")),
+                did_you_mean(a, actors.iter().map(String::as_str))
+            ));
+        }
+        if !given.insert(a) {
+            return Err(format!("{}[[input]]: actor {a:?} is given twice", at(&format!("\"{a}\""))));
+        }
+        if let Some(l) = i.lines.iter().find(|l| l.contains(['\n', '\r'])) {
+            return Err(format!("{}[[input]] {a:?}: {l:?}: one line per entry, without a newline", at("[[input]]")));
         }
     }
     Ok(())
