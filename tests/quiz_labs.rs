@@ -45,7 +45,8 @@ const ANSWERS: &[(&str, &[&str])] = &[
     ("udp-loss", &["9", "b'message 3'"]),
     ("broadcast", &["b", "1", "b'hello, everyone'"]),
     ("grade-echo-server", &["b'hello'", "TIME_WAIT"]),
-    ("grade-file-server", &["8", "b''"]),
+    ("grade-file-server", &["8", "b''", "LISTEN"]),
+    ("grade-file-client", &["8", "FIN_WAIT2"]),
 ];
 
 fn answers_of(id: &str) -> &'static [&'static str] {

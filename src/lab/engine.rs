@@ -342,7 +342,13 @@ pub fn run_with_stop(
             Some(p) if step.call.needs_actor() && by_program.contains(&step.actor) => Performer::Program(p),
             _ => Performer::Wirelab,
         };
-        if let (Performer::Program(spec), None, Some(role)) = (performer, &program, &role) {
+        // A client program starts at its connect step: everything it does
+        // from start to connection (input(), socket(), connect()) happens
+        // inside that step, whose packets the step's expectations judge.
+        let starts_here = role.as_ref().is_some_and(|r| {
+            !r.client || matches!(step.call, Call::Connect { .. } | Call::ConnectEx { .. })
+        });
+        if let (Performer::Program(spec), None, Some(role), true) = (performer, &program, &role, starts_here) {
             let ns = exec.placement_of(&spec.actor).map(|h| Arc::clone(&h.ns));
             let stdin = lab.inputs.iter().find(|i| i.actor == spec.actor).map(super::spec::ProgramInput::bytes);
             let mut p = Program::start(spec, workdir.as_deref(), ns, &role.conn_name, stdin)?;
@@ -415,7 +421,10 @@ pub fn run_with_stop(
                     }
                 }
             }
-            (Performer::Program(_), _, None) => unreachable!("the program starts at its actor's first step"),
+            // A client program before its connect step: not started yet.
+            (Performer::Program(spec), _, None) => {
+                CallOutcome { ok: true, notes: vec![Note::ByProgram { actor: spec.actor.clone() }], ..Default::default() }
+            }
             (Performer::Wirelab, Some(Err(o)), _) => o,
             (Performer::Wirelab, _, _) => exec.perform(step, resolved),
         };

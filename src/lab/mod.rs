@@ -74,6 +74,7 @@ pub const COURSE_ORDER: &[&str] = &[
     "ipv6",
     "grade-echo-server",
     "grade-file-server",
+    "grade-file-client",
 ];
 
 /// Where a lab came from.
