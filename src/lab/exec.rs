@@ -588,7 +588,17 @@ impl Executor {
             | Call::RecvAll { background: true, .. } => match sock.try_clone() {
                 Ok(dup) => {
                     let call = step.call.clone();
-                    let handle = std::thread::spawn(move || transfer_call(&dup, &call, timeout));
+                    // A wait that ran into the lab's own limit (the socket has
+                    // no timeout of its own): a program would still be waiting.
+                    let lab_limit = !matches!(own, Some(Some(_)));
+                    let handle = std::thread::spawn(move || {
+                        let mut o = transfer_call(&dup, &call, timeout);
+                        if lab_limit && matches!(o.errno, Some(libc::EAGAIN) | Some(libc::ETIMEDOUT)) {
+                            o.errno = None;
+                            o.notes.push(Note::LabTimeout { seconds: timeout.as_secs_f64() });
+                        }
+                        o
+                    });
                     self.background.insert(name.clone(), Background { handle, stop: None });
                     CallOutcome { ok: true, notes: vec![Note::Background], ..Default::default() }
                 }
@@ -705,6 +715,7 @@ impl Executor {
                 | Call::Recv { .. }
                 | Call::Recvfrom { .. }
                 | Call::RecvFramed {}
+                | Call::RecvAll { .. }
         );
         if waited && matches!(outcome.errno, Some(libc::EAGAIN) | Some(libc::ETIMEDOUT)) {
             let secs = started.elapsed().as_secs_f64();
