@@ -47,6 +47,7 @@ const ANSWERS: &[(&str, &[&str])] = &[
     ("grade-echo-server", &["b'hello'", "TIME_WAIT"]),
     ("grade-file-server", &["8", "b''", "LISTEN"]),
     ("grade-file-client", &["8", "FIN_WAIT2"]),
+    ("grade-http-server", &["FIN_WAIT2", "198"]),
 ];
 
 fn answers_of(id: &str) -> &'static [&'static str] {

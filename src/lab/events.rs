@@ -137,6 +137,8 @@ pub enum Note {
         /// The limit.
         seconds: f64,
     },
+    /// An HTTP response as `recv_http` read it.
+    Http(Box<super::http_client::Response>),
     /// A student's program performs this actor (`--program`): the step is
     /// an observation, not a call wirelab made.
     ByProgram {
@@ -246,6 +248,17 @@ pub enum Observed {
         text: String,
         /// Some bytes were not valid in the codec.
         malformed: bool,
+    },
+    /// The HTTP response's status code (None: no status line).
+    HttpStatus(Option<u16>),
+    /// What is wrong with the HTTP response.
+    HttpProblems(Vec<super::http_client::Problem>),
+    /// What the response said about the connection and what the server did.
+    HttpClose {
+        /// It said the connection ends.
+        says_close: bool,
+        /// What the server did.
+        closed: Option<super::http_client::Closed>,
     },
     /// Files a program created or changed in its working directory (none
     /// had the bytes wanted).

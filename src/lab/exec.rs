@@ -214,6 +214,7 @@ pub fn signature(call: &Call, resolved: Option<SocketAddr>) -> String {
             format!("serve(mode={:?}, reply=\"same\")", format!("{mode:?}").to_lowercase())
         }
         Call::Join {} => "thread.join()".into(),
+        Call::RecvHttp {} => "read_http_response()".into(),
         Call::Shutdown { how } => format!(
             "shutdown({})",
             match how {
@@ -606,6 +607,16 @@ impl Executor {
             },
             Call::Sendall { .. } | Call::Sendfile { .. } | Call::RecvAll { .. } => {
                 transfer_call(sock, &step.call, timeout)
+            }
+            Call::RecvHttp {} => {
+                let resp = super::http_client::read_response(sock, timeout);
+                CallOutcome {
+                    ok: resp.status.is_some(),
+                    ret: Some(resp.body.len() as i64),
+                    md5: Some(transfer::md5_hex(&resp.body)),
+                    notes: vec![Note::Http(Box::new(resp))],
+                    ..Default::default()
+                }
             }
             Call::RecvFramed {} => match transfer::recv_framed(sock, timeout) {
                 Ok(msg) => CallOutcome { ok: true, ret: Some(msg.len() as i64), data: Some(msg), ..Default::default() },

@@ -76,6 +76,14 @@ pub fn check(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Opt
     }
 }
 
+/// The response `recv_http` read.
+fn http<'a>(r: &'a StepResult<'_>) -> Option<&'a super::http_client::Response> {
+    r.outcome.notes.iter().find_map(|n| match n {
+        super::events::Note::Http(h) => Some(&**h),
+        _ => None,
+    })
+}
+
 fn judge(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Option<String>) -> (bool, Observed) {
     let seen = || r.packets.iter().filter_map(pattern_of).collect::<Vec<_>>();
     let labels = |ps: &[PacketPattern]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
@@ -152,6 +160,22 @@ fn judge(exp: &Expectation, r: &StepResult<'_>, md5_of: impl Fn(&str) -> Option<
             let (text, malformed) = decoded.unwrap_or_default();
             (&text == want && !malformed, Observed::Text { text, malformed })
         }
+        Expectation::HttpStatus(want) => {
+            let got = http(r).and_then(|h| h.status);
+            (got == Some(*want), Observed::HttpStatus(got))
+        }
+        Expectation::HttpWellFormed(want) => {
+            let problems = http(r).map(|h| h.problems.clone()).unwrap_or_default();
+            (http(r).is_some() && problems.is_empty() == *want, Observed::HttpProblems(problems))
+        }
+        Expectation::ClosesAsSaid(want) => match http(r) {
+            Some(h) if h.framing.is_some() => {
+                (h.closes_as_said() == *want, Observed::HttpClose { says_close: h.says_close, closed: h.closed })
+            }
+            // No head: nothing was said about the connection.
+            Some(h) => (false, Observed::HttpProblems(h.problems.clone())),
+            None => (false, Observed::HttpProblems(Vec::new())),
+        },
         Expectation::SavesFile(name) => {
             let want = r.files.iter().find(|f| &f.name == name).map(super::spec::LabFile::md5);
             match r.saved {

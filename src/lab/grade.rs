@@ -120,6 +120,18 @@ fn why_default(e: &Expectation, lang: Lang) -> String {
             "This is what the client sees: an error or a wait here means the server did not serve it.",
             "这是客户端看到的结果：这里出错或一直等待，说明服务器没有为它服务。",
         ),
+        Expectation::HttpStatus(_) => (
+            "The status code is what a browser acts on: 200 shows the page, 404 says it does not exist; a wrong code (an error page sent as 200) misleads browsers, caches and search engines.",
+            "状态码是浏览器据以行动的依据：200 显示页面，404 表示页面不存在；错误的状态码（把错误页面当作 200 发出）会误导浏览器、缓存和搜索引擎。",
+        ),
+        Expectation::HttpWellFormed(_) => (
+            "A client finds the body's end only from the head (Content-Length in bytes, chunked, or the close): a length counted in characters, a missing empty line or LF-only lines leave it reading the wrong bytes or waiting.",
+            "客户端只能从报文头知道正文在哪里结束（以字节计的 Content-Length、分块、或关闭连接）：按字符数算的长度、缺少空行、只用 LF 换行，都会让它读错字节或一直等待。",
+        ),
+        Expectation::ClosesAsSaid(_) => (
+            "HTTP/1.1 keeps a connection open unless the response says Connection: close (RFC 9112 §9.3): a server that closes without saying so breaks a client reusing it, one that says close must close.",
+            "除非响应里写了 Connection: close，HTTP/1.1 的连接默认保持打开（RFC 9112 §9.3）：没说就关闭的服务器会让复用连接的客户端出错，说了要关闭就必须关闭。",
+        ),
         Expectation::SavesFile(_) => (
             "A download client must leave the file's exact bytes on disk: a file that is missing, cut short or changed is a failed download, whatever the program printed.",
             "下载客户端必须把文件的原样字节留在磁盘上：文件不存在、被截断或内容变了，就是下载失败，不管程序打印了什么。",

@@ -129,11 +129,102 @@ pub fn note(n: &Note, lang: Lang) -> String {
             format!("the lab stopped waiting after {seconds} s; a program without a timeout would still be blocked here"),
             format!("实验在 {seconds} 秒后停止等待；没有设置超时的程序此时仍会阻塞在这里"),
         ),
+        Note::Http(h) => http_response(h, lang),
         Note::ByProgram { actor } => t(
             lang,
             format!("{actor} is your program: wirelab did not make this call; the wire and the kernel's table judge it"),
             format!("{actor} 是你的程序：这个调用不是 wirelab 做的；由线路上的包和内核的套接字表来判断"),
         ),
+    }
+}
+
+/// An HTTP response as read: status line, how the body ended, what the
+/// connection did, what is wrong.
+fn http_response(h: &super::http_client::Response, lang: Lang) -> String {
+    use super::http_client::Framing;
+    let mut parts = Vec::new();
+    match (h.version, h.status) {
+        (Some(v), Some(code)) => parts.push(format!("HTTP/1.{v} {code} {}", h.reason).trim_end().to_string()),
+        _ => parts.push(t(lang, "no status line".into(), "没有状态行".into())),
+    }
+    match h.framing {
+        Some(Framing::Length(n)) => parts.push(t(
+            lang,
+            format!("Content-Length: {n}, body {} bytes", h.body.len()),
+            format!("Content-Length: {n}，正文 {} 字节", h.body.len()),
+        )),
+        Some(Framing::Chunked) => parts.push(t(
+            lang,
+            format!("chunked, body {} bytes", h.body.len()),
+            format!("分块传输，正文 {} 字节", h.body.len()),
+        )),
+        Some(Framing::Close) => parts.push(t(
+            lang,
+            format!("no Content-Length: body until the close, {} bytes", h.body.len()),
+            format!("没有 Content-Length：正文到关闭为止，{} 字节", h.body.len()),
+        )),
+        None => {}
+    }
+    if h.framing.is_some() {
+        parts.push(http_close(h.says_close, h.closed, lang));
+    }
+    parts.extend(h.problems.iter().map(|p| http_problem(p, lang)));
+    parts.join(t(lang, "; ".into(), "；".into()).as_str())
+}
+
+/// What a response said about its connection, and what happened.
+fn http_close(says_close: bool, closed: Option<super::http_client::Closed>, lang: Lang) -> String {
+    use super::http_client::Closed;
+    let said = if says_close {
+        t(lang, "says the connection closes".into(), "声明连接将关闭".into())
+    } else {
+        t(lang, "keeps the connection (HTTP/1.1 default)".into(), "保持连接（HTTP/1.1 的默认）".into())
+    };
+    let did = match closed {
+        Some(Closed::Closed) => t(lang, "the server closed it".into(), "服务器关闭了连接".into()),
+        Some(Closed::Reset) => t(lang, "the server reset it (RST)".into(), "服务器复位了连接（RST）".into()),
+        Some(Closed::Open) => t(lang, "still open".into(), "连接仍然打开".into()),
+        None => t(lang, "unknown".into(), "未知".into()),
+    };
+    format!("{said} → {did}")
+}
+
+/// One thing wrong with a response.
+fn http_problem(p: &super::http_client::Problem, lang: Lang) -> String {
+    use super::http_client::Problem;
+    match p {
+        Problem::NoResponse => {
+            t(lang, "no response: the connection ended first".into(), "没有响应：连接先结束了".into())
+        }
+        Problem::HeadNeverEnded => t(
+            lang,
+            "the head has no empty line (CRLF CRLF) ending it".into(),
+            "报文头后面没有结束它的空行（CRLF CRLF）".into(),
+        ),
+        Problem::BadHead { reason } => {
+            t(lang, format!("the head cannot be parsed: {reason}"), format!("报文头无法解析：{reason}"))
+        }
+        Problem::BareLf => t(
+            lang,
+            "lines end in LF alone, not CRLF (RFC 9112 §2.2)".into(),
+            "行尾只有 LF，不是 CRLF（RFC 9112 §2.2）".into(),
+        ),
+        Problem::BodyShort { got, want } => t(
+            lang,
+            format!("the body ended after {got} of the {want} bytes announced"),
+            format!("正文只有 {got} 字节，声明的是 {want} 字节"),
+        ),
+        Problem::ExtraBytes { bytes } => t(
+            lang,
+            format!("{bytes} byte(s) after the body the head announced (a length counted in characters, not bytes?)"),
+            format!("在报文头声明的正文之后还有 {bytes} 字节（长度按字符而不是按字节计算了？）"),
+        ),
+        Problem::BodyNeverEnds => t(
+            lang,
+            "no Content-Length, not chunked and the connection stays open: the body never ends".into(),
+            "没有 Content-Length、不是分块传输、连接又不关闭：正文永远不会结束".into(),
+        ),
+        Problem::BadChunk => t(lang, "a chunk size line is not hexadecimal".into(), "分块大小那一行不是十六进制数".into()),
     }
 }
 
@@ -211,6 +302,9 @@ pub fn label(e: &Expectation, lang: Lang) -> String {
         Expectation::CwndReaches(_) => ("congestion window", "拥塞窗口"),
         Expectation::Text(_) => ("text", "文本"),
         Expectation::SavesFile(_) => ("saved file", "保存的文件"),
+        Expectation::HttpStatus(_) => ("HTTP status", "HTTP 状态码"),
+        Expectation::HttpWellFormed(_) => ("HTTP message", "HTTP 报文"),
+        Expectation::ClosesAsSaid(_) => ("connection", "连接"),
     };
     t(lang, en.into(), zh.into())
 }
@@ -240,6 +334,25 @@ pub fn want(e: &Expectation, actor: &str, lang: Lang) -> String {
         Expectation::Wire(w) => list(&w.iter().map(|a| wire_action(a.name(), lang)).collect::<Vec<_>>(), lang),
         Expectation::CwndReaches(n) => t(lang, format!("cwnd ≥ {n} segments"), format!("cwnd ≥ {n} 个报文段")),
         Expectation::Text(text) => format!("{text:?}"),
+        Expectation::HttpStatus(code) => code.to_string(),
+        Expectation::HttpWellFormed(true) => t(
+            lang,
+            "well formed: CRLF lines, an empty line, a body as long as announced".into(),
+            "格式正确：CRLF 换行、一个空行、正文长度与声明一致".into(),
+        ),
+        Expectation::HttpWellFormed(false) => t(lang, "malformed".into(), "格式错误".into()),
+        Expectation::ClosesAsSaid(b) => {
+            let s = t(
+                lang,
+                "closed if the response says so, kept open otherwise".into(),
+                "响应说关闭就关闭，否则保持打开".into(),
+            );
+            if *b {
+                s
+            } else {
+                t(lang, format!("not: {s}"), format!("不是：{s}"))
+            }
+        }
         Expectation::SavesFile(file) => t(
             lang,
             format!("a file with the bytes of {file:?} (any name)"),
@@ -266,6 +379,11 @@ pub fn got(o: &Observed, lang: Lang) -> String {
             let bad = if *malformed { t(lang, " (malformed bytes)".into(), "（含无效字节）".into()) } else { String::new() };
             format!("{text:?}{bad}")
         }
+        Observed::HttpStatus(Some(code)) => code.to_string(),
+        Observed::HttpStatus(None) => t(lang, "no status line".into(), "没有状态行".into()),
+        Observed::HttpProblems(p) if p.is_empty() => t(lang, "well formed".into(), "格式正确".into()),
+        Observed::HttpProblems(p) => p.iter().map(|p| http_problem(p, lang)).collect::<Vec<_>>().join("; "),
+        Observed::HttpClose { says_close, closed } => http_close(*says_close, *closed, lang),
         Observed::Saved(files) if files.is_empty() => {
             t(lang, "no new file in its folder".into(), "它的文件夹里没有新文件".into())
         }
@@ -781,6 +899,7 @@ mod tests {
             Note::Resolved { name: "a".into(), addrs: vec![], via: Some(a) },
             Note::Resolved { name: "a".into(), addrs: vec![], via: None },
             Note::ByProgram { actor: "server".into() },
+            Note::Http(Box::default()),
         ];
         let index = |n: &Note| match n {
             Note::KernelChosePort { .. } => 0,
@@ -806,9 +925,10 @@ mod tests {
             Note::DnsServing { .. } => 20,
             Note::Resolved { .. } => 21,
             Note::ByProgram { .. } => 22,
+            Note::Http(_) => 23,
         };
         let covered: std::collections::BTreeSet<usize> = v.iter().map(index).collect();
-        assert_eq!(covered.len(), 23, "a Note variant has no sample");
+        assert_eq!(covered.len(), 24, "a Note variant has no sample");
         v
     }
 

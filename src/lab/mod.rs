@@ -19,6 +19,7 @@ pub mod html;
 pub mod kernel;
 pub mod messages;
 pub mod procnet;
+pub mod http_client;
 pub mod program;
 pub mod prompt;
 pub mod quiz;
@@ -75,6 +76,7 @@ pub const COURSE_ORDER: &[&str] = &[
     "grade-echo-server",
     "grade-file-server",
     "grade-file-client",
+    "grade-http-server",
 ];
 
 /// Where a lab came from.

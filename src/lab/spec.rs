@@ -483,6 +483,10 @@ pub enum Call {
     },
     /// Wait for the actor's background call and take its result.
     Join {},
+    /// Read one HTTP response as a browser does: the head up to the empty
+    /// line, the body by chunked / Content-Length / the server's close, then
+    /// whether the server closes the connection as the response says.
+    RecvHttp {},
     /// `shutdown(how)`.
     Shutdown {
         /// "wr" (default), "rd" or "rdwr".
@@ -556,6 +560,7 @@ impl Call {
             "an accept loop in a thread that echoes: mode = \"iterative\"|\"threaded\", reply = \"upper\"|\"same\"",
         ),
         ("join", "wait for the actor's background call; its result"),
+        ("recv_http", "read one HTTP response (head, body by Content-Length / chunked / close) and watch the close it announces"),
         ("shutdown", "shutdown(how): how = \"wr\"|\"rd\"|\"rdwr\""),
         ("close", "close()"),
         (
@@ -590,6 +595,7 @@ impl Call {
             Call::RecvAll { .. } => "recv_all",
             Call::Serve { .. } => "serve",
             Call::Join {} => "join",
+            Call::RecvHttp {} => "recv_http",
             Call::Shutdown { .. } => "shutdown",
             Call::Close {} => "close",
             Call::Setsockopt { .. } => "setsockopt",
@@ -612,7 +618,10 @@ impl Call {
 
     /// Calls whose result carries the MD5 of what they moved.
     pub fn moves_bytes(&self) -> bool {
-        matches!(self, Call::Sendall { .. } | Call::Sendfile { .. } | Call::RecvAll { .. } | Call::Join {})
+        matches!(
+            self,
+            Call::Sendall { .. } | Call::Sendfile { .. } | Call::RecvAll { .. } | Call::Join {} | Call::RecvHttp {}
+        )
     }
 
     /// The `to` / `addr` argument to resolve to an address, if any.
@@ -892,6 +901,14 @@ pub struct Expect {
     /// working directory (any name); wirelab's own steps: what the actor
     /// received is those bytes.
     pub saves_file: Option<String>,
+    /// `recv_http`: the response's status code.
+    pub http_status: Option<u16>,
+    /// `recv_http`: the response is well formed (CRLF lines, an empty line
+    /// after the head, a body exactly as long as the head says).
+    pub http_well_formed: Option<bool>,
+    /// `recv_http`: the server closed the connection if the response said
+    /// so, and kept it open otherwise.
+    pub closes_as_said: Option<bool>,
 }
 
 /// One thing a step must show, checked after it ran.
@@ -936,6 +953,12 @@ pub enum Expectation {
     Text(String),
     /// The actor saved a file with that `[[file]]`'s bytes.
     SavesFile(String),
+    /// The HTTP response's status code.
+    HttpStatus(u16),
+    /// The HTTP response is (true) or is not well formed.
+    HttpWellFormed(bool),
+    /// The server closed or kept the connection as its response said.
+    ClosesAsSaid(bool),
 }
 
 impl Expectation {
@@ -956,6 +979,9 @@ impl Expectation {
             Expectation::CwndReaches(_) => "cwnd_reaches",
             Expectation::Text(_) => "text",
             Expectation::SavesFile(_) => "saves_file",
+            Expectation::HttpStatus(_) => "http_status",
+            Expectation::HttpWellFormed(_) => "http_well_formed",
+            Expectation::ClosesAsSaid(_) => "closes_as_said",
         }
     }
 
@@ -990,6 +1016,11 @@ impl Expectation {
             }
             Expectation::Md5OfFile(_) if !call.moves_bytes() => {
                 Err(format!("expect.md5_of_file needs sendall, sendfile, recv_all or join, not {name}"))
+            }
+            Expectation::HttpStatus(_) | Expectation::HttpWellFormed(_) | Expectation::ClosesAsSaid(_)
+                if !matches!(call, Call::RecvHttp {}) =>
+            {
+                Err(format!("expect.{} needs recv_http, not {name}", self.key()))
             }
             Expectation::Text(_) if !matches!(call, Call::Recv { decode: Some(_), .. }) => {
                 Err(format!("expect.text needs recv with decode = \"utf-8\" or \"gbk\", not {name}"))
@@ -1049,6 +1080,9 @@ impl Expect {
         v.extend(self.cwnd_reaches.map(Expectation::CwndReaches));
         v.extend(self.text.clone().map(Expectation::Text));
         v.extend(self.saves_file.clone().map(Expectation::SavesFile));
+        v.extend(self.http_status.map(Expectation::HttpStatus));
+        v.extend(self.http_well_formed.map(Expectation::HttpWellFormed));
+        v.extend(self.closes_as_said.map(Expectation::ClosesAsSaid));
         v
     }
 }
