@@ -1,8 +1,10 @@
 //! Grading students' programs (issue 13): `wirelab grade` on the reference
-//! and wrong echo servers of `tests/grading/echo/` — each right one passes,
-//! each wrong one fails at the expectation that shows its mistake; nothing
-//! of a program is left running; `lab run --program` alone, a program that
-//! never listens, a bad `--program`, Ctrl-C and the time limit.
+//! and wrong programs of `tests/grading/` — echo and file servers, download
+//! clients fed on stdin, HTTP servers: each right one passes, each wrong one
+//! fails at the expectation that shows its mistake — and on the held-out
+//! submissions, which get the verdicts their author intended; nothing of a
+//! program is left running; `lab run --program` alone, a program that never
+//! listens, a bad `--program`, Ctrl-C and the time limit.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -389,4 +391,157 @@ fn ctrl_c_kills_the_program_and_a_slow_submission_fails_its_time_limit() {
     assert_eq!(v["passed"], false);
     assert!(failures(&v).iter().any(|(_, _, w)| w == "time_limit"), "{v}");
     assert_eq!(processes_with(&marker), Vec::<String>::new());
+}
+
+/// Grades every submission in `tests/grading/DIR` with `lab`, the program
+/// playing `actor` (`ACTOR=python3 {}/FILE MARKER`); the verdicts by
+/// submission name, after checking that nothing of them is left running.
+fn grade_all(lab: &str, dir: &str, actor: &str, file: &str) -> Vec<(String, Value)> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grading").join(dir);
+    let mut subs: Vec<PathBuf> =
+        std::fs::read_dir(&base).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    subs.sort();
+    assert!(subs.len() >= 5, "{subs:?}");
+    let marker = format!("wirelab-grade-{}-marker-{}", dir.replace('/', "-"), std::process::id());
+    let out = wirelab()
+        .args(["grade", lab, "--format", "jsonl", "--jobs", "4", "--program"])
+        .arg(format!("{actor}=python3 {{}}/{file} {marker}"))
+        .args(&subs)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let verdicts: Vec<(String, Value)> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| {
+            let name = Path::new(v["submission"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
+            (name, v)
+        })
+        .collect();
+    assert_eq!(verdicts.len(), subs.len(), "{stdout}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+    verdicts
+}
+
+/// The failures' `got` texts for (actor, call prefix, what).
+fn got_of(v: &Value, actor: &str, call: &str, what: &str) -> Vec<String> {
+    v["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["actor"] == actor && f["call"].as_str().unwrap_or("").starts_with(call) && f["what"] == what)
+        .map(|f| f["got"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn file_clients_fed_on_stdin_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
+    if !root() {
+        eprintln!("SKIPPED: grading runs programs in private network namespaces, which needs root");
+        return;
+    }
+    for (name, v) in grade_all("grade-file-client", "client", "client", "client.py") {
+        if name.starts_with("right") {
+            assert_eq!((v["passed"].clone(), v["score"].clone()), (Value::Bool(true), v["total"].clone()), "{name}: {v}");
+            continue;
+        }
+        assert_eq!(v["passed"], false, "{name}: {v}");
+        match name.as_str() {
+            // One recv(): a piece of the file, and a reset for the bytes left unread.
+            "wrong_one_recv" => {
+                let got = got_of(&v, "client", "close", "saves_file");
+                assert!(got.len() == 1 && got[0].contains("new_课件.bin") && !got[0].contains("393216"), "{name}: {v}");
+            }
+            // UTF-8: the server reads another name.
+            "wrong_utf8" => {
+                assert!(!got_of(&v, "conn", "recv", "text").is_empty(), "{name}: {v}");
+                assert!(got_of(&v, "client", "close", "saves_file").is_empty(), "{name}: the bytes it got were saved: {v}");
+            }
+            // Never closes: the server's side stays in FIN_WAIT2.
+            "wrong_no_close" => {
+                assert_eq!(got_of(&v, "client", "close", "state"), vec!["conn FIN_WAIT2".to_string()], "{name}: {v}");
+            }
+            other => panic!("no expected reason for {other}: add one"),
+        }
+    }
+}
+
+#[test]
+fn http_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
+    if !root() {
+        eprintln!("SKIPPED: grading runs programs in private network namespaces, which needs root");
+        return;
+    }
+    for (name, v) in grade_all("grade-http-server", "http", "server", "server.py") {
+        if name.starts_with("right") {
+            assert_eq!((v["passed"].clone(), v["score"].clone()), (Value::Bool(true), v["total"].clone()), "{name}: {v}");
+            continue;
+        }
+        assert_eq!(v["passed"], false, "{name}: {v}");
+        let http = |actor: &str, what: &str| got_of(&v, actor, "read_http_response", what);
+        match name.as_str() {
+            // 148 characters, 198 bytes: 50 bytes follow the announced body.
+            "wrong_chars_length" => {
+                assert!(http("client", "http_well_formed").iter().any(|g| g.contains("50 byte(s) after")), "{name}: {v}");
+                assert!(http("client2", "http_well_formed").is_empty(), "{name}: the ASCII 404 is right: {v}");
+            }
+            "wrong_200_missing" => {
+                assert_eq!(http("client2", "http_status"), vec!["200".to_string()], "{name}: {v}");
+                assert_eq!(failures(&v).len(), 1, "{name}: {v}");
+            }
+            "wrong_close_unsaid" => {
+                assert!(!http("client", "closes_as_said").is_empty(), "{name}: {v}");
+                assert!(http("client", "http_well_formed").is_empty() && http("client", "md5").is_empty(), "{name}: {v}");
+            }
+            "wrong_no_length_open" => {
+                assert!(http("client", "http_well_formed").iter().any(|g| g.contains("never ends")), "{name}: {v}");
+            }
+            other => panic!("no expected reason for {other}: add one"),
+        }
+    }
+}
+
+/// The held-out submissions (tests/grading/heldout, written by someone who
+/// never saw the labs or the reference solutions, with the verdicts they
+/// intended in EXPECTED.md) get those verdicts.
+#[test]
+fn held_out_submissions_get_the_verdicts_their_author_intended() {
+    if !root() {
+        eprintln!("SKIPPED: grading runs programs in private network namespaces, which needs root");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grading/heldout");
+    let expected = std::fs::read_to_string(dir.join("EXPECTED.md")).unwrap();
+    // "## A. echo" sections, then "| s01 | correct | …" rows.
+    let mut intended: Vec<(String, String, bool)> = Vec::new();
+    let mut section = String::new();
+    for line in expected.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            section = h.split_whitespace().nth(1).unwrap_or("").to_string();
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() > 3 && cells[1].starts_with('s') && cells[1][1..].chars().all(|c| c.is_ascii_digit()) {
+            intended.push((section.clone(), cells[1].to_string(), cells[2] == "correct"));
+        }
+    }
+    assert_eq!(intended.len(), 24, "{intended:?}");
+    let plan = [
+        ("echo", "grade-echo-server", "server", "server.py"),
+        ("fileserver", "grade-file-server", "server", "server.py"),
+        ("fileclient", "grade-file-client", "client", "client.py"),
+        ("http", "grade-http-server", "server", "server.py"),
+    ];
+    let mut wrong_verdicts = Vec::new();
+    for (assignment, lab, actor, file) in plan {
+        for (name, v) in grade_all(lab, &format!("heldout/{assignment}"), actor, file) {
+            let want = intended.iter().find(|(a, s, _)| a == assignment && *s == name).map(|i| i.2);
+            let want = want.unwrap_or_else(|| panic!("{assignment}/{name} is not in EXPECTED.md"));
+            if v["passed"] != want {
+                wrong_verdicts.push(format!("{assignment}/{name}: intended {want}, graded {v}"));
+            }
+        }
+    }
+    assert!(wrong_verdicts.is_empty(), "{wrong_verdicts:#?}");
 }
