@@ -1394,12 +1394,23 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
             }
         }
     }
-    let at = |needle: &str| text.find(needle).map(|o| format!("line {}: ", line_of(text, o))).unwrap_or_default();
+    // The line of `needle` inside a `[[table]]` of that name.
+    let at_in = |table: &str, needle: &str| {
+        let header = format!("[[{table}]]");
+        text.match_indices(&header)
+            .find_map(|(start, _)| {
+                let body = &text[start..];
+                let end = body[header.len()..].find("\n[").map(|e| e + header.len()).unwrap_or(body.len());
+                body[..end].find(needle).map(|o| start + o)
+            })
+            .map(|o| format!("line {}: ", line_of(text, o)))
+            .unwrap_or_default()
+    };
     for f in &lab.files {
         if let Some(a) = f.actor.as_deref().filter(|a| !sockets.contains(*a)) {
             return Err(format!(
                 "{}[[file]] {:?}: actor = {a:?} is not an actor of this lab{}",
-                at(&format!("\"{a}\"")),
+                at_in("file", &format!("\"{a}\"")),
                 f.name,
                 did_you_mean(a, actors.iter().map(String::as_str))
             ));
@@ -1411,15 +1422,15 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
         if !sockets.contains(a) {
             return Err(format!(
                 "{}[[input]]: actor = {a:?} is not an actor of this lab{}",
-                at(&format!("\"{a}\"")),
+                at_in("input", &format!("\"{a}\"")),
                 did_you_mean(a, actors.iter().map(String::as_str))
             ));
         }
         if !given.insert(a) {
-            return Err(format!("{}[[input]]: actor {a:?} is given twice", at(&format!("\"{a}\""))));
+            return Err(format!("{}[[input]]: actor {a:?} is given twice", at_in("input", &format!("\"{a}\""))));
         }
         if let Some(l) = i.lines.iter().find(|l| l.contains(['\n', '\r'])) {
-            return Err(format!("{}[[input]] {a:?}: {l:?}: one line per entry, without a newline", at("[[input]]")));
+            return Err(format!("{}[[input]] {a:?}: {l:?}: one line per entry, without a newline", at_in("input", "lines")));
         }
     }
     Ok(())
@@ -1459,9 +1470,37 @@ mod tests {
         assert!(e.contains("not a [[file]]") && e.contains("did you mean \"b.bin\""), "{e}");
         let e = err(&format!("[[file]]\nname = \"a.bin\"\nbytes = 3\nsize = 4\n{step}"));
         assert!(e.contains("unknown field `size`"), "{e}");
-        let f = LabFile { name: "a.bin".into(), bytes: 100_000 };
+        let f = LabFile { name: "a.bin".into(), bytes: Some(100_000), text: None, actor: None };
         assert_eq!(f.contents().len(), 100_000);
         assert_eq!(super::super::transfer::md5_hex(&f.contents()), f.md5());
+        let page = LabFile { name: "i.html".into(), bytes: None, text: Some("你好".into()), actor: Some("s".into()) };
+        assert_eq!((page.contents(), page.len()), ("你好".as_bytes().to_vec(), 6));
+        assert!(page.given_to("s") && !page.given_to("c") && f.given_to("c"));
+        let e = err(&format!("[[file]]\nname = \"a.bin\"\n{step}"));
+        assert!(e.contains("bytes = N") && e.contains("text"), "{e}");
+        let e = err(&format!("[[file]]\nname = \"a.bin\"\nbytes = 3\ntext = \"x\"\n{step}"));
+        assert!(e.contains("one of them"), "{e}");
+        let e = err(&format!("[[file]]\nname = \"a.bin\"\nbytes = 3\nactor = \"d\"\n{step}"));
+        assert!(e.starts_with("line 7:") && e.contains("actor = \"d\" is not an actor"), "{e}");
+    }
+
+    #[test]
+    fn inputs_restart_text_and_http_expectations_are_checked() {
+        let base = "[[step]]\nactor = \"c\"\ncall = \"socket\"\n";
+        let lab = parse(&format!("{HEAD}[[input]]\nactor = \"c\"\nlines = [\"10.77.0.2\", \"8888\"]\n{base}")).unwrap();
+        assert_eq!(lab.inputs[0].bytes(), b"10.77.0.2\n8888\n");
+        let e = err(&format!("[[input]]\nactor = \"x\"\nlines = []\n{base}"));
+        assert!(e.starts_with("line 5:") && e.contains("[[input]]") && e.contains("\"x\""), "{e}");
+        let e = err(&format!("[[input]]\nactor = \"c\"\nlines = [\"a\\nb\"]\n{base}"));
+        assert!(e.contains("one line per entry"), "{e}");
+        let e = err(&format!("{base}[[step]]\nactor = \"c\"\ncall = \"restart\"\n"));
+        assert!(e.contains("only a server (after listen) can restart"), "{e}");
+        let e = err(&format!("{base}[[step]]\nactor = \"c\"\ncall = \"recv\"\nexpect = {{ text = \"x\" }}\n"));
+        assert!(e.contains("expect.text needs recv with decode"), "{e}");
+        let e = err(&format!("{base}[[step]]\nactor = \"c\"\ncall = \"recv\"\nexpect = {{ http_status = 200 }}\n"));
+        assert!(e.contains("expect.http_status needs recv_http"), "{e}");
+        let ok = format!("{base}[[step]]\nactor = \"c\"\ncall = \"recv_http\"\nexpect = {{ http_status = 404, http_well_formed = true, closes_as_said = true }}\n");
+        assert_eq!(parse(&format!("{HEAD}{ok}")).unwrap().steps[1].get_ref().expect.list().len(), 3);
     }
 
     #[test]
