@@ -182,6 +182,10 @@ fn file_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
     let mut subs: Vec<PathBuf> = std::fs::read_dir(file_dir()).unwrap().flatten().map(|e| e.path()).collect();
     subs.sort();
     assert!(subs.len() >= 6, "{subs:?}");
+    // A program of this machine on the same port does not disturb grading:
+    // each submission listens in its own namespace. (Another test of this
+    // file may hold the port already: the same then.)
+    let _squatter = std::net::TcpListener::bind("0.0.0.0:8888").ok();
     let marker = format!("wirelab-grade-file-marker-{}", std::process::id());
     let out = wirelab()
         .args(["grade", "grade-file-server", "--format", "jsonl", "--jobs", "3", "--program"])
@@ -474,6 +478,7 @@ fn http_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
         eprintln!("SKIPPED: grading runs programs in private network namespaces, which needs root");
         return;
     }
+    let _squatter = std::net::TcpListener::bind("0.0.0.0:8080").ok();
     for (name, v) in grade_all("grade-http-server", "http", "server", "server.py") {
         if name.starts_with("right") {
             assert_eq!((v["passed"].clone(), v["score"].clone()), (Value::Bool(true), v["total"].clone()), "{name}: {v}");

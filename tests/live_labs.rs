@@ -236,8 +236,9 @@ fn without_payload(e: &Value) -> Value {
             }
         }
         // Quoted text inside the English sentences is payload too.
-        // (`want` may name a lab's file: `that of the file "课件.bin"`.)
-        for key in ["detail", "want"] {
+        // (`want` may name a lab's file: `that of the file "课件.bin"`; `got`
+        // a text received: `"你好"`.)
+        for key in ["detail", "want", "got"] {
             if let Some(text) = o.get(key).and_then(Value::as_str) {
                 let unquoted: String = text.split('"').step_by(2).collect();
                 o.insert(key.into(), Value::String(unquoted));

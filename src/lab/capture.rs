@@ -49,6 +49,14 @@ impl Feed {
         }
     }
 
+    /// Frames are still on their way (the lab wire holds them).
+    fn busy(&self) -> bool {
+        match self {
+            Feed::Loopback(_) => false,
+            Feed::Wire(w) => w.in_flight() > 0,
+        }
+    }
+
     fn stop(&mut self) -> Result<CaptureStats> {
         match self {
             Feed::Loopback(c) => c.stop(),
@@ -185,7 +193,9 @@ impl LabCapture {
                 last_tick = now;
                 tick(sink, &self.analyzer)?;
             }
-            let mut quiet = elapsed >= min && now - last >= self.quiet;
+            // A frame the lab wire still holds (a delayed ACK) will come.
+            let busy = self.live.as_ref().is_some_and(Feed::busy);
+            let mut quiet = elapsed >= min && now - last >= self.quiet && !busy;
             if quiet {
                 // Frames already waiting are not quiet: take them first.
                 while let Ok(f) = self.live.as_ref().expect("capturing").frames().try_recv() {

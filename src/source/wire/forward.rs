@@ -14,7 +14,7 @@ use crate::source::Timestamp;
 use std::collections::BinaryHeap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -99,6 +99,9 @@ pub struct Forwarder {
     order: u64,
     out: Sender<LiveFrame>,
     shown: u64,
+    /// Frames on the wire (held for their delay, rate or a reorder): a lab
+    /// step is not over while one is.
+    in_flight: Arc<AtomicUsize>,
 }
 
 fn later(t: Timestamp, d: Duration) -> Timestamp {
@@ -116,7 +119,13 @@ fn now_ts() -> Timestamp {
 
 impl Forwarder {
     /// A forwarder between `ports` applying `rules`, showing every frame on `out`.
-    pub fn new(ports: Vec<Port>, capture: usize, rules: Vec<Rule>, out: Sender<LiveFrame>) -> Forwarder {
+    pub fn new(
+        ports: Vec<Port>,
+        capture: usize,
+        rules: Vec<Rule>,
+        out: Sender<LiveFrame>,
+        in_flight: Arc<AtomicUsize>,
+    ) -> Forwarder {
         let n = ports.len();
         Forwarder {
             ports,
@@ -130,6 +139,7 @@ impl Forwarder {
             order: 0,
             out,
             shown: 0,
+            in_flight,
         }
     }
 
@@ -153,6 +163,8 @@ impl Forwarder {
                 }
             }
             self.deliver_due(Instant::now());
+            let n = self.heap.len() + self.held.iter().flatten().count();
+            self.in_flight.store(n, Ordering::Relaxed);
         }
         Ok(CaptureStats { received: self.shown, dropped: 0 })
     }

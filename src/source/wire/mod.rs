@@ -82,6 +82,7 @@ pub struct Wire {
     pub frames: Receiver<LiveFrame>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<std::io::Result<CaptureStats>>>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn mac(i: usize) -> [u8; 6] {
@@ -140,12 +141,18 @@ impl Wire {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let capture = spec.capture_host();
-        let forwarder = forward::Forwarder::new(ports, capture, rules, tx);
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let forwarder = forward::Forwarder::new(ports, capture, rules, tx, Arc::clone(&in_flight));
         let thread = std::thread::Builder::new()
             .name("wirelab-wire".into())
             .spawn(move || forwarder.run(flag))
             .map_err(|e| Error::io("starting the wire", e))?;
-        Ok(Wire { hosts, frames, stop, thread: Some(thread) })
+        Ok(Wire { hosts, frames, stop, thread: Some(thread), in_flight })
+    }
+
+    /// Frames still on the wire: held for their delay, the rate or a reorder.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Stops forwarding; the namespaces go when the last socket in them closes.
