@@ -232,7 +232,17 @@ const TOKENS: &[&str] = &[
     "captured",
     "acked",
     "unseen",
-    // HTTP header names (protocol tokens, as sent).
+    // TCP_INFO fields and congestion states as Linux names them (⟂ lines).
+    "cwnd",
+    "ssthresh",
+    "rtt",
+    "rto",
+    "Open",
+    "Disorder",
+    "Recovery",
+    "Loss",
+    // HTTP header names and reason phrases (protocol tokens, as sent).
+    "Found",
     "Host",
     "Content",
     "Length",
@@ -409,14 +419,15 @@ fn is_root() -> bool {
 }
 
 /// `lab run handshake` and `lab run teardown`, live, at 80 columns in both
-/// languages (four runs at once: teardown waits 3 s on TIME_WAIT).
+/// languages (six runs at once: teardown waits 3 s on TIME_WAIT; the HTTP
+/// grading lab has the HTTP response notes and expectations).
 #[test]
 fn live_lab_runs_fit_80_columns_and_chinese_has_no_english_labels() {
     if !is_root() {
         eprintln!("skipped: live capture needs root");
         return;
     }
-    let runs: Vec<_> = ["handshake", "teardown"]
+    let runs: Vec<_> = ["handshake", "teardown", "grade-http-server"]
         .into_iter()
         .flat_map(|id| ["en", "zh"].map(move |lang| (id, lang)))
         .map(|(id, lang)| {

@@ -141,7 +141,8 @@ pub fn py_bytes(data: &[u8], limit: usize) -> String {
     }
     s.push('\'');
     if data.len() > limit {
-        s.push_str(&format!("… ({} bytes)", data.len()));
+        // The length as a unit symbol, not a word: code needs no translation.
+        s.push_str(&format!("… ({} B)", data.len()));
     }
     s
 }
