@@ -116,7 +116,8 @@ impl<W: Write> LabSink for HtmlSink<W> {
                     esc(messages::goal_prefix(lang)),
                     esc(goal)
                 );
-                for line in lab.wire.iter().flat_map(|w| messages::wire_summary(w, lang)) {
+                let program = messages::program_summary(lab, lang);
+                for line in lab.wire.iter().flat_map(|w| messages::wire_summary(w, lang)).chain(program) {
                     h.push_str(&p("say", "", &line));
                 }
                 if !capturing {

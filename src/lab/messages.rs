@@ -466,6 +466,36 @@ pub fn row_extra(k: &KernelSocket, unread: Option<u64>, lang: Lang) -> Option<St
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// What a student's program gets from the lab (`[[file]]`, `[[input]]`),
+/// for `lab show` and the run's header: an instructor sees what a
+/// submission will find.
+pub fn program_summary(lab: &super::spec::Lab, lang: Lang) -> Vec<String> {
+    let mut lines = Vec::new();
+    for f in &lab.files {
+        let what = match (&f.text, lang) {
+            (Some(_), Lang::En) => format!("{} bytes of text", f.len()),
+            (Some(_), Lang::Zh) => format!("{} 字节的文本", f.len()),
+            (None, Lang::En) => format!("{} bytes", f.len()),
+            (None, Lang::Zh) => format!("{} 字节", f.len()),
+        };
+        lines.push(match (&f.actor, lang) {
+            (Some(a), Lang::En) => format!("{a}'s program finds {:?} ({what}) in its folder", f.name),
+            (Some(a), Lang::Zh) => format!("{a} 的程序在它的文件夹里看到 {:?}（{what}）", f.name),
+            (None, Lang::En) => format!("a program finds {:?} ({what}) in its folder", f.name),
+            (None, Lang::Zh) => format!("程序在它的文件夹里看到 {:?}（{what}）", f.name),
+        });
+    }
+    for i in &lab.inputs {
+        let lines_ = i.lines.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(" · ");
+        lines.push(t(
+            lang,
+            format!("{}'s program reads on its stdin: {lines_}", i.actor),
+            format!("{} 的程序从标准输入读到：{lines_}", i.actor),
+        ));
+    }
+    lines
+}
+
 /// The lab wire of a lab, from its file: hosts and addresses, delay and
 /// rate, and what each rule does (for `lab show` and the run's header).
 pub fn wire_summary(w: &crate::source::wire::spec::WireSpec, lang: Lang) -> Vec<String> {

@@ -138,6 +138,9 @@ impl<W: Write> LabSink for TerminalSink<W> {
                         self.put(hang(if i == 0 { "" } else { "  " }, line, width, false), Role::State)?;
                     }
                 }
+                for line in messages::program_summary(lab, lang) {
+                    self.put(hang("", &line, width, false), Role::State)?;
+                }
                 if !capturing {
                     self.put(wrap(&messages::no_capture(lang), width), Role::Warning)?;
                 }
@@ -545,6 +548,11 @@ pub fn show(l: &super::LoadedLab, width: usize, out: &mut dyn Write) -> io::Resu
             for line in hang(if i == 0 { "" } else { "  " }, text, width, false) {
                 writeln!(out, "{line}")?;
             }
+        }
+    }
+    for text in messages::program_summary(lab, lang) {
+        for line in hang("", &text, width, false) {
+            writeln!(out, "{line}")?;
         }
     }
     for (i, s) in lab.steps.iter().enumerate() {
