@@ -25,6 +25,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub mod bpf;
+pub mod ring;
 
 /// `SOL_PACKET` socket level.
 const SOL_PACKET: libc::c_int = 263;
@@ -317,9 +318,32 @@ impl LiveCapture {
                 detail: crate::i18n::tr("no such network interface", "没有这个网络接口").into(),
             }
         })?;
+        let snaplen = snaplen.map_or(READ_BUFFER as u32, |n| n.max(64));
         // Every error return below drops `socket`, which closes it once.
         let socket = open_socket().map_err(|e| privilege_advice(interface, &e))?;
-        let snaplen = snaplen.map_or(READ_BUFFER as u32, |n| n.max(64));
+        attach_filter(socket.as_fd(), &mut filter_program(ports, snaplen))
+            .map_err(|e| Error::io("attaching the capture filter", e))?;
+        let ring = if std::env::var_os("WIRELAB_NO_RING").is_some() {
+            Err(io::Error::other("WIRELAB_NO_RING is set"))
+        } else {
+            ring::Ring::new(socket.as_fd())
+        };
+        match ring {
+            Ok(ring) => {
+                ring::bind(socket.as_fd(), iface.index).map_err(|e| privilege_advice(interface, &e))?;
+                return Self::from_ring(socket, ring, snaplen);
+            }
+            Err(e) => eprintln!(
+                "wirelab: {}",
+                crate::i18n::either(
+                    format!("no memory-mapped capture ring ({e}); reading frame by frame, which loses more under load"),
+                    format!("无法使用内存映射的抓包环形缓冲区（{e}）；改为逐帧读取，负载高时丢包更多"),
+                )
+            ),
+        }
+        // The ring may have switched the socket's version: start afresh.
+        drop(socket);
+        let socket = open_socket().map_err(|e| privilege_advice(interface, &e))?;
         attach_filter(socket.as_fd(), &mut filter_program(ports, snaplen))
             .map_err(|e| Error::io("attaching the capture filter", e))?;
         // pnet_datalink 0.35 takes ownership of `socket_fd`: `channel()` closes
@@ -386,6 +410,57 @@ impl LiveCapture {
                     }
                 }
                 drop(rx);
+                Ok(stats)
+            })
+            .map_err(|e| Error::io("starting the capture thread", e))?;
+        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET, socket: Some(socket), snaplen })
+    }
+
+    /// The capture thread on a mapped ring (the socket is bound: capture is live).
+    fn from_ring(socket: OwnedFd, mut ring: ring::Ring, snaplen: u32) -> Result<LiveCapture> {
+        // Discard what the kernel counted before we were ready.
+        let _ = packet_statistics(socket.as_fd());
+        let socket = Arc::new(socket);
+        let fd = Arc::clone(&socket);
+        let (tx, frames) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("wirelab-capture".into())
+            .spawn(move || -> io::Result<CaptureStats> {
+                'capture: loop {
+                    // Read before draining, so what was handed over before a stop is kept.
+                    let stopping = stop_flag.load(Ordering::Relaxed);
+                    let mut idle = true;
+                    while let Some(held) = ring.ready() {
+                        idle = false;
+                        for f in held.block().frames() {
+                            // PACKET_IGNORE_OUTGOING already keeps these out; a
+                            // kernel that ignored it would double every frame.
+                            if f.pkttype == libc::PACKET_OUTGOING {
+                                continue;
+                            }
+                            let frame = LiveFrame {
+                                ts: f.ts,
+                                orig_len: f.len.max(f.data.len() as u32),
+                                data: f.data.to_vec(),
+                                wire: None,
+                                timing: None,
+                            };
+                            if tx.send(frame).is_err() {
+                                break 'capture;
+                            }
+                        }
+                    }
+                    if stopping {
+                        break;
+                    }
+                    if idle {
+                        ring::wait(fd.as_fd(), POLL_INTERVAL)?;
+                    }
+                }
+                let stats = packet_statistics(fd.as_fd())?;
+                drop(ring);
                 Ok(stats)
             })
             .map_err(|e| Error::io("starting the capture thread", e))?;
