@@ -123,7 +123,7 @@ impl Cause {
 }
 
 /// A plain-language explanation for a key moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Explain {
     /// Handshake 1/3.
     HandshakeSyn,

@@ -4,7 +4,7 @@
 //! start-up (see [`super::term`]): the arrow takes what the margin and the
 //! lanes leave.
 
-use super::style::{paint, Role};
+use super::style::{painted, Painted, Role};
 pub use super::term::wrap;
 use super::term::{cols, pad_left};
 use super::Renderer;
@@ -13,7 +13,6 @@ use crate::decode::flags::{ACK, FIN, PSH, RST, SYN};
 use crate::i18n::{current, tr, Lang};
 use crate::source::wire::spec::Action;
 use crate::source::Timestamp;
-use colored::Colorize;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
@@ -51,6 +50,55 @@ pub struct LadderRenderer<W: Write> {
     shown: std::collections::HashMap<u32, u32>,
     /// Columns to fit in (default: the width chosen at start-up).
     pub width: usize,
+    /// Explanations already wrapped to the width.
+    wrapped: WrapCache,
+    /// Payload previews already laid out.
+    previews: PreviewCache,
+}
+
+/// Wrapped explanation sentences by what they say (their text depends only
+/// on the value and the language, which is fixed for a run). Bounded: some
+/// explanations carry frame numbers, so a long capture has many.
+#[derive(Default)]
+struct WrapCache(rustc_hash::FxHashMap<crate::analyze::Explain, Vec<String>>);
+
+impl WrapCache {
+    const MAX: usize = 1024;
+
+    fn get_or_insert_with(&mut self, key: crate::analyze::Explain, wrap: impl FnOnce() -> Vec<String>) -> &[String] {
+        if self.0.len() >= Self::MAX && !self.0.contains_key(&key) {
+            self.0.clear();
+        }
+        self.0.entry(key).or_insert_with(wrap)
+    }
+}
+
+/// Writes `n` spaces.
+fn spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
+    const SPACES: &[u8; 64] = &[b' '; 64];
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.write_all(&SPACES[..k])?;
+        n -= k;
+    }
+    Ok(())
+}
+
+/// Payload previews already laid out, by payload: the requests and replies
+/// of many connections are byte-for-byte the same. Bounded like [`WrapCache`].
+#[derive(Default)]
+struct PreviewCache(rustc_hash::FxHashMap<crate::analyze::Payload, Vec<String>>);
+
+impl PreviewCache {
+    fn get_or_insert_with(&mut self, key: &crate::analyze::Payload, lay_out: impl FnOnce() -> Vec<String>) -> &[String] {
+        if self.0.len() >= WrapCache::MAX && !self.0.contains_key(key) {
+            self.0.clear();
+        }
+        if !self.0.contains_key(key) {
+            self.0.insert(key.clone(), lay_out());
+        }
+        &self.0[key]
+    }
 }
 
 /// Bit in `shown`: the snaplen note was given for this stream.
@@ -70,6 +118,8 @@ impl<W: Write> LadderRenderer<W> {
             run: BulkFold::default(),
             shown: Default::default(),
             width: super::term::width(),
+            wrapped: WrapCache::default(),
+            previews: PreviewCache::default(),
         }
     }
 
@@ -111,7 +161,7 @@ impl<W: Write> LadderRenderer<W> {
 
     fn header(&mut self, title: &str, a: SocketAddr, b: SocketAddr, roles: (&str, &str)) -> io::Result<()> {
         writeln!(self.out)?;
-        writeln!(self.out, "{}", paint(title, Role::Heading))?;
+        writeln!(self.out, "{}", painted(title, Role::Heading))?;
         let left = format!("{a} {}", roles.0).trim_end().to_string();
         let right = format!("{b} {}", roles.1).trim_end().to_string();
         // Padded by display columns: "时间(秒)" is 5 characters but 8 columns.
@@ -160,8 +210,12 @@ impl<W: Write> LadderRenderer<W> {
         }
     }
 
-    fn lane(state: Option<&str>) -> String {
-        format!("{:<LANE$}", state.unwrap_or("│"))
+    /// A lifeline: the state it enters, or just the line.
+    fn lane(state: Option<&str>) -> Painted<'_> {
+        match state {
+            Some(s) => painted(s, Role::State).bold(),
+            None => painted("│", Role::Quiet),
+        }
     }
 
     fn line(
@@ -174,24 +228,17 @@ impl<W: Write> LadderRenderer<W> {
     ) -> io::Result<()> {
         let first = *self.first_ts.get_or_insert(rec.ts);
         let rel = rec.ts.nanos_since(first) as f64 / 1e9;
-        let (l, r) = (Self::lane(states.0), Self::lane(states.1));
         let lost = rec.wire.is_some_and(|w| w.action == Action::Drop);
         let (arrow, rest) = Self::arrow(label, rightwards, self.arrow_width(), lost);
-        let paint_lane = |s: String, changed: bool| {
-            if changed {
-                paint(&s, Role::State).bold()
-            } else {
-                paint(&s, Role::Quiet)
-            }
-        };
+        // The left lane is padded (inside its colour), the right one ends the line.
         writeln!(
             self.out,
-            "{:>5} {:>10.6}  {} {} {}",
+            "{:>5} {:>10.6}  {:<LANE$} {} {}",
             rec.frame,
             rel,
-            paint_lane(l, states.0.is_some()),
-            paint(&arrow, role),
-            paint_lane(r.trim_end().to_string(), states.1.is_some()),
+            Self::lane(states.0),
+            painted(&arrow, role),
+            Self::lane(states.1),
         )?;
         match rest {
             Some(rest) => self.detail(&rest, role),
@@ -202,35 +249,49 @@ impl<W: Write> LadderRenderer<W> {
     /// A line under the arrow, between the two lifelines (wrapped to the arrow's width).
     fn detail(&mut self, text: &str, role: Role) -> io::Result<()> {
         let room = self.arrow_width() - 2;
+        if super::term::one_line(text, room) {
+            return self.detail_line(text, role);
+        }
         self.detail_lines(wrap(text, room), role)
     }
 
     /// Lines under the arrow, each already at most the arrow's width.
     fn detail_lines(&mut self, lines: Vec<String>, role: Role) -> io::Result<()> {
-        let room = self.arrow_width() - 2;
         for chunk in lines {
-            let pad = room.saturating_sub(cols(&chunk));
-            writeln!(
-                self.out,
-                "{:MARGIN$}{:<LANE$}   {}{:pad$} {}",
-                "",
-                paint("│", Role::Quiet),
-                paint(&chunk, role),
-                "",
-                paint("│", Role::Quiet),
-            )?;
+            self.detail_line(&chunk, role)?;
         }
         Ok(())
+    }
+
+    /// One line under the arrow, at most the arrow's width.
+    fn detail_line(&mut self, chunk: &str, role: Role) -> io::Result<()> {
+        let room = self.arrow_width() - 2;
+        let pad = room.saturating_sub(cols(chunk));
+        if super::style::colouring() {
+            let bar = || painted("│", Role::Quiet);
+            return writeln!(self.out, "{:MARGIN$}{:<LANE$}   {}{:pad$} {}", "", bar(), painted(chunk, role), "", bar());
+        }
+        // The same bytes without the formatter, which pads a space at a time.
+        let out = &mut self.out;
+        spaces(out, MARGIN)?;
+        out.write_all("│".as_bytes())?;
+        spaces(out, LANE - 1 + 3)?;
+        out.write_all(chunk.as_bytes())?;
+        spaces(out, pad + 1)?;
+        out.write_all("│\n".as_bytes())
     }
 
     fn explanations(&mut self, rec: &FrameRecord) -> io::Result<()> {
         if !self.explain {
             return Ok(());
         }
+        let width = self.ladder_width() - MARGIN - 2;
         for e in rec.explain.iter().flatten() {
-            for (i, chunk) in wrap(&e.text(), self.ladder_width() - MARGIN - 2).into_iter().enumerate() {
+            // The same few sentences come back on every connection: wrapped once.
+            let lines = self.wrapped.get_or_insert_with(*e, || wrap(&e.text(), width));
+            for (i, chunk) in lines.iter().enumerate() {
                 let mark = if i == 0 { "ℹ " } else { "  " };
-                writeln!(self.out, "{:MARGIN$}{}{}", "", mark, paint(&chunk, Role::Explain))?;
+                writeln!(self.out, "{:MARGIN$}{}{}", "", mark, painted(chunk, Role::Explain))?;
             }
         }
         Ok(())
@@ -342,7 +403,7 @@ impl<W: Write> LadderRenderer<W> {
             return Ok(());
         }
         for line in wrap(&m.text(analyzer), self.ladder_width() - MARGIN) {
-            writeln!(self.out, "{:MARGIN$}{}", "", paint(&line, Role::Data))?;
+            writeln!(self.out, "{:MARGIN$}{}", "", painted(&line, Role::Data))?;
         }
         Ok(())
     }
@@ -401,7 +462,7 @@ impl<W: Write> Renderer for LadderRenderer<W> {
         self.flush_run(analyzer)?;
         let out = self.writer();
         for l in lines {
-            writeln!(out, "   {}", paint(l, Role::State))?;
+            writeln!(out, "   {}", painted(l, Role::State))?;
         }
         Ok(())
     }
@@ -534,7 +595,12 @@ impl<W: Write> LadderRenderer<W> {
     fn bytes_on_the_wire(&mut self, rec: &FrameRecord) -> io::Result<()> {
         if let Some(p) = &rec.payload {
             let cut = tr("…(cut by snaplen)", "…（被 snaplen 截断）");
-            self.detail_lines(crate::render::payload::preview_lines(p, cut, self.arrow_width() - 2), Role::Data)?;
+            let width = self.arrow_width() - 2;
+            let mut previews = std::mem::take(&mut self.previews);
+            let lines = previews.get_or_insert_with(p, || crate::render::payload::preview_lines(p, cut, width));
+            let shown = lines.iter().try_for_each(|l| self.detail_line(l, Role::Data));
+            self.previews = previews;
+            shown?;
         }
         if let Some(m) = rec.http.as_deref() {
             self.detail(&http_summary(m, rec.frame), Role::Call)?;
@@ -548,9 +614,9 @@ impl<W: Write> LadderRenderer<W> {
         let room = self.ladder_width() - MARGIN;
         for (i, line) in super::term::wrap_code(text, room).iter().enumerate() {
             if i == 0 {
-                writeln!(self.out, "{:>5} {:>10.6}  {}", rec.frame, rel, paint(line, role))?;
+                writeln!(self.out, "{:>5} {:>10.6}  {}", rec.frame, rel, painted(line, role))?;
             } else {
-                writeln!(self.out, "{:MARGIN$}{}", "", paint(line, role))?;
+                writeln!(self.out, "{:MARGIN$}{}", "", painted(line, role))?;
             }
         }
         Ok(())
