@@ -54,6 +54,8 @@ pub struct LadderRenderer<W: Write> {
     wrapped: WrapCache,
     /// Payload previews already laid out.
     previews: PreviewCache,
+    /// A line being put together, reused.
+    scratch: String,
 }
 
 /// Wrapped explanation sentences by what they say (their text depends only
@@ -120,6 +122,7 @@ impl<W: Write> LadderRenderer<W> {
             width: super::term::width(),
             wrapped: WrapCache::default(),
             previews: PreviewCache::default(),
+            scratch: String::new(),
         }
     }
 
@@ -169,7 +172,12 @@ impl<W: Write> LadderRenderer<W> {
         let room = self.ladder_width() - 2 - MARGIN;
         if cols(&left) + cols(&right) + 2 <= room {
             let gap = room - cols(&left) - cols(&right);
-            writeln!(self.out, "{head}{left}{:gap$}{right}", "")
+            let out = &mut self.out;
+            out.write_all(head.as_bytes())?;
+            out.write_all(left.as_bytes())?;
+            spaces(out, gap)?;
+            out.write_all(right.as_bytes())?;
+            out.write_all(b"\n")
         } else {
             // Long (IPv6) addresses: the right one under it, still over its lane.
             writeln!(self.out, "{head}{left}")?;
@@ -193,12 +201,28 @@ impl<W: Write> LadderRenderer<W> {
         // A packet lost on the wire never reaches the other lifeline: its
         // arrow stops short, at ✗.
         let gap = if lost { tail.min(6) } else { 0 };
-        let arrow = match (rightwards, lost) {
-            (true, false) => format!("── {shown} {}▶", "─".repeat(tail)),
-            (false, false) => format!("◀── {shown} {}", "─".repeat(tail)),
-            (true, true) => format!("── {shown} {}✗{}", "─".repeat(tail - gap), " ".repeat(gap)),
-            (false, true) => format!("{}✗── {shown} {}", " ".repeat(gap), "─".repeat(tail - gap)),
-        };
+        let mut arrow = String::with_capacity(shown.len() + 3 * width);
+        let shaft = |a: &mut String, n: usize| (0..n).for_each(|_| a.push('─'));
+        let blank = |a: &mut String, n: usize| (0..n).for_each(|_| a.push(' '));
+        match (rightwards, lost) {
+            (true, _) => arrow.push_str("── "),
+            (false, false) => arrow.push_str("◀── "),
+            (false, true) => {
+                blank(&mut arrow, gap);
+                arrow.push_str("✗── ");
+            }
+        }
+        arrow.push_str(&shown);
+        arrow.push(' ');
+        shaft(&mut arrow, tail - gap);
+        match (rightwards, lost) {
+            (true, false) => arrow.push('▶'),
+            (true, true) => {
+                arrow.push('✗');
+                blank(&mut arrow, gap);
+            }
+            (false, _) => {}
+        }
         (arrow, rest)
     }
 
@@ -230,16 +254,33 @@ impl<W: Write> LadderRenderer<W> {
         let rel = rec.ts.nanos_since(first) as f64 / 1e9;
         let lost = rec.wire.is_some_and(|w| w.action == Action::Drop);
         let (arrow, rest) = Self::arrow(label, rightwards, self.arrow_width(), lost);
-        // The left lane is padded (inside its colour), the right one ends the line.
-        writeln!(
-            self.out,
-            "{:>5} {:>10.6}  {:<LANE$} {} {}",
-            rec.frame,
-            rel,
-            Self::lane(states.0),
-            painted(&arrow, role),
-            Self::lane(states.1),
-        )?;
+        if super::style::colouring() {
+            // The left lane is padded (inside its colour), the right one ends the line.
+            writeln!(
+                self.out,
+                "{:>5} {:>10.6}  {:<LANE$} {} {}",
+                rec.frame,
+                rel,
+                Self::lane(states.0),
+                painted(&arrow, role),
+                Self::lane(states.1),
+            )?;
+        } else {
+            // The same bytes, padding written directly.
+            let out = &mut self.out;
+            let n = itoa::Buffer::new().format(rec.frame).len();
+            spaces(out, 5usize.saturating_sub(n))?;
+            out.write_all(itoa::Buffer::new().format(rec.frame).as_bytes())?;
+            write!(out, " {rel:>10.6}  ")?;
+            let left = states.0.unwrap_or("│");
+            out.write_all(left.as_bytes())?;
+            spaces(out, LANE.saturating_sub(left.chars().count()))?;
+            out.write_all(b" ")?;
+            out.write_all(arrow.as_bytes())?;
+            out.write_all(b" ")?;
+            out.write_all(states.1.unwrap_or("│").as_bytes())?;
+            out.write_all(b"\n")?;
+        }
         match rest {
             Some(rest) => self.detail(&rest, role),
             None => Ok(()),
@@ -332,36 +373,40 @@ impl<W: Write> LadderRenderer<W> {
         self.line(rec, &label, role, rightwards, states)?;
         self.wire_mark(rec)?;
 
-        let mut detail = Vec::new();
+        // The cause, then the options: "connect() · MSS=1460 WS=×1024 SACK_PERM TS".
+        let mut detail = std::mem::take(&mut self.scratch);
+        detail.clear();
         if let Some(c) = rec.cause {
-            detail.push(c.text().to_string());
+            detail.push_str(c.text());
         }
-        let mut opts = Vec::new();
+        let opts_at = detail.len();
+        let opt = |d: &mut String, parts: &[&str]| {
+            d.push_str(if d.len() == opts_at { if opts_at > 0 { " · " } else { "" } } else { " " });
+            parts.iter().for_each(|p| d.push_str(p));
+        };
         if let Some(m) = t.mss {
-            opts.push(format!("MSS={m}"));
+            opt(&mut detail, &["MSS=", itoa::Buffer::new().format(m)]);
         }
         if let Some(w) = t.wscale {
-            opts.push(format!("WS=×{}", 1u32 << w.min(14)));
+            opt(&mut detail, &["WS=×", itoa::Buffer::new().format(1u32 << w.min(14))]);
         }
         if t.sack_permitted {
-            opts.push("SACK_PERM".into());
+            opt(&mut detail, &["SACK_PERM"]);
         }
         // On the handshake only: it explains why a full segment carries MSS − 12 bytes.
         if t.timestamps && t.flags & crate::decode::flags::SYN != 0 {
-            opts.push("TS".into());
+            opt(&mut detail, &["TS"]);
         }
         if t.dsack {
-            opts.push("D-SACK".into());
+            opt(&mut detail, &["D-SACK"]);
         }
         if t.sack_blocks > u8::from(t.dsack) {
-            opts.push(format!("SACK×{}", t.sack_blocks - u8::from(t.dsack)));
-        }
-        if !opts.is_empty() {
-            detail.push(opts.join(" "));
+            opt(&mut detail, &["SACK×", itoa::Buffer::new().format(t.sack_blocks - u8::from(t.dsack))]);
         }
         let flags: Vec<_> = t.expert.names().filter(|n| *n != "reused_ports").collect();
-        let detail_text = detail.join(" · ");
-        self.detail(&detail_text, Role::Call)?;
+        let shown_detail = self.detail(&detail, Role::Call);
+        self.scratch = detail;
+        shown_detail?;
         self.bytes_on_the_wire(rec)?;
         if !flags.is_empty() {
             let mut s = format!("[{}]", flags.join(", ").replace('_', " "));
@@ -444,16 +489,26 @@ pub fn tcp_label(t: &TcpRecord, absolute: bool) -> String {
             names.push(name);
         }
     }
-    let mut s = names.join(",");
+    let mut s = String::with_capacity(64);
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(n);
+    }
     let (seq, ack) = if absolute { (t.seq_raw, t.ack_raw) } else { (t.seq, t.ack) };
-    s.push_str(&format!(" seq={seq}"));
+    let mut field = |name: &str, n: u32| {
+        s.push_str(name);
+        s.push_str(itoa::Buffer::new().format(n));
+    };
+    field(" seq=", seq);
     if t.flags & ACK != 0 {
-        s.push_str(&format!(" ack={ack}"));
+        field(" ack=", ack);
     }
     if t.len > 0 {
-        s.push_str(&format!(" len={}", t.len));
+        field(" len=", t.len);
     }
-    s.push_str(&format!(" win={}", t.win));
+    field(" win=", t.win);
     s
 }
 

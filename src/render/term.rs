@@ -52,13 +52,25 @@ pub fn cols(s: &str) -> usize {
 /// Prose that [`wrap`] would give back unchanged as one line: words
 /// separated by single spaces, within `width` columns.
 pub fn one_line(text: &str, width: usize) -> bool {
-    let b = text.as_bytes();
     // Columns never exceed bytes, so a short text needs no width count.
-    (text.len() <= width || cols(text) <= width)
-        && b.first().is_some_and(|&c| c != b' ')
-        && b.last().is_some_and(|&c| c != b' ')
-        && !b.windows(2).any(|w| w == b"  ")
-        && !text.chars().any(|c| c.is_whitespace() && c != ' ')
+    if !(text.len() <= width || cols(text) <= width) {
+        return false;
+    }
+    // No space first, last or twice; no other whitespace.
+    let mut after_space = true;
+    for c in text.chars() {
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if c.is_whitespace() {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space
 }
 
 /// `s` padded with spaces on the right to `w` columns.
