@@ -56,6 +56,8 @@ pub struct LadderRenderer<W: Write> {
     previews: PreviewCache,
     /// A line being put together, reused.
     scratch: String,
+    /// The start of a header's address line.
+    head: Option<String>,
 }
 
 /// Wrapped explanation sentences by what they say (their text depends only
@@ -123,6 +125,7 @@ impl<W: Write> LadderRenderer<W> {
             wrapped: WrapCache::default(),
             previews: PreviewCache::default(),
             scratch: String::new(),
+            head: None,
         }
     }
 
@@ -165,10 +168,22 @@ impl<W: Write> LadderRenderer<W> {
     fn header(&mut self, title: &str, a: SocketAddr, b: SocketAddr, roles: (&str, &str)) -> io::Result<()> {
         writeln!(self.out)?;
         writeln!(self.out, "{}", painted(title, Role::Heading))?;
-        let left = format!("{a} {}", roles.0).trim_end().to_string();
-        let right = format!("{b} {}", roles.1).trim_end().to_string();
+        let end = |addr: SocketAddr, role: &str| {
+            use std::fmt::Write as _;
+            let mut s = String::with_capacity(32);
+            let _ = write!(s, "{addr}");
+            if !role.is_empty() {
+                s.push(' ');
+                s.push_str(role);
+            }
+            s
+        };
+        let (left, right) = (end(a, roles.0), end(b, roles.1));
         // Padded by display columns: "时间(秒)" is 5 characters but 8 columns.
-        let head = format!("{} {}  ", pad_left("#", 5), pad_left(tr("time(s)", "时间(秒)"), 10));
+        let head = self
+            .head
+            .get_or_insert_with(|| format!("{} {}  ", pad_left("#", 5), pad_left(tr("time(s)", "时间(秒)"), 10)))
+            .clone();
         let room = self.ladder_width() - 2 - MARGIN;
         if cols(&left) + cols(&right) + 2 <= room {
             let gap = room - cols(&left) - cols(&right);
@@ -330,9 +345,17 @@ impl<W: Write> LadderRenderer<W> {
         for e in rec.explain.iter().flatten() {
             // The same few sentences come back on every connection: wrapped once.
             let lines = self.wrapped.get_or_insert_with(*e, || wrap(&e.text(), width));
+            let colour = super::style::colouring();
             for (i, chunk) in lines.iter().enumerate() {
                 let mark = if i == 0 { "ℹ " } else { "  " };
-                writeln!(self.out, "{:MARGIN$}{}{}", "", mark, painted(chunk, Role::Explain))?;
+                if colour {
+                    writeln!(self.out, "{:MARGIN$}{}{}", "", mark, painted(chunk, Role::Explain))?;
+                } else {
+                    spaces(&mut self.out, MARGIN)?;
+                    self.out.write_all(mark.as_bytes())?;
+                    self.out.write_all(chunk.as_bytes())?;
+                    self.out.write_all(b"\n")?;
+                }
             }
         }
         Ok(())
