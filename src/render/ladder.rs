@@ -54,6 +54,8 @@ pub struct LadderRenderer<W: Write> {
     wrapped: WrapCache,
     /// Payload previews already laid out.
     previews: PreviewCache,
+    /// Texts under arrows already wrapped.
+    texts: TextCache,
     /// A line being put together, reused.
     scratch: String,
     /// The start of a header's address line.
@@ -77,6 +79,31 @@ impl WrapCache {
     }
 }
 
+/// What `format!("{:>10.6}", ns as f64 / 1e9)` writes, by integer
+/// arithmetic where that is provably the same: the float's rounding to
+/// microseconds can only differ from the integer's on an exact half
+/// microsecond, and only for times past ~10^6 s, where this uses the float.
+fn seconds(out: &mut impl Write, ns: i128) -> io::Result<()> {
+    if !(0..1_000_000_000_000_000).contains(&ns) || ns % 1000 == 500 {
+        return write!(out, "{:>10.6}", ns as f64 / 1e9);
+    }
+    let micros = (ns as u64 + 500) / 1000;
+    let whole = itoa::Buffer::new().format(micros / 1_000_000).len();
+    spaces(out, 10usize.saturating_sub(whole + 7))?;
+    let mut text = [0u8; 32];
+    let mut at = text.len();
+    let mut frac = micros % 1_000_000;
+    for _ in 0..6 {
+        at -= 1;
+        text[at] = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    at -= 1;
+    text[at] = b'.';
+    out.write_all(itoa::Buffer::new().format(micros / 1_000_000).as_bytes())?;
+    out.write_all(&text[at..])
+}
+
 /// Writes `n` spaces.
 fn spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
     const SPACES: &[u8; 64] = &[b' '; 64];
@@ -86,6 +113,22 @@ fn spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
         n -= k;
     }
     Ok(())
+}
+
+/// Texts under arrows already wrapped, by text. Bounded like [`WrapCache`].
+#[derive(Default)]
+struct TextCache(rustc_hash::FxHashMap<Box<str>, Vec<String>>);
+
+impl TextCache {
+    fn get_or_insert_with(&mut self, text: &str, wrap: impl FnOnce() -> Vec<String>) -> &[String] {
+        if !self.0.contains_key(text) {
+            if self.0.len() >= WrapCache::MAX {
+                self.0.clear();
+            }
+            self.0.insert(text.into(), wrap());
+        }
+        &self.0[text]
+    }
 }
 
 /// Payload previews already laid out, by payload: the requests and replies
@@ -124,6 +167,7 @@ impl<W: Write> LadderRenderer<W> {
             width: super::term::width(),
             wrapped: WrapCache::default(),
             previews: PreviewCache::default(),
+            texts: TextCache::default(),
             scratch: String::new(),
             head: None,
         }
@@ -286,7 +330,9 @@ impl<W: Write> LadderRenderer<W> {
             let n = itoa::Buffer::new().format(rec.frame).len();
             spaces(out, 5usize.saturating_sub(n))?;
             out.write_all(itoa::Buffer::new().format(rec.frame).as_bytes())?;
-            write!(out, " {rel:>10.6}  ")?;
+            out.write_all(b" ")?;
+            seconds(out, rec.ts.nanos_since(first))?;
+            out.write_all(b"  ")?;
             let left = states.0.unwrap_or("│");
             out.write_all(left.as_bytes())?;
             spaces(out, LANE.saturating_sub(left.chars().count()))?;
@@ -308,15 +354,11 @@ impl<W: Write> LadderRenderer<W> {
         if super::term::one_line(text, room) {
             return self.detail_line(text, role);
         }
-        self.detail_lines(wrap(text, room), role)
-    }
-
-    /// Lines under the arrow, each already at most the arrow's width.
-    fn detail_lines(&mut self, lines: Vec<String>, role: Role) -> io::Result<()> {
-        for chunk in lines {
-            self.detail_line(&chunk, role)?;
-        }
-        Ok(())
+        // Longer texts (an HTTP message's summary) repeat across connections.
+        let mut texts = std::mem::take(&mut self.texts);
+        let shown = texts.get_or_insert_with(text, || wrap(text, room)).iter().try_for_each(|l| self.detail_line(l, role));
+        self.texts = texts;
+        shown
     }
 
     /// One line under the arrow, at most the arrow's width.
@@ -725,6 +767,24 @@ pub(crate) fn icmp_name(msg: &crate::decode::IcmpMessage) -> &'static str {
 #[cfg(test)]
 mod arrow_tests {
     use super::{cols, LadderRenderer};
+
+    #[test]
+    fn seconds_as_the_formatter_writes_them() {
+        let mut values: Vec<i128> = vec![0, 1, 499, 500, 501, 999, 1000, 1499, 1500, 999_999_499, 999_999_500, 999_999_501];
+        values.extend([1_000_000_000, 9_999_999_999_500, 99_999_999_999_499, 123_456_789_012_345, -1, -1500]);
+        let mut x = 88_172_645_463_325_252u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x % [1_000, 1_000_000, 1_000_000_000, 100_000_000_000_000][(x % 4) as usize]) as i128);
+        }
+        for ns in values {
+            let mut out = Vec::new();
+            super::seconds(&mut out, ns).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{:>10.6}", ns as f64 / 1e9), "{ns} ns");
+        }
+    }
 
     #[test]
     fn an_arrow_is_as_wide_as_asked_and_a_long_label_continues_under_it() {
