@@ -807,7 +807,7 @@ mod arrow_tests {
 /// headers, blank line, body.
 pub(crate) fn http_summary(m: &crate::analyze::HttpMessage, frame: u64) -> String {
     use crate::analyze::http::{BodyKind, StartLine};
-    use crate::i18n::either;
+    use crate::i18n::either_with as either;
     let request = matches!(m.start, StartLine::Request { .. });
     let n = m.headers.len();
     let mut names: Vec<&str> = m.headers.iter().take(5).map(|(name, _)| name.as_str()).collect();
@@ -817,35 +817,35 @@ pub(crate) fn http_summary(m: &crate::analyze::HttpMessage, frame: u64) -> Strin
     let names = if n == 0 { String::new() } else { format!(" ({})", names.join(", ")) };
     let first = match &m.start {
         StartLine::Request { line, .. } => {
-            either(format!("HTTP request line \"{line}\""), format!("HTTP 请求行 \"{line}\""))
+            either(|| format!("HTTP request line \"{line}\""), || format!("HTTP 请求行 \"{line}\""))
         }
         StartLine::Response { line, code, .. } => either(
-            format!("HTTP status line \"{line}\" (status code {code})"),
-            format!("HTTP 状态行 \"{line}\"（状态码 {code}）"),
+            || format!("HTTP status line \"{line}\" (status code {code})"),
+            || format!("HTTP 状态行 \"{line}\"（状态码 {code}）"),
         ),
     };
     let headers = either(
-        format!("{n} header{}{names}", if n == 1 { "" } else { "s" }),
-        format!("{}头 {n} 个{names}", if request { "请求" } else { "响应" }),
+        || format!("{n} header{}{names}", if n == 1 { "" } else { "s" }),
+        || format!("{}头 {n} 个{names}", if request { "请求" } else { "响应" }),
     );
     let body_zh = if request { "请求体" } else { "响应体" };
     let body = match (m.body, m.body_len) {
-        (BodyKind::Length, Some(len)) => either(format!("body {len} bytes"), format!("{body_zh} {len} 字节")),
+        (BodyKind::Length, Some(len)) => either(|| format!("body {len} bytes"), || format!("{body_zh} {len} 字节")),
         (BodyKind::Chunked, _) => either(
-            "body chunked (its length comes at its end)".into(),
-            format!("{body_zh}分块传输（chunked，长度在末尾才知道）"),
+            || "body chunked (its length comes at its end)".into(),
+            || format!("{body_zh}分块传输（chunked，长度在末尾才知道）"),
         ),
         (BodyKind::UntilClose, _) => {
-            either("body until the server closes".into(), format!("{body_zh}一直到服务器关闭连接"))
+            either(|| "body until the server closes".into(), || format!("{body_zh}一直到服务器关闭连接"))
         }
-        _ => either("no body".into(), format!("无{body_zh}")),
+        _ => either(|| "no body".into(), || format!("无{body_zh}")),
     };
-    let blank = either("blank line".into(), "空行".into());
+    let blank = either(|| "blank line".into(), || "空行".into());
     let mut s = format!("{first} · {headers} · {blank} · {body}");
     if m.first_frame != frame {
         s.push_str(&either(
-            format!(" · reassembled from frames {}–{frame}", m.first_frame),
-            format!(" · 由第 {}–{frame} 帧重组", m.first_frame),
+            || format!(" · reassembled from frames {}–{frame}", m.first_frame),
+            || format!(" · 由第 {}–{frame} 帧重组", m.first_frame),
         ));
     }
     s
