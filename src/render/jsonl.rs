@@ -553,3 +553,87 @@ mod tests {
         }
     }
 }
+
+/// JSON lines written on a thread of their own: the replay's thread reads
+/// and analyses, this one turns records into text and writes it. Records go
+/// over in batches (bounded, so memory is too); output and its errors are
+/// the same as [`JsonlRenderer`]'s.
+pub struct Threaded {
+    batch: Vec<FrameRecord>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<FrameRecord>>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Threaded {
+    /// Records per hand-over.
+    const BATCH: usize = 512;
+
+    /// Starts the writer; `out` makes its output on that thread (stdout's
+    /// lock belongs to the thread that takes it).
+    pub fn start<W: Write>(out: impl FnOnce() -> W + Send + 'static) -> Threaded {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<FrameRecord>>(4);
+        let thread = std::thread::Builder::new()
+            .name("wirelab-jsonl".into())
+            .spawn(move || -> io::Result<()> {
+                let mut r = JsonlRenderer::new(out());
+                let analyzer = Analyzer::new();
+                for batch in rx {
+                    for rec in &batch {
+                        r.frame(rec, &analyzer)?;
+                    }
+                }
+                r.finish(&analyzer)
+            })
+            .ok();
+        Threaded { batch: Vec::with_capacity(Self::BATCH), tx: thread.is_some().then_some(tx), thread }
+    }
+
+    fn push(&mut self, rec: FrameRecord) -> io::Result<()> {
+        self.batch.push(rec);
+        if self.batch.len() >= Self::BATCH {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+        match &self.tx {
+            Some(tx) if tx.send(batch).is_ok() => Ok(()),
+            // The writer stopped (a closed pipe): its error says why.
+            _ => self.join().and(Err(io::Error::other("the JSON writer thread stopped"))),
+        }
+    }
+
+    fn join(&mut self) -> io::Result<()> {
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(io::Error::other("the JSON writer thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Renderer for Threaded {
+    fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
+        self.push(rec.clone())
+    }
+
+    fn frame_record(&mut self, _: &crate::source::Frame<'_>, rec: FrameRecord, _: &Analyzer) -> io::Result<()> {
+        self.push(rec)
+    }
+
+    fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
+        if !self.batch.is_empty() {
+            self.hand_over()?;
+        }
+        self.join()
+    }
+}
+
+impl Drop for Threaded {
+    fn drop(&mut self) {
+        let _ = self.join();
+    }
+}

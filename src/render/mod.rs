@@ -25,6 +25,11 @@ pub trait Renderer {
     fn frame_bytes(&mut self, _frame: &Frame<'_>, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
         self.frame(rec, analyzer)
     }
+    /// Shows one frame, taking its record (replay, which has no further use
+    /// for it): a renderer on another thread takes it along without a copy.
+    fn frame_record(&mut self, frame: &Frame<'_>, rec: FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.frame_bytes(frame, &rec, analyzer)
+    }
     /// Called once after the last frame.
     fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()>;
     /// Lines about something other than a frame (the kernel's table during
