@@ -189,13 +189,18 @@ impl Serialize for ExplainTexts {
 impl JsonFrame {
     /// Builds the JSON object of a frame.
     pub fn new(rec: &FrameRecord) -> JsonFrame {
+        Self::with_preview(rec, rec.payload.as_ref().map(super::payload::preview))
+    }
+
+    /// The same, with the payload's preview already made.
+    fn with_preview(rec: &FrameRecord, payload: Option<String>) -> JsonFrame {
         let tcp: Option<&TcpRecord> = rec.tcp.as_ref();
         // A damaged header: only what tshark decodes before it gives up.
         let too_short = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderTooShort(_))));
         let beyond = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderBeyondSegment(_))));
         let whole = tcp.filter(|_| !too_short);
         JsonFrame {
-            payload: rec.payload.as_ref().map(super::payload::preview),
+            payload,
             http: rec.http.as_deref().map(HttpJson::new),
             frame: rec.frame,
             ts: rec.ts.as_f64(),
@@ -474,19 +479,35 @@ pub struct JsonlRenderer<W: Write> {
     out: W,
     /// The line being written, reused.
     line: Vec<u8>,
+    /// Payload previews by payload: the requests and replies of many
+    /// connections are the same bytes. Bounded: cleared when full.
+    previews: rustc_hash::FxHashMap<crate::analyze::Payload, String>,
 }
 
 impl<W: Write> JsonlRenderer<W> {
     /// A renderer writing to `out`.
     pub fn new(out: W) -> Self {
-        JsonlRenderer { out, line: Vec::with_capacity(1024) }
+        JsonlRenderer { out, line: Vec::with_capacity(1024), previews: Default::default() }
+    }
+
+    fn preview(&mut self, p: &crate::analyze::Payload) -> String {
+        if let Some(s) = self.previews.get(p) {
+            return s.clone();
+        }
+        if self.previews.len() >= 1024 {
+            self.previews.clear();
+        }
+        let s = super::payload::preview(p);
+        self.previews.insert(p.clone(), s.clone());
+        s
     }
 }
 
 impl<W: Write> Renderer for JsonlRenderer<W> {
     fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
+        let payload = rec.payload.as_ref().map(|p| self.preview(p));
         self.line.clear();
-        hand::frame(&mut self.line, &JsonFrame::new(rec));
+        hand::frame(&mut self.line, &JsonFrame::with_preview(rec, payload));
         self.line.push(b'\n');
         self.out.write_all(&self.line)
     }
