@@ -17,9 +17,11 @@ use std::time::Duration;
 /// One block: room for 15 full loopback frames (65,549 bytes each) and a
 /// multiple of the page size, as the kernel requires.
 pub const BLOCK_SIZE: usize = 1 << 20;
-/// Blocks in the ring: 32 MiB in all, as much kernel buffer as
-/// `tcpdump -B 32768`, and as the socket buffer of the frame-by-frame path.
-pub const BLOCKS: usize = 32;
+/// Blocks in the ring: 64 MiB in all (mapped, so it counts in the resident
+/// memory of a capture), twice `tcpdump -B 32768`: a full-frame loopback
+/// transfer fills 32 MiB in about 30 ms, less than our thread may wait for
+/// a core while the transfer itself keeps both busy.
+pub const BLOCKS: usize = 64;
 /// A block with any frame in it is handed over after this long even if not
 /// full, so a lab's sparse packets show up at once.
 const RETIRE_MS: u32 = 4;
