@@ -136,7 +136,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let ports = (!opts.ports.is_empty()).then_some(&opts.ports[..]);
     let mut capture = LiveCapture::start(&opts.interface, ports, opts.snaplen)?;
     let mut writer = match &opts.save {
-        Some(p) => Some(Background::start(PcapWriter::create(p, capture.link, opts.snaplen)?)?),
+        Some(p) => Some(Background::start(PcapWriter::create(p, capture.link, opts.snaplen)?, capture.recycler())?),
         None => None,
     };
     let stdout = io::stdout();

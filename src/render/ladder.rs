@@ -47,7 +47,7 @@ pub struct LadderRenderer<W: Write> {
     pub absolute: bool,
     run: BulkFold<FrameRecord>,
     /// Per stream: the expert flags already drawn in full (bit [`TRUNCATED_SHOWN`] for the snaplen note).
-    shown: std::collections::HashMap<u32, u32>,
+    shown: rustc_hash::FxHashMap<u32, u32>,
     /// Columns to fit in (default: the width chosen at start-up).
     pub width: usize,
     /// Explanations already wrapped to the width.
@@ -588,10 +588,26 @@ impl<W: Write> Renderer for LadderRenderer<W> {
     }
 
     fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.take(rec.clone(), analyzer)
+    }
+
+    fn frame_record(&mut self, _: &crate::source::Frame<'_>, rec: FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.take(rec, analyzer)
+    }
+
+    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
+        self.flush_run(analyzer)?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> LadderRenderer<W> {
+    /// Draws the frame, or holds it in a bulk run (which keeps it).
+    fn take(&mut self, rec: FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
         let stream = rec.tcp.map(|t| t.stream);
         let shown = stream.and_then(|s| self.shown.get(&s).copied()).unwrap_or(0);
-        let bulk = self.group_bulk && is_bulk(rec, shown);
-        match self.run.feed(rec.clone(), bulk) {
+        let bulk = self.group_bulk && is_bulk(&rec, shown);
+        match self.run.feed(rec, bulk) {
             Fed::Draw(ended, rec) => {
                 if let Some(run) = ended {
                     self.draw_run(run, analyzer)?;
@@ -601,11 +617,6 @@ impl<W: Write> Renderer for LadderRenderer<W> {
             Fed::Held { ended: Some(run), .. } => self.draw_run(run, analyzer),
             Fed::Held { ended: None, .. } => Ok(()),
         }
-    }
-
-    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
-        self.flush_run(analyzer)?;
-        self.out.flush()
     }
 }
 

@@ -203,6 +203,8 @@ pub struct LiveCapture {
     /// stopped, so the socket is closed and stops queueing frames.
     socket: Option<Arc<OwnedFd>>,
     snaplen: u32,
+    /// Where spent frame buffers go back to the ring's reader (see [`LiveCapture::recycler`]).
+    recycle: Option<mpsc::Sender<Vec<u8>>>,
 }
 
 /// Why live capture could not start: the advice a person needs.
@@ -413,7 +415,23 @@ impl LiveCapture {
                 Ok(stats)
             })
             .map_err(|e| Error::io("starting the capture thread", e))?;
-        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET, socket: Some(socket), snaplen })
+        Ok(LiveCapture {
+            frames,
+            stop,
+            thread: Some(thread),
+            link: LinkType::ETHERNET,
+            socket: Some(socket),
+            snaplen,
+            recycle: None,
+        })
+    }
+
+    /// Where a consumer may give frame buffers back once done with them: the
+    /// reader fills them again instead of allocating, so a long full-frame
+    /// capture does not fault in fresh memory for every frame. None when the
+    /// reader allocates anyway (the frame-by-frame path).
+    pub fn recycler(&self) -> Option<mpsc::Sender<Vec<u8>>> {
+        self.recycle.clone()
     }
 
     /// The capture thread on a mapped ring (the socket is bound: capture is live).
@@ -423,6 +441,7 @@ impl LiveCapture {
         let socket = Arc::new(socket);
         let fd = Arc::clone(&socket);
         let (tx, frames) = mpsc::channel();
+        let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -440,13 +459,11 @@ impl LiveCapture {
                             if f.pkttype == libc::PACKET_OUTGOING {
                                 continue;
                             }
-                            let frame = LiveFrame {
-                                ts: f.ts,
-                                orig_len: f.len.max(f.data.len() as u32),
-                                data: f.data.to_vec(),
-                                wire: None,
-                                timing: None,
-                            };
+                            let mut data = recycled.try_recv().unwrap_or_default();
+                            data.clear();
+                            data.extend_from_slice(f.data);
+                            let frame =
+                                LiveFrame { ts: f.ts, orig_len: f.len.max(f.data.len() as u32), data, wire: None, timing: None };
                             if tx.send(frame).is_err() {
                                 break 'capture;
                             }
@@ -464,7 +481,15 @@ impl LiveCapture {
                 Ok(stats)
             })
             .map_err(|e| Error::io("starting the capture thread", e))?;
-        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET, socket: Some(socket), snaplen })
+        Ok(LiveCapture {
+            frames,
+            stop,
+            thread: Some(thread),
+            link: LinkType::ETHERNET,
+            socket: Some(socket),
+            snaplen,
+            recycle: Some(recycle),
+        })
     }
 
     /// Replaces the kernel filter: keep frames with one of `ports` from now on.

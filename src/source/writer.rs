@@ -19,6 +19,8 @@ pub const SNAPLEN: u32 = 262_144;
 /// Bytes gathered before each write(2): a live capture of full frames
 /// writes about 1 GB/s, so few, large writes.
 const BUFFER: usize = 1 << 20;
+/// Frames this long are written straight from the caller's memory.
+const DIRECT: usize = 16 << 10;
 /// Magic number of a nanosecond-resolution pcap.
 const MAGIC_NANOSECONDS: u32 = 0xa1b2_3c4d;
 
@@ -148,8 +150,28 @@ impl PcapWriter {
         for (i, field) in [ts.secs as u32, ts.nanos, len as u32, orig_len.max(data.len() as u32)].into_iter().enumerate() {
             header[4 * i..4 * i + 4].copy_from_slice(&field.to_le_bytes());
         }
-        self.write_bytes(&header)?;
-        self.write_bytes(&data[..len])?;
+        if len < DIRECT {
+            self.write_bytes(&header)?;
+            self.write_bytes(&data[..len])?;
+        } else {
+            // A big frame goes from the caller's memory to the file in one
+            // writev, not through the buffer (a copy fewer per byte).
+            self.flush()?;
+            let mut parts = [std::io::IoSlice::new(&header), std::io::IoSlice::new(&data[..len])];
+            let mut parts = &mut parts[..];
+            while !parts.is_empty() {
+                let n = self
+                    .out
+                    .get_mut()
+                    .write_vectored(parts)
+                    .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))?;
+                if n == 0 {
+                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                    return Err(Error::io(format!("writing {}", self.path.display()), e));
+                }
+                std::io::IoSlice::advance_slices(&mut parts, n);
+            }
+        }
         self.frames += 1;
         Ok(())
     }
@@ -180,8 +202,9 @@ impl Background {
     /// Longest time a written frame waits in the buffer.
     pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
-    /// Starts the thread that owns `writer`.
-    pub fn start(mut writer: PcapWriter) -> Result<Background> {
+    /// Starts the thread that owns `writer`; written frames' buffers go back
+    /// through `recycle` when given.
+    pub fn start(mut writer: PcapWriter, recycle: Option<mpsc::Sender<Vec<u8>>>) -> Result<Background> {
         let (tx, rx) = mpsc::channel::<(Timestamp, Vec<u8>, u32)>();
         let thread = std::thread::Builder::new()
             .name("wirelab-save".into())
@@ -191,6 +214,10 @@ impl Background {
                     match rx.recv_timeout(Self::FLUSH_EVERY) {
                         Ok((ts, data, orig_len)) => {
                             writer.write(ts, &data, orig_len)?;
+                            if let Some(r) = &recycle {
+                                // The reader may have stopped: then the buffer is just freed.
+                                let _ = r.send(data);
+                            }
                             if flushed.elapsed() >= Self::FLUSH_EVERY {
                                 writer.flush()?;
                                 flushed = Instant::now();
