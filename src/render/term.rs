@@ -48,14 +48,19 @@ pub fn cols(s: &str) -> usize {
     }
     // The ladder's own signs are one column each and join no sequence:
     // counting them spares the general lookup.
-    if s.chars().all(|c| (' '..'\u{7f}').contains(&c) || ONE_COLUMN.contains(c)) {
+    if s.chars().all(|c| (' '..'\u{7f}').contains(&c) || one_column(c)) {
         return s.chars().count();
     }
     s.width()
 }
 
 /// Non-ASCII characters wirelab writes itself, each one column wide.
-const ONE_COLUMN: &str = "·–—→←×…│─▶◀✗ℹ⋯⇄⧉✎“”‘’µ";
+fn one_column(c: char) -> bool {
+    matches!(
+        c,
+        '·' | '–' | '—' | '→' | '←' | '×' | '…' | '│' | '─' | '▶' | '◀' | '✗' | 'ℹ' | '⋯' | '⇄' | '⧉' | '✎' | '“' | '”' | '‘' | '’' | 'µ'
+    )
+}
 
 /// Prose that [`wrap`] would give back unchanged as one line: words
 /// separated by single spaces, within `width` columns.
@@ -318,10 +323,11 @@ mod tests {
             let width = (seed >> 4) as usize % 50;
             assert_eq!(wrap(&text, width), wrap_words(&text, width), "{text:?} at {width}");
         }
-        for c in ONE_COLUMN.chars() {
-            assert_eq!(c.width(), Some(1), "{c}");
+        let signs = "·–—→←×…│─▶◀✗ℹ⋯⇄⧉✎“”‘’µ";
+        for c in signs.chars() {
+            assert!(one_column(c) && c.width() == Some(1), "{c}");
         }
-        for text in ["ascii", "时间(秒)", "é", "\u{301}", "tab\t", "\u{7f}", ONE_COLUMN, "a · b – c → d", "✎ x"] {
+        for text in ["ascii", "时间(秒)", "é", "\u{301}", "tab\t", "\u{7f}", signs, "a · b – c → d", "✎ x"] {
             assert_eq!(cols(text), text.width(), "{text:?}");
         }
     }
