@@ -305,6 +305,14 @@ mod hand {
         buf.extend_from_slice(b"\":");
     }
 
+    /// `,"name":value` when there is a value (skipped fields are absent).
+    fn field<T>(buf: &mut Vec<u8>, name: &str, value: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
+        if let Some(v) = value {
+            key(buf, name);
+            write(buf, v);
+        }
+    }
+
     fn opt_int(buf: &mut Vec<u8>, n: Option<impl itoa::Integer>) {
         match n {
             Some(n) => int(buf, n),
@@ -370,40 +378,22 @@ mod hand {
         opt_int(buf, j.sport);
         key(buf, "dport");
         opt_int(buf, j.dport);
-        if let Some(n) = j.stream {
-            key(buf, "stream");
-            int(buf, n);
-        }
+        field(buf, "stream", j.stream, int);
         if let Some(f) = &j.flags {
             key(buf, "flags");
             names(buf, flags::NAMES.iter().filter(|(b, _)| f.0 & b != 0).map(|(_, n)| *n));
         }
         for (name, v) in [("seq", j.seq), ("ack", j.ack), ("seq_raw", j.seq_raw), ("ack_raw", j.ack_raw), ("len", j.len), ("win", j.win)] {
-            if let Some(v) = v {
-                key(buf, name);
-                int(buf, v);
-            }
+            field(buf, name, v, int);
         }
-        if let Some(v) = j.win_scale {
-            key(buf, "win_scale");
-            int(buf, v);
-        }
-        if let Some(v) = j.mss {
-            key(buf, "mss");
-            opt_int(buf, v);
-        }
-        if let Some(v) = j.wscale {
-            key(buf, "wscale");
-            opt_int(buf, v);
-        }
+        field(buf, "win_scale", j.win_scale, int);
+        field(buf, "mss", j.mss, opt_int);
+        field(buf, "wscale", j.wscale, opt_int);
         if let Some(a) = &j.analysis {
             key(buf, "analysis");
             names(buf, a.0.names());
         }
-        if let Some(v) = j.dupack_num {
-            key(buf, "dupack_num");
-            int(buf, v);
-        }
+        field(buf, "dupack_num", j.dupack_num, int);
         if let Some(st) = &j.state {
             key(buf, "state");
             buf.extend_from_slice(b"{\"src\":");
@@ -412,16 +402,9 @@ mod hand {
             string(buf, st.dst);
             buf.push(b'}');
         }
-        for (name, v) in [("icmp_type", j.icmp_type), ("icmp_code", j.icmp_code)] {
-            if let Some(v) = v {
-                key(buf, name);
-                int(buf, v);
-            }
-        }
-        if let Some(v) = j.icmp_udp_stream {
-            key(buf, "icmp_udp_stream");
-            int(buf, v);
-        }
+        field(buf, "icmp_type", j.icmp_type, int);
+        field(buf, "icmp_code", j.icmp_code, int);
+        field(buf, "icmp_udp_stream", j.icmp_udp_stream, int);
         key(buf, "cause");
         match j.cause {
             Some(c) => string(buf, c),
@@ -442,34 +425,13 @@ mod hand {
             key(buf, "truncated");
             buf.extend_from_slice(b"true");
         }
-        if let Some(v) = j.link_type {
-            key(buf, "link_type");
-            int(buf, v);
-        }
-        if let Some(m) = j.malformed {
-            key(buf, "malformed");
-            string(buf, m);
-        }
-        if let Some(p) = &j.payload {
-            key(buf, "payload");
-            string(buf, p);
-        }
-        if let Some(h) = &j.http {
-            key(buf, "http");
-            serde(buf, h);
-        }
-        if let Some(d) = &j.dns {
-            key(buf, "dns");
-            serde(buf, d);
-        }
-        if let Some(c) = &j.comment {
-            key(buf, "comment");
-            string(buf, c);
-        }
-        if let Some(w) = &j.wire {
-            key(buf, "wire");
-            serde(buf, w);
-        }
+        field(buf, "link_type", j.link_type, int);
+        field(buf, "malformed", j.malformed, string);
+        field(buf, "payload", j.payload.as_deref(), string);
+        field(buf, "http", j.http.as_ref(), serde);
+        field(buf, "dns", j.dns.as_ref(), serde);
+        field(buf, "comment", j.comment.as_deref(), string);
+        field(buf, "wire", j.wire.as_ref(), serde);
         buf.push(b'}');
     }
 }

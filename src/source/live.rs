@@ -374,6 +374,41 @@ impl LiveCapture {
             }
             Err(e) => return Err(privilege_advice(interface, &e)),
         };
+        Self::running(socket, snaplen, None, move |fd, tx, stop_flag| {
+            let mut stats = CaptureStats::default();
+            loop {
+                match rx.next() {
+                    Ok(bytes) => {
+                        let ts = receive_time(fd.as_fd()).unwrap_or_else(wall_clock);
+                        let frame =
+                            LiveFrame { ts, orig_len: wire_length(bytes), data: bytes.to_vec(), wire: None, timing: None };
+                        if tx.send(frame).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                if stop_flag.load(Ordering::Relaxed) {
+                    // Drain what is already queued, then stop.
+                    let s = packet_statistics(fd.as_fd())?;
+                    stats.received += s.received;
+                    stats.dropped += s.dropped;
+                    break;
+                }
+            }
+            drop(rx);
+            Ok(stats)
+        })
+    }
+
+    /// Starts `read`, the capture thread, on the bound socket: capture is live.
+    fn running(
+        socket: OwnedFd,
+        snaplen: u32,
+        recycle: Option<mpsc::Sender<Vec<u8>>>,
+        read: impl FnOnce(&OwnedFd, mpsc::Sender<LiveFrame>, &AtomicBool) -> io::Result<CaptureStats> + Send + 'static,
+    ) -> Result<LiveCapture> {
         // Discard what the kernel counted before we were ready.
         let _ = packet_statistics(socket.as_fd());
         let socket = Arc::new(socket);
@@ -383,37 +418,7 @@ impl LiveCapture {
         let stop_flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("wirelab-capture".into())
-            .spawn(move || -> io::Result<CaptureStats> {
-                let mut stats = CaptureStats::default();
-                loop {
-                    match rx.next() {
-                        Ok(bytes) => {
-                            let ts = receive_time(fd.as_fd()).unwrap_or_else(wall_clock);
-                            let frame = LiveFrame {
-                                ts,
-                                orig_len: wire_length(bytes),
-                                data: bytes.to_vec(),
-                                wire: None,
-                                timing: None,
-                            };
-                            if tx.send(frame).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
-                    }
-                    if stop_flag.load(Ordering::Relaxed) {
-                        // Drain what is already queued, then stop.
-                        let s = packet_statistics(fd.as_fd())?;
-                        stats.received += s.received;
-                        stats.dropped += s.dropped;
-                        break;
-                    }
-                }
-                drop(rx);
-                Ok(stats)
-            })
+            .spawn(move || read(&fd, tx, &stop_flag))
             .map_err(|e| Error::io("starting the capture thread", e))?;
         Ok(LiveCapture {
             frames,
@@ -422,7 +427,7 @@ impl LiveCapture {
             link: LinkType::ETHERNET,
             socket: Some(socket),
             snaplen,
-            recycle: None,
+            recycle,
         })
     }
 
@@ -436,59 +441,40 @@ impl LiveCapture {
 
     /// The capture thread on a mapped ring (the socket is bound: capture is live).
     fn from_ring(socket: OwnedFd, mut ring: ring::Ring, snaplen: u32) -> Result<LiveCapture> {
-        // Discard what the kernel counted before we were ready.
-        let _ = packet_statistics(socket.as_fd());
-        let socket = Arc::new(socket);
-        let fd = Arc::clone(&socket);
-        let (tx, frames) = mpsc::channel();
         let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_flag = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("wirelab-capture".into())
-            .spawn(move || -> io::Result<CaptureStats> {
-                'capture: loop {
-                    // Read before draining, so what was handed over before a stop is kept.
-                    let stopping = stop_flag.load(Ordering::Relaxed);
-                    let mut idle = true;
-                    while let Some(held) = ring.ready() {
-                        idle = false;
-                        for f in held.block().frames() {
-                            // PACKET_IGNORE_OUTGOING already keeps these out; a
-                            // kernel that ignored it would double every frame.
-                            if f.pkttype == libc::PACKET_OUTGOING {
-                                continue;
-                            }
-                            let mut data = recycled.try_recv().unwrap_or_default();
-                            data.clear();
-                            data.extend_from_slice(f.data);
-                            let frame =
-                                LiveFrame { ts: f.ts, orig_len: f.len.max(f.data.len() as u32), data, wire: None, timing: None };
-                            if tx.send(frame).is_err() {
-                                break 'capture;
-                            }
+        Self::running(socket, snaplen, Some(recycle), move |fd, tx, stop_flag| {
+            'capture: loop {
+                // Read before draining, so what was handed over before a stop is kept.
+                let stopping = stop_flag.load(Ordering::Relaxed);
+                let mut idle = true;
+                while let Some(held) = ring.ready() {
+                    idle = false;
+                    for f in held.block().frames() {
+                        // PACKET_IGNORE_OUTGOING already keeps these out; a
+                        // kernel that ignored it would double every frame.
+                        if f.pkttype == libc::PACKET_OUTGOING {
+                            continue;
+                        }
+                        let mut data = recycled.try_recv().unwrap_or_default();
+                        data.clear();
+                        data.extend_from_slice(f.data);
+                        let frame =
+                            LiveFrame { ts: f.ts, orig_len: f.len.max(f.data.len() as u32), data, wire: None, timing: None };
+                        if tx.send(frame).is_err() {
+                            break 'capture;
                         }
                     }
-                    if stopping {
-                        break;
-                    }
-                    if idle {
-                        ring::wait(fd.as_fd(), POLL_INTERVAL)?;
-                    }
                 }
-                let stats = packet_statistics(fd.as_fd())?;
-                drop(ring);
-                Ok(stats)
-            })
-            .map_err(|e| Error::io("starting the capture thread", e))?;
-        Ok(LiveCapture {
-            frames,
-            stop,
-            thread: Some(thread),
-            link: LinkType::ETHERNET,
-            socket: Some(socket),
-            snaplen,
-            recycle: Some(recycle),
+                if stopping {
+                    break;
+                }
+                if idle {
+                    ring::wait(fd.as_fd(), POLL_INTERVAL)?;
+                }
+            }
+            let stats = packet_statistics(fd.as_fd())?;
+            drop(ring);
+            Ok(stats)
         })
     }
 
