@@ -121,13 +121,20 @@ unsafe impl Send for Ring {}
 /// A block while user space holds it; given back to the kernel on drop.
 pub struct Held<'r> {
     status: &'r AtomicU32,
-    bytes: &'r [u8],
+    start: *const u8,
+    /// Holds the ring mutably: one block at a time, none after unmapping.
+    _ring: std::marker::PhantomData<&'r mut Ring>,
 }
 
 impl Held<'_> {
-    /// The block's contents.
+    /// The block's contents (a view that ends before the block is given back).
     pub fn block(&self) -> Block<'_> {
-        Block::new(self.bytes)
+        // SAFETY: `start` is a block inside the mapping, which outlives
+        // `self` (it borrows the ring); while the block's status says
+        // TP_STATUS_USER, which it does until `self` is dropped, the kernel
+        // does not write to it; the view borrows `self`, so it is gone
+        // before `drop` hands the block back.
+        Block::new(unsafe { std::slice::from_raw_parts(self.start, BLOCK_SIZE) })
     }
 }
 
@@ -187,13 +194,8 @@ impl Ring {
         if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
             return None;
         }
-        // SAFETY: the block is inside the mapping (above), and while its
-        // status says TP_STATUS_USER the kernel does not write to it; the
-        // slice lives in `Held`, which gives the block back on drop and
-        // borrows `self` mutably, so no other view of the block exists.
-        let bytes = unsafe { std::slice::from_raw_parts(start as *const u8, BLOCK_SIZE) };
         self.next = (self.next + 1) % BLOCKS;
-        Some(Held { status, bytes })
+        Some(Held { status, start, _ring: std::marker::PhantomData })
     }
 }
 
