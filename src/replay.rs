@@ -146,6 +146,7 @@ fn replay_frames(
 ) -> Result<ReplaySummary> {
     let mut io_error: Option<io::Error> = None;
     let mut warned: Vec<u32> = Vec::new();
+    let keeps = render.keeps_records();
     let read = reader.for_each(|frame| {
         let rec = analyzer.on_frame(frame);
         if rec.non_ip == Some(crate::decode::NonIp::UnsupportedLink) && !warned.contains(&frame.link.0) {
@@ -162,7 +163,12 @@ fn replay_frames(
             );
         }
         if filter.matches(&rec) {
-            if let Err(e) = render.frame_record(frame, rec, &analyzer) {
+            let shown = if keeps {
+                render.frame_record(frame, rec, &analyzer)
+            } else {
+                render.frame_bytes(frame, &rec, &analyzer)
+            };
+            if let Err(e) = shown {
                 io_error = Some(e);
                 return ControlFlow::Break(());
             }

@@ -607,6 +607,10 @@ impl Renderer for Threaded {
         self.push(rec)
     }
 
+    fn keeps_records(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
         if !self.batch.is_empty() {
             self.hand_over()?;

@@ -595,6 +595,10 @@ impl<W: Write> Renderer for LadderRenderer<W> {
         self.take(rec, analyzer)
     }
 
+    fn keeps_records(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
         self.flush_run(analyzer)?;
         self.out.flush()
