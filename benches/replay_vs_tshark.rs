@@ -24,8 +24,9 @@ fn sh(cmd: &str) -> bool {
     Command::new("sh").arg("-c").arg(cmd).status().map(|s| s.success()).unwrap_or(false)
 }
 
+/// `cmd` run by sh, which execs the last program, so `kill()` reaches it.
 fn spawn(cmd: &str) -> Child {
-    Command::new("sh").arg("-c").arg(cmd).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn")
+    Command::new("sh").arg("-c").arg(format!("exec {cmd}")).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn")
 }
 
 fn project() -> PathBuf {
@@ -91,18 +92,18 @@ struct Measure {
 }
 
 /// Runs `cmd` (stdout to /dev/null) under GNU time; the best of `runs`.
+/// Wall time by our own clock (GNU time rounds to 10 ms), peak RSS by time.
 fn measure(name: &str, cmd: &str, runs: usize) -> Measure {
     let mut best: Option<Measure> = None;
     for _ in 0..runs {
+        let start = Instant::now();
         let out = Command::new("/usr/bin/time")
-            .args(["-f", "%e %M", "sh", "-c", &format!("{cmd} > /dev/null 2>/dev/null")])
+            .args(["-f", "%M", "sh", "-c", &format!("{cmd} > /dev/null 2>/dev/null")])
             .output()
             .expect("/usr/bin/time (Debian package `time`)");
+        let secs = start.elapsed().as_secs_f64();
         let text = String::from_utf8_lossy(&out.stderr);
-        let last = text.lines().last().unwrap_or("0 0");
-        let mut f = last.split_whitespace();
-        let secs: f64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN);
-        let rss_kib: u64 = f.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        let rss_kib: u64 = text.lines().last().and_then(|x| x.trim().parse().ok()).unwrap_or(0);
         if best.as_ref().is_none_or(|b| secs < b.secs) {
             best = Some(Measure { name: name.into(), secs, rss_kib });
         }
@@ -116,45 +117,122 @@ fn frames_in(wirelab: &Path, file: &Path) -> u64 {
     text.lines().rev().find_map(|l| l.split(" frames").next().and_then(|n| n.trim().parse().ok())).unwrap_or(0)
 }
 
-/// A 1 GiB loopback transfer captured by `wirelab sniff --save`: the kernel's drop counter.
-fn live_drop_test(wirelab: &Path) {
+/// Bytes sent in each live transfer.
+const LIVE_BYTES: u64 = 1 << 30;
+
+/// What one capture of a live transfer kept.
+struct Kept {
+    /// TCP payload bytes in the saved file ÷ bytes sent.
+    share: f64,
+    frames: u64,
+    /// Drops the tool reported (kernel counter).
+    drops: String,
+}
+
+/// TCP payload bytes and frames in a saved capture.
+fn payload_in(file: &Path) -> (u64, u64) {
+    use std::ops::ControlFlow;
+    use wirelab::decode::{decode, Transport};
+    let (mut bytes, mut frames) = (0u64, 0u64);
+    let Ok(mut reader) = wirelab::source::file::CaptureReader::open(file) else {
+        return (0, 0);
+    };
+    let _ = reader.for_each(|f| {
+        frames += 1;
+        if let Transport::Tcp(t) = decode(f).transport {
+            bytes += t.payload.len() as u64;
+        }
+        ControlFlow::Continue(())
+    });
+    (bytes, frames)
+}
+
+/// One 1 GiB transfer over loopback to `port` while `capture` (a command
+/// line that writes `save`) records it; the capture is stopped by SIGINT.
+fn live_run(capture: &str, port: u16, save: &Path, drops_of: fn(&str) -> String) -> Option<Kept> {
     let peers = project().join("scripts/peers.py");
-    let port = 5103;
-    let save = std::env::temp_dir().join("wirelab-bench-live.pcap");
-    let mut server = spawn(&format!("python3 {} bulk_server 127.0.0.1 {port}", peers.display()));
-    std::thread::sleep(Duration::from_millis(300));
-    let sniff = Command::new(wirelab)
-        .args([
-            "sniff",
-            "--port",
-            &port.to_string(),
-            "--format",
-            "table",
-            "--snaplen",
-            "128",
-            "--duration",
-            "30",
-            "--save",
-        ])
-        .arg(&save)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sniff");
-    std::thread::sleep(Duration::from_secs(1));
-    let start = Instant::now();
-    let ok = sh(&format!("python3 {} bulk 127.0.0.1 {port} {}", peers.display(), 1u64 << 30));
-    let secs = start.elapsed().as_secs_f64();
-    std::thread::sleep(Duration::from_millis(500));
-    sh(&format!("kill -INT {}", sniff.id()));
-    let out = sniff.wait_with_output().expect("sniff");
-    let _ = server.kill();
-    let err = String::from_utf8_lossy(&out.stderr);
-    let summary = err.lines().last().unwrap_or("");
-    println!();
-    println!("live: 1 GiB over loopback in {secs:.2} s (transfer ok: {ok}) captured by `wirelab sniff --save --snaplen 128`:");
-    println!("      {summary}");
     let _ = std::fs::remove_file(save);
+    let mut server = spawn(&format!("python3 {} bulk_server 127.0.0.1 {port}", peers.display()));
+    let tool = spawn(capture);
+    // Both tools announce themselves on stderr when capture is live; a
+    // second is ample and the same for both.
+    std::thread::sleep(Duration::from_millis(1500));
+    let ok = sh(&format!("python3 {} bulk 127.0.0.1 {port} {LIVE_BYTES}", peers.display()));
+    std::thread::sleep(Duration::from_millis(1000));
+    sh(&format!("kill -INT {}", tool.id()));
+    let out = tool.wait_with_output().ok()?;
+    let _ = server.kill();
+    let _ = server.wait();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let (bytes, frames) = payload_in(save);
+    let _ = std::fs::remove_file(save);
+    ok.then(|| Kept { share: bytes as f64 / LIVE_BYTES as f64, frames, drops: drops_of(&err) })
+}
+
+fn wirelab_drops(err: &str) -> String {
+    err.split("kernel: ").nth(1).map(|s| s.trim().to_string()).unwrap_or_else(|| err.trim().to_string())
+}
+
+fn tcpdump_drops(err: &str) -> String {
+    err.lines().filter(|l| l.contains("received by filter") || l.contains("dropped by kernel")).collect::<Vec<_>>().join(", ")
+}
+
+/// Full-frame live capture, wirelab against tcpdump: one after the other on
+/// identical 1 GiB loopback transfers, alternating, `rounds` each; then
+/// wirelab with a 128-byte snaplen.
+fn live_comparison(wirelab: &Path, rounds: usize) {
+    let save = std::env::temp_dir().join("wirelab-bench-live.pcap");
+    let w = wirelab.display();
+    let s = save.display();
+    println!();
+    println!("live: 1 GiB over loopback (python sender/receiver), captured one tool at a time, alternating:");
+    let mut shares: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        // Fresh ports each transfer: no TIME_WAIT of the last one in the way.
+        let (wp, tp) = (5110 + 2 * round as u16, 5111 + 2 * round as u16);
+        let pp = 5170 + round as u16;
+        let runs: [(&str, String, u16, fn(&str) -> String); 3] = [
+            (
+                "wirelab sniff --save (full frames)",
+                format!("{w} sniff --port {wp} --format table --duration 60 --save {s}"),
+                wp,
+                wirelab_drops,
+            ),
+            ("tcpdump -B 32768 -w (full frames)", format!("tcpdump -i lo -B 32768 -w {s} tcp port {tp}"), tp, tcpdump_drops),
+            // The frame-by-frame path (pnet's recv loop) with the same writer
+            // thread: what the ring buys.
+            (
+                "  same, WIRELAB_NO_RING (pnet recv)",
+                format!("env WIRELAB_NO_RING=1 {w} sniff --port {pp} --format table --duration 60 --save {s}"),
+                pp,
+                wirelab_drops,
+            ),
+        ];
+        for (i, (name, cmd, port, drops)) in runs.into_iter().enumerate() {
+            match live_run(&cmd, port, &save, drops) {
+                Some(k) => {
+                    shares[i].push(k.share);
+                    println!(
+                        "  {name:<36} saved {:>5.1} % of the bytes, {:>6} frames; {}",
+                        100.0 * k.share,
+                        k.frames,
+                        k.drops
+                    );
+                }
+                None => println!("  {name:<36} transfer failed"),
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN) * 100.0
+    };
+    let [wm, tm, pm] = shares.each_mut().map(median);
+    println!("  median share saved: wirelab {wm:.1} %, tcpdump {tm:.1} %, wirelab without the ring {pm:.1} %");
+    let port = 5150;
+    if let Some(k) = live_run(&format!("{w} sniff --port {port} --format table --snaplen 128 --duration 60 --save {s}"), port, &save, wirelab_drops) {
+        println!("  wirelab sniff --save --snaplen 128: {} frames; kernel: {}", k.frames, k.drops);
+    }
 }
 
 /// The same frames with every time gap ×1000 (an 8-second capture becomes
@@ -192,7 +270,8 @@ fn main() {
         generate(&file);
     }
     assert!(sh("cargo build --release --quiet"), "cargo build --release");
-    let wirelab = project().join("target/release/wirelab");
+    // WIRELAB_BENCH_BIN: another build (an older one, for before/after figures).
+    let wirelab = std::env::var_os("WIRELAB_BENCH_BIN").map_or_else(|| project().join("target/release/wirelab"), PathBuf::from);
     let frames = frames_in(&wirelab, &file);
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let f = file.display();
@@ -207,12 +286,15 @@ fn main() {
         stretch(&file, &stretched);
     }
     let st = stretched.display();
-    let runs = 3;
+    let page = std::env::temp_dir().join("wirelab-bench.html");
+    let html = page.display();
+    let runs = 5;
     let rows = vec![
         measure("cat (I/O floor)", &format!("cat {f}"), runs),
         measure("wirelab replay --format table", &format!("{w} replay --format table {f}"), runs),
         measure("wirelab replay --format jsonl", &format!("{w} replay --format jsonl {f}"), runs),
         measure("wirelab replay (ladder)", &format!("{w} replay {f}"), runs),
+        measure("wirelab replay --html (and ladder)", &format!("{w} replay --html {html} {f}"), runs),
         measure("wirelab … table, time gaps ×1000", &format!("{w} replay --format table {st}"), runs),
         measure("tcpdump -nr", &format!("tcpdump -nr {f}"), runs),
         measure("tshark -r", &format!("tshark -r {f}"), 1),
@@ -243,7 +325,13 @@ fn main() {
         );
     }
     println!("(÷tshark: how many times faster than `tshark -r` on the same file, same run)");
+    let secs_of = |name: &str| rows.iter().find(|r| r.name == name).map_or(f64::NAN, |r| r.secs);
+    println!(
+        "--html takes {:.2}× the ladder's time",
+        secs_of("wirelab replay --html (and ladder)") / secs_of("wirelab replay (ladder)")
+    );
+    let _ = std::fs::remove_file(&page);
     if !args.iter().any(|a| a == "--no-live") {
-        live_drop_test(&wirelab);
+        live_comparison(&wirelab, 3);
     }
 }

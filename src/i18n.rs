@@ -74,6 +74,14 @@ pub fn pick<'a>(en: &'a str, zh: Option<&'a str>) -> &'a str {
     }
 }
 
+/// [`either`] building only the text of the current language (for hot paths).
+pub fn either_with(en: impl FnOnce() -> String, zh: impl FnOnce() -> String) -> String {
+    match current() {
+        Lang::En => en(),
+        Lang::Zh => zh(),
+    }
+}
+
 /// A formatted text in the current language (both versions are built; the one
 /// in use is returned).
 pub fn either(en: String, zh: String) -> String {

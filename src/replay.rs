@@ -107,9 +107,13 @@ pub fn replay_reader(
     filter: &Filter,
     html: Option<HtmlPage<'_>>,
 ) -> Result<ReplaySummary> {
-    let stdout = io::stdout();
-    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut render = renderer(format, out, filter);
+    let stdout = || BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut render = if format == Format::Jsonl && html.is_none() {
+        // JSON lines need nothing from the analyzer: written on a second core.
+        Box::new(crate::render::jsonl::Threaded::start(stdout))
+    } else {
+        renderer(format, stdout(), filter)
+    };
     let mut analyzer = Analyzer::new();
     analyzer.set_payload_limit(filter.payload);
     if format == Format::Table && html.is_none() {
@@ -142,6 +146,7 @@ fn replay_frames(
 ) -> Result<ReplaySummary> {
     let mut io_error: Option<io::Error> = None;
     let mut warned: Vec<u32> = Vec::new();
+    let keeps = render.keeps_records();
     let read = reader.for_each(|frame| {
         let rec = analyzer.on_frame(frame);
         if rec.non_ip == Some(crate::decode::NonIp::UnsupportedLink) && !warned.contains(&frame.link.0) {
@@ -158,7 +163,12 @@ fn replay_frames(
             );
         }
         if filter.matches(&rec) {
-            if let Err(e) = render.frame_bytes(frame, &rec, &analyzer) {
+            let shown = if keeps {
+                render.frame_record(frame, rec, &analyzer)
+            } else {
+                render.frame_bytes(frame, &rec, &analyzer)
+            };
+            if let Err(e) = shown {
                 io_error = Some(e);
                 return ControlFlow::Break(());
             }

@@ -9,7 +9,7 @@ use crate::render::table::TableRenderer;
 use crate::render::{Format, Renderer};
 use crate::replay::{renderer, Filter};
 use crate::source::live::{CaptureStats, LiveCapture};
-use crate::source::writer::PcapWriter;
+use crate::source::writer::{Background, PcapWriter};
 use crate::source::Frame;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -136,7 +136,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let ports = (!opts.ports.is_empty()).then_some(&opts.ports[..]);
     let mut capture = LiveCapture::start(&opts.interface, ports, opts.snaplen)?;
     let mut writer = match &opts.save {
-        Some(p) => Some(PcapWriter::create(p, capture.link, opts.snaplen)?),
+        Some(p) => Some(Background::start(PcapWriter::create(p, capture.link, opts.snaplen)?, capture.recycler())?),
         None => None,
     };
     let stdout = io::stdout();
@@ -187,7 +187,6 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let mut kernel = KernelWatch::default();
     let started = Instant::now();
     let mut shown = 0u64;
-    let mut last_flush = Instant::now();
     let result: Result<()> = (|| {
         loop {
             if stop.load(Ordering::Relaxed)
@@ -203,12 +202,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
             }
             let frame = match capture.frames.recv_timeout(Duration::from_millis(50)) {
                 Ok(f) => f,
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Some(w) = writer.as_mut() {
-                        w.flush()?;
-                    }
-                    continue;
-                }
+                Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             };
             // Only matching frames get a number, as in the saved file.
@@ -226,14 +220,13 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
             }
             shown += 1;
             let rec = analyzer.on_packet(&probe, &packet);
-            if let Some(w) = writer.as_mut() {
-                w.write(frame.ts, &frame.data, frame.orig_len)?;
-                if last_flush.elapsed() > Duration::from_millis(200) {
-                    w.flush()?;
-                    last_flush = Instant::now();
-                }
+            let shown_ok = render.frame_bytes(&probe, &rec, &analyzer);
+            // Saved even when stdout's reader has left; the frame moves to
+            // the writer thread.
+            if let Some(w) = writer.as_ref() {
+                w.write(frame.ts, frame.data, frame.orig_len)?;
             }
-            if let Err(e) = render.frame_bytes(&probe, &rec, &analyzer) {
+            if let Err(e) = shown_ok {
                 if e.kind() == io::ErrorKind::BrokenPipe {
                     return Ok(());
                 }
@@ -242,9 +235,8 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
         }
     })();
     let stats = capture.stop()?;
-    if let Some(w) = writer.as_mut() {
-        w.flush()?;
-    }
+    // A writer that stopped on an error (a full disk) says why here.
+    let written = writer.as_mut().map(|w| w.finish()).transpose();
     let finished = render.finish(&analyzer);
     drop(render);
     if opts.format == Format::Ladder {
@@ -274,6 +266,7 @@ pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
             ),
         )
     );
+    written?;
     result?;
     // The page is written by `finish`: its failure (a full disk) is an error;
     // stdout's reader leaving (`| head`) is not.

@@ -123,7 +123,7 @@ impl Cause {
 }
 
 /// A plain-language explanation for a key moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Explain {
     /// Handshake 1/3.
     HandshakeSyn,
@@ -242,10 +242,14 @@ impl Explain {
                 Some(us) => format!(", {} after it", duration_en(us)),
                 None => String::new(),
             };
-            return format!(
-                "Four-way close in three segments: this FIN also ACKs {which} (ack = that FIN's seq + 1){when}. The 2nd segment (ACK) and the 3rd (FIN) travel as one; the other side goes from FIN_WAIT1 straight to TIME_WAIT, skipping FIN_WAIT2."
-            )
-            .into();
+            // Put together by hand: the ladder says this once per connection.
+            let mut s = String::with_capacity(320);
+            s.push_str("Four-way close in three segments: this FIN also ACKs ");
+            s.push_str(&which);
+            s.push_str(" (ack = that FIN's seq + 1)");
+            s.push_str(&when);
+            s.push_str(". The 2nd segment (ACK) and the 3rd (FIN) travel as one; the other side goes from FIN_WAIT1 straight to TIME_WAIT, skipping FIN_WAIT2.");
+            return s.into();
         }
         Cow::Borrowed(match self {
             Explain::HandshakeSyn => "Handshake 1/3: connect() sends SYN with the client's initial sequence number (ISN); relative seq starts at 0.",

@@ -119,7 +119,7 @@ pub struct IcmpRecord {
 pub const DEFAULT_PAYLOAD: usize = 32;
 
 /// The first bytes of a frame's TCP or UDP payload, as captured.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Payload {
     /// The first bytes (at most the analyzer's payload limit, at most what was captured).
     pub head: Box<[u8]>,

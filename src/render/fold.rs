@@ -68,7 +68,7 @@ pub struct MiddleStats<T> {
 }
 
 impl<T: Folded> MiddleStats<T> {
-    fn new(item: T) -> Self {
+    fn new(item: &T) -> Self {
         let r = item.rec().clone();
         let mut m = MiddleStats {
             first: r.clone(),
@@ -85,7 +85,8 @@ impl<T: Folded> MiddleStats<T> {
         m
     }
 
-    fn add(&mut self, item: T) {
+    /// Counts `item`; copies it only while the middle is short enough to be drawn.
+    fn add(&mut self, item: &T) {
         let r = item.rec();
         self.lost += u64::from(r.wire.is_some());
         if let Some(t) = &r.tcp {
@@ -101,9 +102,9 @@ impl<T: Folded> MiddleStats<T> {
                 }
             }
         }
-        self.last = r.clone();
+        self.last.clone_from(r);
         if self.few.len() <= FEW {
-            self.few.push(item);
+            self.few.push(item.clone());
         }
     }
 
@@ -231,8 +232,8 @@ impl<T: Folded> BulkFold<T> {
         }
         let out = self.tail.pop_front().expect("non-empty");
         match self.middle.as_mut() {
-            Some(m) => m.add(out.clone()),
-            None => self.middle = Some(MiddleStats::new(out.clone())),
+            Some(m) => m.add(&out),
+            None => self.middle = Some(MiddleStats::new(&out)),
         }
         Some(out)
     }

@@ -702,8 +702,10 @@ impl<W: Write> HtmlRenderer<W> {
     fn detail(&mut self, frame: &Frame<'_>, rec: &FrameRecord) -> String {
         let d: Dissection = dissect(frame, rec);
         let keep = frame.data.len().min(BYTES_PER_FRAME);
-        let hex = frame.data[..keep].iter().fold(String::with_capacity(keep * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
+        let hex = frame.data[..keep].iter().fold(String::with_capacity(keep * 2), |mut s, &b| {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            s.push(char::from(DIGITS[usize::from(b >> 4)]));
+            s.push(char::from(DIGITS[usize::from(b & 0xf)]));
             s
         });
         let first = *self.first_ts.get_or_insert(rec.ts);

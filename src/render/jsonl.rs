@@ -189,13 +189,18 @@ impl Serialize for ExplainTexts {
 impl JsonFrame {
     /// Builds the JSON object of a frame.
     pub fn new(rec: &FrameRecord) -> JsonFrame {
+        Self::with_preview(rec, rec.payload.as_ref().map(super::payload::preview))
+    }
+
+    /// The same, with the payload's preview already made.
+    fn with_preview(rec: &FrameRecord, payload: Option<String>) -> JsonFrame {
         let tcp: Option<&TcpRecord> = rec.tcp.as_ref();
         // A damaged header: only what tshark decodes before it gives up.
         let too_short = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderTooShort(_))));
         let beyond = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderBeyondSegment(_))));
         let whole = tcp.filter(|_| !too_short);
         JsonFrame {
-            payload: rec.payload.as_ref().map(super::payload::preview),
+            payload,
             http: rec.http.as_deref().map(HttpJson::new),
             frame: rec.frame,
             ts: rec.ts.as_f64(),
@@ -243,25 +248,379 @@ impl JsonFrame {
     }
 }
 
+/// The JSON text of a frame written by hand, byte for byte what serde_json
+/// writes for [`JsonFrame`] (a test compares the two on every captured
+/// frame): keys and names are known ASCII and go out as they are, numbers
+/// through `itoa`, and only text from the capture is escaped. serde_json,
+/// escaping every key and name a byte at a time, was most of `--format jsonl`.
+mod hand {
+    use super::*;
+
+    /// serde_json's escaping: `"`, `\\`, and control characters.
+    pub fn string(buf: &mut Vec<u8>, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        buf.push(b'"');
+        let bytes = s.as_bytes();
+        // Nearly every string needs nothing: one pass the compiler vectorises.
+        if !bytes.iter().fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\')) {
+            buf.extend_from_slice(bytes);
+            buf.push(b'"');
+            return;
+        }
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let short: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0..=0x1f => b"",
+                _ => continue,
+            };
+            buf.extend_from_slice(&bytes[start..i]);
+            if short.is_empty() {
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[usize::from(b >> 4)]);
+                buf.push(HEX[usize::from(b & 0xf)]);
+            } else {
+                buf.extend_from_slice(short);
+            }
+            start = i + 1;
+        }
+        buf.extend_from_slice(&bytes[start..]);
+        buf.push(b'"');
+    }
+
+    fn int(buf: &mut Vec<u8>, n: impl itoa::Integer) {
+        buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+
+    /// `,"key":` — every key but the first.
+    fn key(buf: &mut Vec<u8>, key: &str) {
+        buf.extend_from_slice(b",\"");
+        buf.extend_from_slice(key.as_bytes());
+        buf.extend_from_slice(b"\":");
+    }
+
+    /// `,"name":value` when there is a value (skipped fields are absent).
+    fn field<T>(buf: &mut Vec<u8>, name: &str, value: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
+        if let Some(v) = value {
+            key(buf, name);
+            write(buf, v);
+        }
+    }
+
+    fn opt_int(buf: &mut Vec<u8>, n: Option<impl itoa::Integer>) {
+        match n {
+            Some(n) => int(buf, n),
+            None => buf.extend_from_slice(b"null"),
+        }
+    }
+
+    fn ip(buf: &mut Vec<u8>, a: Option<IpAddr>) {
+        match a {
+            // What Ipv4Addr's Display writes, without the formatter.
+            Some(IpAddr::V4(a)) => {
+                buf.push(b'"');
+                for (i, o) in a.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b'.');
+                    }
+                    int(buf, o);
+                }
+                buf.push(b'"');
+            }
+            // Addresses have nothing to escape.
+            Some(a) => {
+                let _ = write!(buf, "\"{a}\"");
+            }
+            None => buf.extend_from_slice(b"null"),
+        }
+    }
+
+    fn names<'a>(buf: &mut Vec<u8>, names: impl Iterator<Item = &'a str>) {
+        buf.push(b'[');
+        for (i, n) in names.enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            string(buf, n);
+        }
+        buf.push(b']');
+    }
+
+    /// What serde_json writes for `value`, for the rare nested parts.
+    fn serde(buf: &mut Vec<u8>, value: &impl Serialize) {
+        let _ = serde_json::to_writer(&mut *buf, value);
+    }
+
+    pub fn frame(buf: &mut Vec<u8>, j: &JsonFrame) {
+        buf.extend_from_slice(b"{\"frame\":");
+        int(buf, j.frame);
+        key(buf, "ts");
+        serde(buf, &j.ts);
+        key(buf, "proto");
+        buf.extend_from_slice(match j.proto {
+            Proto::Tcp => b"\"tcp\"",
+            Proto::Udp => b"\"udp\"",
+            Proto::Icmp => b"\"icmp\"",
+            Proto::Icmpv6 => b"\"icmpv6\"",
+            Proto::Other => b"\"other\"",
+        });
+        key(buf, "src");
+        ip(buf, j.src);
+        key(buf, "dst");
+        ip(buf, j.dst);
+        key(buf, "sport");
+        opt_int(buf, j.sport);
+        key(buf, "dport");
+        opt_int(buf, j.dport);
+        field(buf, "stream", j.stream, int);
+        if let Some(f) = &j.flags {
+            key(buf, "flags");
+            names(buf, flags::NAMES.iter().filter(|(b, _)| f.0 & b != 0).map(|(_, n)| *n));
+        }
+        for (name, v) in [("seq", j.seq), ("ack", j.ack), ("seq_raw", j.seq_raw), ("ack_raw", j.ack_raw), ("len", j.len), ("win", j.win)] {
+            field(buf, name, v, int);
+        }
+        field(buf, "win_scale", j.win_scale, int);
+        field(buf, "mss", j.mss, opt_int);
+        field(buf, "wscale", j.wscale, opt_int);
+        if let Some(a) = &j.analysis {
+            key(buf, "analysis");
+            names(buf, a.0.names());
+        }
+        field(buf, "dupack_num", j.dupack_num, int);
+        if let Some(st) = &j.state {
+            key(buf, "state");
+            buf.extend_from_slice(b"{\"src\":");
+            string(buf, st.src);
+            buf.extend_from_slice(b",\"dst\":");
+            string(buf, st.dst);
+            buf.push(b'}');
+        }
+        field(buf, "icmp_type", j.icmp_type, int);
+        field(buf, "icmp_code", j.icmp_code, int);
+        field(buf, "icmp_udp_stream", j.icmp_udp_stream, int);
+        key(buf, "cause");
+        match j.cause {
+            Some(c) => string(buf, c),
+            None => buf.extend_from_slice(b"null"),
+        }
+        if !j.explain.is_empty() {
+            key(buf, "explain");
+            buf.push(b'[');
+            for (i, e) in j.explain.0.iter().flatten().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                string(buf, &e.en());
+            }
+            buf.push(b']');
+        }
+        if j.truncated {
+            key(buf, "truncated");
+            buf.extend_from_slice(b"true");
+        }
+        field(buf, "link_type", j.link_type, int);
+        field(buf, "malformed", j.malformed, string);
+        field(buf, "payload", j.payload.as_deref(), string);
+        field(buf, "http", j.http.as_ref(), serde);
+        field(buf, "dns", j.dns.as_ref(), serde);
+        field(buf, "comment", j.comment.as_deref(), string);
+        field(buf, "wire", j.wire.as_ref(), serde);
+        buf.push(b'}');
+    }
+}
+
 /// Writes one JSON object per frame.
 pub struct JsonlRenderer<W: Write> {
     out: W,
+    /// The line being written, reused.
+    line: Vec<u8>,
+    /// Payload previews by payload: the requests and replies of many
+    /// connections are the same bytes. Bounded: cleared when full.
+    previews: rustc_hash::FxHashMap<crate::analyze::Payload, String>,
 }
 
 impl<W: Write> JsonlRenderer<W> {
     /// A renderer writing to `out`.
     pub fn new(out: W) -> Self {
-        JsonlRenderer { out }
+        JsonlRenderer { out, line: Vec::with_capacity(1024), previews: Default::default() }
+    }
+
+    fn preview(&mut self, p: &crate::analyze::Payload) -> String {
+        if let Some(s) = self.previews.get(p) {
+            return s.clone();
+        }
+        if self.previews.len() >= 1024 {
+            self.previews.clear();
+        }
+        let s = super::payload::preview(p);
+        self.previews.insert(p.clone(), s.clone());
+        s
     }
 }
 
 impl<W: Write> Renderer for JsonlRenderer<W> {
     fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &JsonFrame::new(rec))?;
-        self.out.write_all(b"\n")
+        let payload = rec.payload.as_ref().map(|p| self.preview(p));
+        self.line.clear();
+        hand::frame(&mut self.line, &JsonFrame::with_preview(rec, payload));
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ops::ControlFlow;
+
+    /// The hand-written JSON is serde_json's, on every frame of every
+    /// capture the project has (and the shared corpus, when present).
+    #[test]
+    fn hand_written_json_is_serde_jsons() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["captures", "tests/data", "../shared/corpus/public"] {
+            let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                    files.push(p);
+                }
+            }
+        }
+        assert!(files.len() > 20, "{} captures", files.len());
+        let mut frames = 0;
+        for file in &files {
+            let Ok(mut reader) = crate::source::file::CaptureReader::open(file) else { continue };
+            let mut analyzer = Analyzer::new();
+            let mut buf = Vec::new();
+            let _ = reader.for_each(|f| {
+                let packet = crate::decode::decode(f);
+                let rec = analyzer.on_packet(f, &packet);
+                let j = JsonFrame::new(&rec);
+                buf.clear();
+                hand::frame(&mut buf, &j);
+                assert_eq!(
+                    String::from_utf8_lossy(&buf),
+                    serde_json::to_string(&j).unwrap(),
+                    "{} frame {}",
+                    file.display(),
+                    f.number
+                );
+                frames += 1;
+                ControlFlow::Continue(())
+            });
+        }
+        assert!(frames > 1000, "{frames} frames");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_does() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é中\u{2028}\u{7f}\"\\");
+        for s in [all.as_str(), "", "plain", "\"", "a\\b", "\n\r\t\u{8}\u{c}\u{1}\u{1f}"] {
+            let mut buf = Vec::new();
+            hand::string(&mut buf, s);
+            assert_eq!(String::from_utf8(buf).unwrap(), serde_json::to_string(s).unwrap());
+        }
+    }
+}
+
+/// JSON lines written on a thread of their own: the replay's thread reads
+/// and analyses, this one turns records into text and writes it. Records go
+/// over in batches (bounded, so memory is too); output and its errors are
+/// the same as [`JsonlRenderer`]'s.
+pub struct Threaded {
+    batch: Vec<FrameRecord>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<FrameRecord>>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Threaded {
+    /// Records per hand-over.
+    const BATCH: usize = 512;
+
+    /// Starts the writer; `out` makes its output on that thread (stdout's
+    /// lock belongs to the thread that takes it).
+    pub fn start<W: Write>(out: impl FnOnce() -> W + Send + 'static) -> Threaded {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<FrameRecord>>(4);
+        let thread = std::thread::Builder::new()
+            .name("wirelab-jsonl".into())
+            .spawn(move || -> io::Result<()> {
+                let mut r = JsonlRenderer::new(out());
+                let analyzer = Analyzer::new();
+                for batch in rx {
+                    for rec in &batch {
+                        r.frame(rec, &analyzer)?;
+                    }
+                }
+                r.finish(&analyzer)
+            })
+            .ok();
+        Threaded { batch: Vec::with_capacity(Self::BATCH), tx: thread.is_some().then_some(tx), thread }
+    }
+
+    fn push(&mut self, rec: FrameRecord) -> io::Result<()> {
+        self.batch.push(rec);
+        if self.batch.len() >= Self::BATCH {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+        match &self.tx {
+            Some(tx) if tx.send(batch).is_ok() => Ok(()),
+            // The writer stopped (a closed pipe): its error says why.
+            _ => self.join().and(Err(io::Error::other("the JSON writer thread stopped"))),
+        }
+    }
+
+    fn join(&mut self) -> io::Result<()> {
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(io::Error::other("the JSON writer thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Renderer for Threaded {
+    fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
+        self.push(rec.clone())
+    }
+
+    fn frame_record(&mut self, _: &crate::source::Frame<'_>, rec: FrameRecord, _: &Analyzer) -> io::Result<()> {
+        self.push(rec)
+    }
+
+    fn keeps_records(&self) -> bool {
+        true
+    }
+
+    fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
+        if !self.batch.is_empty() {
+            self.hand_over()?;
+        }
+        self.join()
+    }
+}
+
+impl Drop for Threaded {
+    fn drop(&mut self) {
+        let _ = self.join();
     }
 }

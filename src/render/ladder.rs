@@ -4,7 +4,7 @@
 //! start-up (see [`super::term`]): the arrow takes what the margin and the
 //! lanes leave.
 
-use super::style::{paint, Role};
+use super::style::{painted, Painted, Role};
 pub use super::term::wrap;
 use super::term::{cols, pad_left};
 use super::Renderer;
@@ -13,7 +13,6 @@ use crate::decode::flags::{ACK, FIN, PSH, RST, SYN};
 use crate::i18n::{current, tr, Lang};
 use crate::source::wire::spec::Action;
 use crate::source::Timestamp;
-use colored::Colorize;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
@@ -48,9 +47,105 @@ pub struct LadderRenderer<W: Write> {
     pub absolute: bool,
     run: BulkFold<FrameRecord>,
     /// Per stream: the expert flags already drawn in full (bit [`TRUNCATED_SHOWN`] for the snaplen note).
-    shown: std::collections::HashMap<u32, u32>,
+    shown: rustc_hash::FxHashMap<u32, u32>,
     /// Columns to fit in (default: the width chosen at start-up).
     pub width: usize,
+    /// Explanations already wrapped to the width.
+    wrapped: WrapCache,
+    /// Payload previews already laid out.
+    previews: PreviewCache,
+    /// Texts under arrows already wrapped.
+    texts: TextCache,
+    /// A line being put together, reused.
+    scratch: String,
+    /// The start of a header's address line.
+    head: Option<String>,
+}
+
+/// Wrapped explanation sentences by what they say (their text depends only
+/// on the value and the language, which is fixed for a run). Bounded: some
+/// explanations carry frame numbers, so a long capture has many.
+#[derive(Default)]
+struct WrapCache(rustc_hash::FxHashMap<crate::analyze::Explain, Vec<String>>);
+
+impl WrapCache {
+    const MAX: usize = 1024;
+
+    fn get_or_insert_with(&mut self, key: crate::analyze::Explain, wrap: impl FnOnce() -> Vec<String>) -> &[String] {
+        if self.0.len() >= Self::MAX && !self.0.contains_key(&key) {
+            self.0.clear();
+        }
+        self.0.entry(key).or_insert_with(wrap)
+    }
+}
+
+/// What `format!("{:>10.6}", ns as f64 / 1e9)` writes, by integer
+/// arithmetic where that is provably the same: the float's rounding to
+/// microseconds can only differ from the integer's on an exact half
+/// microsecond, and only for times past ~10^6 s, where this uses the float.
+fn seconds(out: &mut impl Write, ns: i128) -> io::Result<()> {
+    if !(0..1_000_000_000_000_000).contains(&ns) || ns % 1000 == 500 {
+        return write!(out, "{:>10.6}", ns as f64 / 1e9);
+    }
+    let micros = (ns as u64 + 500) / 1000;
+    let whole = itoa::Buffer::new().format(micros / 1_000_000).len();
+    spaces(out, 10usize.saturating_sub(whole + 7))?;
+    let mut text = [0u8; 32];
+    let mut at = text.len();
+    let mut frac = micros % 1_000_000;
+    for _ in 0..6 {
+        at -= 1;
+        text[at] = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    at -= 1;
+    text[at] = b'.';
+    out.write_all(itoa::Buffer::new().format(micros / 1_000_000).as_bytes())?;
+    out.write_all(&text[at..])
+}
+
+/// Writes `n` spaces.
+fn spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
+    const SPACES: &[u8; 64] = &[b' '; 64];
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.write_all(&SPACES[..k])?;
+        n -= k;
+    }
+    Ok(())
+}
+
+/// Texts under arrows already wrapped, by text. Bounded like [`WrapCache`].
+#[derive(Default)]
+struct TextCache(rustc_hash::FxHashMap<Box<str>, Vec<String>>);
+
+impl TextCache {
+    fn get_or_insert_with(&mut self, text: &str, wrap: impl FnOnce() -> Vec<String>) -> &[String] {
+        if !self.0.contains_key(text) {
+            if self.0.len() >= WrapCache::MAX {
+                self.0.clear();
+            }
+            self.0.insert(text.into(), wrap());
+        }
+        &self.0[text]
+    }
+}
+
+/// Payload previews already laid out, by payload: the requests and replies
+/// of many connections are byte-for-byte the same. Bounded like [`WrapCache`].
+#[derive(Default)]
+struct PreviewCache(rustc_hash::FxHashMap<crate::analyze::Payload, Vec<String>>);
+
+impl PreviewCache {
+    fn get_or_insert_with(&mut self, key: &crate::analyze::Payload, lay_out: impl FnOnce() -> Vec<String>) -> &[String] {
+        if self.0.len() >= WrapCache::MAX && !self.0.contains_key(key) {
+            self.0.clear();
+        }
+        if !self.0.contains_key(key) {
+            self.0.insert(key.clone(), lay_out());
+        }
+        &self.0[key]
+    }
 }
 
 /// Bit in `shown`: the snaplen note was given for this stream.
@@ -70,6 +165,11 @@ impl<W: Write> LadderRenderer<W> {
             run: BulkFold::default(),
             shown: Default::default(),
             width: super::term::width(),
+            wrapped: WrapCache::default(),
+            previews: PreviewCache::default(),
+            texts: TextCache::default(),
+            scratch: String::new(),
+            head: None,
         }
     }
 
@@ -111,15 +211,32 @@ impl<W: Write> LadderRenderer<W> {
 
     fn header(&mut self, title: &str, a: SocketAddr, b: SocketAddr, roles: (&str, &str)) -> io::Result<()> {
         writeln!(self.out)?;
-        writeln!(self.out, "{}", paint(title, Role::Heading))?;
-        let left = format!("{a} {}", roles.0).trim_end().to_string();
-        let right = format!("{b} {}", roles.1).trim_end().to_string();
+        writeln!(self.out, "{}", painted(title, Role::Heading))?;
+        let end = |addr: SocketAddr, role: &str| {
+            use std::fmt::Write as _;
+            let mut s = String::with_capacity(32);
+            let _ = write!(s, "{addr}");
+            if !role.is_empty() {
+                s.push(' ');
+                s.push_str(role);
+            }
+            s
+        };
+        let (left, right) = (end(a, roles.0), end(b, roles.1));
         // Padded by display columns: "时间(秒)" is 5 characters but 8 columns.
-        let head = format!("{} {}  ", pad_left("#", 5), pad_left(tr("time(s)", "时间(秒)"), 10));
+        let head = self
+            .head
+            .get_or_insert_with(|| format!("{} {}  ", pad_left("#", 5), pad_left(tr("time(s)", "时间(秒)"), 10)))
+            .clone();
         let room = self.ladder_width() - 2 - MARGIN;
         if cols(&left) + cols(&right) + 2 <= room {
             let gap = room - cols(&left) - cols(&right);
-            writeln!(self.out, "{head}{left}{:gap$}{right}", "")
+            let out = &mut self.out;
+            out.write_all(head.as_bytes())?;
+            out.write_all(left.as_bytes())?;
+            spaces(out, gap)?;
+            out.write_all(right.as_bytes())?;
+            out.write_all(b"\n")
         } else {
             // Long (IPv6) addresses: the right one under it, still over its lane.
             writeln!(self.out, "{head}{left}")?;
@@ -143,12 +260,28 @@ impl<W: Write> LadderRenderer<W> {
         // A packet lost on the wire never reaches the other lifeline: its
         // arrow stops short, at ✗.
         let gap = if lost { tail.min(6) } else { 0 };
-        let arrow = match (rightwards, lost) {
-            (true, false) => format!("── {shown} {}▶", "─".repeat(tail)),
-            (false, false) => format!("◀── {shown} {}", "─".repeat(tail)),
-            (true, true) => format!("── {shown} {}✗{}", "─".repeat(tail - gap), " ".repeat(gap)),
-            (false, true) => format!("{}✗── {shown} {}", " ".repeat(gap), "─".repeat(tail - gap)),
-        };
+        let mut arrow = String::with_capacity(shown.len() + 3 * width);
+        let shaft = |a: &mut String, n: usize| (0..n).for_each(|_| a.push('─'));
+        let blank = |a: &mut String, n: usize| (0..n).for_each(|_| a.push(' '));
+        match (rightwards, lost) {
+            (true, _) => arrow.push_str("── "),
+            (false, false) => arrow.push_str("◀── "),
+            (false, true) => {
+                blank(&mut arrow, gap);
+                arrow.push_str("✗── ");
+            }
+        }
+        arrow.push_str(&shown);
+        arrow.push(' ');
+        shaft(&mut arrow, tail - gap);
+        match (rightwards, lost) {
+            (true, false) => arrow.push('▶'),
+            (true, true) => {
+                arrow.push('✗');
+                blank(&mut arrow, gap);
+            }
+            (false, _) => {}
+        }
         (arrow, rest)
     }
 
@@ -160,8 +293,12 @@ impl<W: Write> LadderRenderer<W> {
         }
     }
 
-    fn lane(state: Option<&str>) -> String {
-        format!("{:<LANE$}", state.unwrap_or("│"))
+    /// A lifeline: the state it enters, or just the line.
+    fn lane(state: Option<&str>) -> Painted<'_> {
+        match state {
+            Some(s) => painted(s, Role::State).bold(),
+            None => painted("│", Role::Quiet),
+        }
     }
 
     fn line(
@@ -174,25 +311,37 @@ impl<W: Write> LadderRenderer<W> {
     ) -> io::Result<()> {
         let first = *self.first_ts.get_or_insert(rec.ts);
         let rel = rec.ts.nanos_since(first) as f64 / 1e9;
-        let (l, r) = (Self::lane(states.0), Self::lane(states.1));
         let lost = rec.wire.is_some_and(|w| w.action == Action::Drop);
         let (arrow, rest) = Self::arrow(label, rightwards, self.arrow_width(), lost);
-        let paint_lane = |s: String, changed: bool| {
-            if changed {
-                paint(&s, Role::State).bold()
-            } else {
-                paint(&s, Role::Quiet)
-            }
-        };
-        writeln!(
-            self.out,
-            "{:>5} {:>10.6}  {} {} {}",
-            rec.frame,
-            rel,
-            paint_lane(l, states.0.is_some()),
-            paint(&arrow, role),
-            paint_lane(r.trim_end().to_string(), states.1.is_some()),
-        )?;
+        if super::style::colouring() {
+            // The left lane is padded (inside its colour), the right one ends the line.
+            writeln!(
+                self.out,
+                "{:>5} {:>10.6}  {:<LANE$} {} {}",
+                rec.frame,
+                rel,
+                Self::lane(states.0),
+                painted(&arrow, role),
+                Self::lane(states.1),
+            )?;
+        } else {
+            // The same bytes, padding written directly.
+            let out = &mut self.out;
+            let n = itoa::Buffer::new().format(rec.frame).len();
+            spaces(out, 5usize.saturating_sub(n))?;
+            out.write_all(itoa::Buffer::new().format(rec.frame).as_bytes())?;
+            out.write_all(b" ")?;
+            seconds(out, rec.ts.nanos_since(first))?;
+            out.write_all(b"  ")?;
+            let left = states.0.unwrap_or("│");
+            out.write_all(left.as_bytes())?;
+            spaces(out, LANE.saturating_sub(left.chars().count()))?;
+            out.write_all(b" ")?;
+            out.write_all(arrow.as_bytes())?;
+            out.write_all(b" ")?;
+            out.write_all(states.1.unwrap_or("│").as_bytes())?;
+            out.write_all(b"\n")?;
+        }
         match rest {
             Some(rest) => self.detail(&rest, role),
             None => Ok(()),
@@ -202,35 +351,53 @@ impl<W: Write> LadderRenderer<W> {
     /// A line under the arrow, between the two lifelines (wrapped to the arrow's width).
     fn detail(&mut self, text: &str, role: Role) -> io::Result<()> {
         let room = self.arrow_width() - 2;
-        self.detail_lines(wrap(text, room), role)
+        if super::term::one_line(text, room) {
+            return self.detail_line(text, role);
+        }
+        // Longer texts (an HTTP message's summary) repeat across connections.
+        let mut texts = std::mem::take(&mut self.texts);
+        let shown = texts.get_or_insert_with(text, || wrap(text, room)).iter().try_for_each(|l| self.detail_line(l, role));
+        self.texts = texts;
+        shown
     }
 
-    /// Lines under the arrow, each already at most the arrow's width.
-    fn detail_lines(&mut self, lines: Vec<String>, role: Role) -> io::Result<()> {
+    /// One line under the arrow, at most the arrow's width.
+    fn detail_line(&mut self, chunk: &str, role: Role) -> io::Result<()> {
         let room = self.arrow_width() - 2;
-        for chunk in lines {
-            let pad = room.saturating_sub(cols(&chunk));
-            writeln!(
-                self.out,
-                "{:MARGIN$}{:<LANE$}   {}{:pad$} {}",
-                "",
-                paint("│", Role::Quiet),
-                paint(&chunk, role),
-                "",
-                paint("│", Role::Quiet),
-            )?;
+        let pad = room.saturating_sub(cols(chunk));
+        if super::style::colouring() {
+            let bar = || painted("│", Role::Quiet);
+            return writeln!(self.out, "{:MARGIN$}{:<LANE$}   {}{:pad$} {}", "", bar(), painted(chunk, role), "", bar());
         }
-        Ok(())
+        // The same bytes without the formatter, which pads a space at a time.
+        let out = &mut self.out;
+        spaces(out, MARGIN)?;
+        out.write_all("│".as_bytes())?;
+        spaces(out, LANE - 1 + 3)?;
+        out.write_all(chunk.as_bytes())?;
+        spaces(out, pad + 1)?;
+        out.write_all("│\n".as_bytes())
     }
 
     fn explanations(&mut self, rec: &FrameRecord) -> io::Result<()> {
         if !self.explain {
             return Ok(());
         }
+        let width = self.ladder_width() - MARGIN - 2;
         for e in rec.explain.iter().flatten() {
-            for (i, chunk) in wrap(&e.text(), self.ladder_width() - MARGIN - 2).into_iter().enumerate() {
+            // The same few sentences come back on every connection: wrapped once.
+            let lines = self.wrapped.get_or_insert_with(*e, || wrap(&e.text(), width));
+            let colour = super::style::colouring();
+            for (i, chunk) in lines.iter().enumerate() {
                 let mark = if i == 0 { "ℹ " } else { "  " };
-                writeln!(self.out, "{:MARGIN$}{}{}", "", mark, paint(&chunk, Role::Explain))?;
+                if colour {
+                    writeln!(self.out, "{:MARGIN$}{}{}", "", mark, painted(chunk, Role::Explain))?;
+                } else {
+                    spaces(&mut self.out, MARGIN)?;
+                    self.out.write_all(mark.as_bytes())?;
+                    self.out.write_all(chunk.as_bytes())?;
+                    self.out.write_all(b"\n")?;
+                }
             }
         }
         Ok(())
@@ -271,36 +438,40 @@ impl<W: Write> LadderRenderer<W> {
         self.line(rec, &label, role, rightwards, states)?;
         self.wire_mark(rec)?;
 
-        let mut detail = Vec::new();
+        // The cause, then the options: "connect() · MSS=1460 WS=×1024 SACK_PERM TS".
+        let mut detail = std::mem::take(&mut self.scratch);
+        detail.clear();
         if let Some(c) = rec.cause {
-            detail.push(c.text().to_string());
+            detail.push_str(c.text());
         }
-        let mut opts = Vec::new();
+        let opts_at = detail.len();
+        let opt = |d: &mut String, parts: &[&str]| {
+            d.push_str(if d.len() == opts_at { if opts_at > 0 { " · " } else { "" } } else { " " });
+            parts.iter().for_each(|p| d.push_str(p));
+        };
         if let Some(m) = t.mss {
-            opts.push(format!("MSS={m}"));
+            opt(&mut detail, &["MSS=", itoa::Buffer::new().format(m)]);
         }
         if let Some(w) = t.wscale {
-            opts.push(format!("WS=×{}", 1u32 << w.min(14)));
+            opt(&mut detail, &["WS=×", itoa::Buffer::new().format(1u32 << w.min(14))]);
         }
         if t.sack_permitted {
-            opts.push("SACK_PERM".into());
+            opt(&mut detail, &["SACK_PERM"]);
         }
         // On the handshake only: it explains why a full segment carries MSS − 12 bytes.
         if t.timestamps && t.flags & crate::decode::flags::SYN != 0 {
-            opts.push("TS".into());
+            opt(&mut detail, &["TS"]);
         }
         if t.dsack {
-            opts.push("D-SACK".into());
+            opt(&mut detail, &["D-SACK"]);
         }
         if t.sack_blocks > u8::from(t.dsack) {
-            opts.push(format!("SACK×{}", t.sack_blocks - u8::from(t.dsack)));
-        }
-        if !opts.is_empty() {
-            detail.push(opts.join(" "));
+            opt(&mut detail, &["SACK×", itoa::Buffer::new().format(t.sack_blocks - u8::from(t.dsack))]);
         }
         let flags: Vec<_> = t.expert.names().filter(|n| *n != "reused_ports").collect();
-        let detail_text = detail.join(" · ");
-        self.detail(&detail_text, Role::Call)?;
+        let shown_detail = self.detail(&detail, Role::Call);
+        self.scratch = detail;
+        shown_detail?;
         self.bytes_on_the_wire(rec)?;
         if !flags.is_empty() {
             let mut s = format!("[{}]", flags.join(", ").replace('_', " "));
@@ -342,7 +513,7 @@ impl<W: Write> LadderRenderer<W> {
             return Ok(());
         }
         for line in wrap(&m.text(analyzer), self.ladder_width() - MARGIN) {
-            writeln!(self.out, "{:MARGIN$}{}", "", paint(&line, Role::Data))?;
+            writeln!(self.out, "{:MARGIN$}{}", "", painted(&line, Role::Data))?;
         }
         Ok(())
     }
@@ -383,16 +554,26 @@ pub fn tcp_label(t: &TcpRecord, absolute: bool) -> String {
             names.push(name);
         }
     }
-    let mut s = names.join(",");
+    let mut s = String::with_capacity(64);
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(n);
+    }
     let (seq, ack) = if absolute { (t.seq_raw, t.ack_raw) } else { (t.seq, t.ack) };
-    s.push_str(&format!(" seq={seq}"));
+    let mut field = |name: &str, n: u32| {
+        s.push_str(name);
+        s.push_str(itoa::Buffer::new().format(n));
+    };
+    field(" seq=", seq);
     if t.flags & ACK != 0 {
-        s.push_str(&format!(" ack={ack}"));
+        field(" ack=", ack);
     }
     if t.len > 0 {
-        s.push_str(&format!(" len={}", t.len));
+        field(" len=", t.len);
     }
-    s.push_str(&format!(" win={}", t.win));
+    field(" win=", t.win);
     s
 }
 
@@ -401,16 +582,36 @@ impl<W: Write> Renderer for LadderRenderer<W> {
         self.flush_run(analyzer)?;
         let out = self.writer();
         for l in lines {
-            writeln!(out, "   {}", paint(l, Role::State))?;
+            writeln!(out, "   {}", painted(l, Role::State))?;
         }
         Ok(())
     }
 
     fn frame(&mut self, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.take(rec.clone(), analyzer)
+    }
+
+    fn frame_record(&mut self, _: &crate::source::Frame<'_>, rec: FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.take(rec, analyzer)
+    }
+
+    fn keeps_records(&self) -> bool {
+        true
+    }
+
+    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
+        self.flush_run(analyzer)?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> LadderRenderer<W> {
+    /// Draws the frame, or holds it in a bulk run (which keeps it).
+    fn take(&mut self, rec: FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
         let stream = rec.tcp.map(|t| t.stream);
         let shown = stream.and_then(|s| self.shown.get(&s).copied()).unwrap_or(0);
-        let bulk = self.group_bulk && is_bulk(rec, shown);
-        match self.run.feed(rec.clone(), bulk) {
+        let bulk = self.group_bulk && is_bulk(&rec, shown);
+        match self.run.feed(rec, bulk) {
             Fed::Draw(ended, rec) => {
                 if let Some(run) = ended {
                     self.draw_run(run, analyzer)?;
@@ -420,11 +621,6 @@ impl<W: Write> Renderer for LadderRenderer<W> {
             Fed::Held { ended: Some(run), .. } => self.draw_run(run, analyzer),
             Fed::Held { ended: None, .. } => Ok(()),
         }
-    }
-
-    fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()> {
-        self.flush_run(analyzer)?;
-        self.out.flush()
     }
 }
 
@@ -534,7 +730,12 @@ impl<W: Write> LadderRenderer<W> {
     fn bytes_on_the_wire(&mut self, rec: &FrameRecord) -> io::Result<()> {
         if let Some(p) = &rec.payload {
             let cut = tr("…(cut by snaplen)", "…（被 snaplen 截断）");
-            self.detail_lines(crate::render::payload::preview_lines(p, cut, self.arrow_width() - 2), Role::Data)?;
+            let width = self.arrow_width() - 2;
+            let mut previews = std::mem::take(&mut self.previews);
+            let lines = previews.get_or_insert_with(p, || crate::render::payload::preview_lines(p, cut, width));
+            let shown = lines.iter().try_for_each(|l| self.detail_line(l, Role::Data));
+            self.previews = previews;
+            shown?;
         }
         if let Some(m) = rec.http.as_deref() {
             self.detail(&http_summary(m, rec.frame), Role::Call)?;
@@ -548,9 +749,9 @@ impl<W: Write> LadderRenderer<W> {
         let room = self.ladder_width() - MARGIN;
         for (i, line) in super::term::wrap_code(text, room).iter().enumerate() {
             if i == 0 {
-                writeln!(self.out, "{:>5} {:>10.6}  {}", rec.frame, rel, paint(line, role))?;
+                writeln!(self.out, "{:>5} {:>10.6}  {}", rec.frame, rel, painted(line, role))?;
             } else {
-                writeln!(self.out, "{:MARGIN$}{}", "", paint(line, role))?;
+                writeln!(self.out, "{:MARGIN$}{}", "", painted(line, role))?;
             }
         }
         Ok(())
@@ -583,6 +784,24 @@ mod arrow_tests {
     use super::{cols, LadderRenderer};
 
     #[test]
+    fn seconds_as_the_formatter_writes_them() {
+        let mut values: Vec<i128> = vec![0, 1, 499, 500, 501, 999, 1000, 1499, 1500, 999_999_499, 999_999_500, 999_999_501];
+        values.extend([1_000_000_000, 9_999_999_999_500, 99_999_999_999_499, 123_456_789_012_345, -1, -1500]);
+        let mut x = 88_172_645_463_325_252u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x % [1_000, 1_000_000, 1_000_000_000, 100_000_000_000_000][(x % 4) as usize]) as i128);
+        }
+        for ns in values {
+            let mut out = Vec::new();
+            super::seconds(&mut out, ns).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{:>10.6}", ns as f64 / 1e9), "{ns} ns");
+        }
+    }
+
+    #[test]
     fn an_arrow_is_as_wide_as_asked_and_a_long_label_continues_under_it() {
         let label = "PSH,ACK seq=10616515 ack=13 len=54325 win=65536";
         for width in [14, 34, 54, 114] {
@@ -603,7 +822,7 @@ mod arrow_tests {
 /// headers, blank line, body.
 pub(crate) fn http_summary(m: &crate::analyze::HttpMessage, frame: u64) -> String {
     use crate::analyze::http::{BodyKind, StartLine};
-    use crate::i18n::either;
+    use crate::i18n::either_with as either;
     let request = matches!(m.start, StartLine::Request { .. });
     let n = m.headers.len();
     let mut names: Vec<&str> = m.headers.iter().take(5).map(|(name, _)| name.as_str()).collect();
@@ -613,35 +832,35 @@ pub(crate) fn http_summary(m: &crate::analyze::HttpMessage, frame: u64) -> Strin
     let names = if n == 0 { String::new() } else { format!(" ({})", names.join(", ")) };
     let first = match &m.start {
         StartLine::Request { line, .. } => {
-            either(format!("HTTP request line \"{line}\""), format!("HTTP 请求行 \"{line}\""))
+            either(|| format!("HTTP request line \"{line}\""), || format!("HTTP 请求行 \"{line}\""))
         }
         StartLine::Response { line, code, .. } => either(
-            format!("HTTP status line \"{line}\" (status code {code})"),
-            format!("HTTP 状态行 \"{line}\"（状态码 {code}）"),
+            || format!("HTTP status line \"{line}\" (status code {code})"),
+            || format!("HTTP 状态行 \"{line}\"（状态码 {code}）"),
         ),
     };
     let headers = either(
-        format!("{n} header{}{names}", if n == 1 { "" } else { "s" }),
-        format!("{}头 {n} 个{names}", if request { "请求" } else { "响应" }),
+        || format!("{n} header{}{names}", if n == 1 { "" } else { "s" }),
+        || format!("{}头 {n} 个{names}", if request { "请求" } else { "响应" }),
     );
     let body_zh = if request { "请求体" } else { "响应体" };
     let body = match (m.body, m.body_len) {
-        (BodyKind::Length, Some(len)) => either(format!("body {len} bytes"), format!("{body_zh} {len} 字节")),
+        (BodyKind::Length, Some(len)) => either(|| format!("body {len} bytes"), || format!("{body_zh} {len} 字节")),
         (BodyKind::Chunked, _) => either(
-            "body chunked (its length comes at its end)".into(),
-            format!("{body_zh}分块传输（chunked，长度在末尾才知道）"),
+            || "body chunked (its length comes at its end)".into(),
+            || format!("{body_zh}分块传输（chunked，长度在末尾才知道）"),
         ),
         (BodyKind::UntilClose, _) => {
-            either("body until the server closes".into(), format!("{body_zh}一直到服务器关闭连接"))
+            either(|| "body until the server closes".into(), || format!("{body_zh}一直到服务器关闭连接"))
         }
-        _ => either("no body".into(), format!("无{body_zh}")),
+        _ => either(|| "no body".into(), || format!("无{body_zh}")),
     };
-    let blank = either("blank line".into(), "空行".into());
+    let blank = either(|| "blank line".into(), || "空行".into());
     let mut s = format!("{first} · {headers} · {blank} · {body}");
     if m.first_frame != frame {
         s.push_str(&either(
-            format!(" · reassembled from frames {}–{frame}", m.first_frame),
-            format!(" · 由第 {}–{frame} 帧重组", m.first_frame),
+            || format!(" · reassembled from frames {}–{frame}", m.first_frame),
+            || format!(" · 由第 {}–{frame} 帧重组", m.first_frame),
         ));
     }
     s

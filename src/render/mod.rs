@@ -25,6 +25,17 @@ pub trait Renderer {
     fn frame_bytes(&mut self, _frame: &Frame<'_>, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
         self.frame(rec, analyzer)
     }
+    /// Shows one frame, taking its record (replay, which has no further use
+    /// for it): a renderer that keeps records (a bulk run, another thread)
+    /// takes it along without a copy. Called only when [`Renderer::keeps_records`].
+    fn frame_record(&mut self, frame: &Frame<'_>, rec: FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.frame_bytes(frame, &rec, analyzer)
+    }
+    /// Whether [`Renderer::frame_record`] saves a copy; otherwise moving the
+    /// record in costs more than lending it (the table).
+    fn keeps_records(&self) -> bool {
+        false
+    }
     /// Called once after the last frame.
     fn finish(&mut self, analyzer: &Analyzer) -> io::Result<()>;
     /// Lines about something other than a frame (the kernel's table during

@@ -104,6 +104,50 @@ pub fn paint(text: &str, role: Role) -> ColoredString {
     }
 }
 
+/// [`paint`] for the ladder's hot path: the text itself, unallocated, when
+/// colour is off (output into a file or a pipe), where `ColoredString` would
+/// copy it first; written the same way either way.
+pub enum Painted<'a> {
+    /// Colour is off.
+    Plain(&'a str),
+    /// Colour is on.
+    Colored(ColoredString),
+}
+
+/// Whether text is being coloured (decided by [`init`]).
+pub fn colouring() -> bool {
+    colored::control::SHOULD_COLORIZE.should_colorize()
+}
+
+/// `text` painted for its role (see [`Painted`]).
+pub fn painted(text: &str, role: Role) -> Painted<'_> {
+    if colouring() {
+        Painted::Colored(paint(text, role))
+    } else {
+        Painted::Plain(text)
+    }
+}
+
+impl Painted<'_> {
+    /// Bold as well (nothing to do without colour).
+    pub fn bold(self) -> Self {
+        match self {
+            Painted::Colored(c) => Painted::Colored(c.bold()),
+            plain => plain,
+        }
+    }
+}
+
+impl std::fmt::Display for Painted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // What ColoredString does without colour.
+            Painted::Plain(s) => f.pad(s),
+            Painted::Colored(c) => c.fmt(f),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

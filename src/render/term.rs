@@ -41,7 +41,49 @@ pub fn terminal_columns() -> Option<usize> {
 
 /// Display columns of `s`.
 pub fn cols(s: &str) -> usize {
+    // Printable ASCII is one column a byte: most lines are, and the table
+    // lookup per character is what this skips.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.len();
+    }
+    // The ladder's own signs are one column each and join no sequence:
+    // counting them spares the general lookup.
+    if s.chars().all(|c| (' '..'\u{7f}').contains(&c) || one_column(c)) {
+        return s.chars().count();
+    }
     s.width()
+}
+
+/// Non-ASCII characters wirelab writes itself, each one column wide.
+fn one_column(c: char) -> bool {
+    matches!(
+        c,
+        '·' | '–' | '—' | '→' | '←' | '×' | '…' | '│' | '─' | '▶' | '◀' | '✗' | 'ℹ' | '⋯' | '⇄' | '⧉' | '✎' | '“' | '”' | '‘' | '’' | 'µ'
+    )
+}
+
+/// Prose that [`wrap`] would give back unchanged as one line: words
+/// separated by single spaces, within `width` columns.
+pub fn one_line(text: &str, width: usize) -> bool {
+    // Columns never exceed bytes, so a short text needs no width count.
+    if !(text.len() <= width || cols(text) <= width) {
+        return false;
+    }
+    // No space first, last or twice; no other whitespace.
+    let mut after_space = true;
+    for c in text.chars() {
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if c.is_whitespace() {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space
 }
 
 /// `s` padded with spaces on the right to `w` columns.
@@ -59,13 +101,20 @@ fn is_wide(c: char) -> bool {
 }
 
 /// Chinese punctuation that must not start a line.
+const CLOSING: &str = "，。、；：！？）」』”’》…";
+/// Chinese punctuation that must not end a line.
+const OPENING: &str = "（「『“‘《";
+
 fn closing(piece: &str) -> bool {
-    piece.chars().all(|c| "，。、；：！？）」』”’》…".contains(c))
+    piece.chars().all(|c| CLOSING.contains(c))
 }
 
-/// Chinese punctuation that must not end a line.
 fn opening(piece: &str) -> bool {
-    piece.chars().all(|c| "（「『“‘《".contains(c))
+    piece.chars().all(|c| OPENING.contains(c))
+}
+
+fn closing_or_opening(c: char) -> bool {
+    CLOSING.contains(c) || OPENING.contains(c)
 }
 
 /// Greedy wrap of prose to `width` columns. Words are kept whole (a word
@@ -73,6 +122,59 @@ fn opening(piece: &str) -> bool {
 /// between any two characters, but never before closing or after opening
 /// punctuation (the character before moves down with it instead).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    if one_line(text, width.max(2)) {
+        return vec![text.to_string()];
+    }
+    if text.chars().all(|c| c.is_ascii() || (!is_wide(c) && !closing_or_opening(c))) {
+        return wrap_narrow(text, width.max(2));
+    }
+    wrap_words(text, width)
+}
+
+/// [`wrap_words`] for text without wide characters or the punctuation its
+/// rules move (English, and most of what a capture says): then a plain
+/// greedy fill by columns gives the same lines, without a String per piece.
+fn wrap_narrow(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split_whitespace() {
+        let mut rest = word;
+        let mut first = true;
+        while !rest.is_empty() {
+            // A word wider than the line is cut into pieces of the width.
+            let (mut end, mut w) = (0, 0);
+            for (i, c) in rest.char_indices() {
+                let cw = c.width().unwrap_or(0);
+                if end > 0 && w + cw > width {
+                    break;
+                }
+                w += cw;
+                end = i + c.len_utf8();
+            }
+            let (piece, tail) = rest.split_at(end);
+            rest = tail;
+            let space = first && !line.is_empty();
+            first = false;
+            if used + usize::from(space) + w > width && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            } else if space {
+                line.push(' ');
+                used += 1;
+            }
+            line.push_str(piece);
+            used += w;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// [`wrap`] without its shortcut.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let width = width.max(2);
     // The current line as pieces: (text, columns, a space before it).
     let mut line: Vec<(String, usize, bool)> = Vec::new();
@@ -183,6 +285,52 @@ pub fn hang(prefix: &str, text: &str, width: usize, code: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_line_shortcut_changes_nothing() {
+        let texts = [
+            "kernel: ACK",
+            "send()/sendall()",
+            " leading space",
+            "trailing space ",
+            "two  spaces",
+            "tab\there",
+            "new\nline",
+            "三次握手 1/3：connect() 发出 SYN，带着客户端的初始序列号（ISN）",
+            "一二三四五。",
+            "",
+            "x",
+            "word",
+            "a\u{3000}b",
+        ];
+        for text in texts {
+            for width in 0..60 {
+                assert_eq!(wrap(text, width), wrap_words(text, width), "{text:?} at {width}");
+            }
+        }
+        let words = [
+            "a", "bb", "ccc", "kernel:", "ACK,", "connect()", "returns", "(ISN);", "x".repeat(30).leak(), "40–200",
+            "×1024", "é\u{301}", "…", "”", "（ISN）", "中文", "ms,",
+        ];
+        let mut seed = 7u32;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..seed % 19 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                text.push_str(words[(seed >> 8) as usize % words.len()]);
+                text.push_str([" ", " ", "  ", "\t", "\n", "\u{b}"][(seed >> 20) as usize % 6]);
+            }
+            let width = (seed >> 4) as usize % 50;
+            assert_eq!(wrap(&text, width), wrap_words(&text, width), "{text:?} at {width}");
+        }
+        let signs = "·–—→←×…│─▶◀✗ℹ⋯⇄⧉✎“”‘’µ";
+        for c in signs.chars() {
+            assert!(one_column(c) && c.width() == Some(1), "{c}");
+        }
+        for text in ["ascii", "时间(秒)", "é", "\u{301}", "tab\t", "\u{7f}", signs, "a · b – c → d", "✎ x"] {
+            assert_eq!(cols(text), text.width(), "{text:?}");
+        }
+    }
 
     #[test]
     fn wraps_english_by_words_and_chinese_by_characters() {

@@ -25,6 +25,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub mod bpf;
+pub mod ring;
 
 /// `SOL_PACKET` socket level.
 const SOL_PACKET: libc::c_int = 263;
@@ -202,6 +203,8 @@ pub struct LiveCapture {
     /// stopped, so the socket is closed and stops queueing frames.
     socket: Option<Arc<OwnedFd>>,
     snaplen: u32,
+    /// Where spent frame buffers go back to the ring's reader (see [`LiveCapture::recycler`]).
+    recycle: Option<mpsc::Sender<Vec<u8>>>,
 }
 
 /// Why live capture could not start: the advice a person needs.
@@ -317,9 +320,32 @@ impl LiveCapture {
                 detail: crate::i18n::tr("no such network interface", "没有这个网络接口").into(),
             }
         })?;
+        let snaplen = snaplen.map_or(READ_BUFFER as u32, |n| n.max(64));
         // Every error return below drops `socket`, which closes it once.
         let socket = open_socket().map_err(|e| privilege_advice(interface, &e))?;
-        let snaplen = snaplen.map_or(READ_BUFFER as u32, |n| n.max(64));
+        attach_filter(socket.as_fd(), &mut filter_program(ports, snaplen))
+            .map_err(|e| Error::io("attaching the capture filter", e))?;
+        let ring = if std::env::var_os("WIRELAB_NO_RING").is_some() {
+            Err(io::Error::other("WIRELAB_NO_RING is set"))
+        } else {
+            ring::Ring::new(socket.as_fd())
+        };
+        match ring {
+            Ok(ring) => {
+                ring::bind(socket.as_fd(), iface.index).map_err(|e| privilege_advice(interface, &e))?;
+                return Self::from_ring(socket, ring, snaplen);
+            }
+            Err(e) => eprintln!(
+                "wirelab: {}",
+                crate::i18n::either(
+                    format!("no memory-mapped capture ring ({e}); reading frame by frame, which loses more under load"),
+                    format!("无法使用内存映射的抓包环形缓冲区（{e}）；改为逐帧读取，负载高时丢包更多"),
+                )
+            ),
+        }
+        // The ring may have switched the socket's version: start afresh.
+        drop(socket);
+        let socket = open_socket().map_err(|e| privilege_advice(interface, &e))?;
         attach_filter(socket.as_fd(), &mut filter_program(ports, snaplen))
             .map_err(|e| Error::io("attaching the capture filter", e))?;
         // pnet_datalink 0.35 takes ownership of `socket_fd`: `channel()` closes
@@ -348,6 +374,41 @@ impl LiveCapture {
             }
             Err(e) => return Err(privilege_advice(interface, &e)),
         };
+        Self::running(socket, snaplen, None, move |fd, tx, stop_flag| {
+            let mut stats = CaptureStats::default();
+            loop {
+                match rx.next() {
+                    Ok(bytes) => {
+                        let ts = receive_time(fd.as_fd()).unwrap_or_else(wall_clock);
+                        let frame =
+                            LiveFrame { ts, orig_len: wire_length(bytes), data: bytes.to_vec(), wire: None, timing: None };
+                        if tx.send(frame).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                if stop_flag.load(Ordering::Relaxed) {
+                    // Drain what is already queued, then stop.
+                    let s = packet_statistics(fd.as_fd())?;
+                    stats.received += s.received;
+                    stats.dropped += s.dropped;
+                    break;
+                }
+            }
+            drop(rx);
+            Ok(stats)
+        })
+    }
+
+    /// Starts `read`, the capture thread, on the bound socket: capture is live.
+    fn running(
+        socket: OwnedFd,
+        snaplen: u32,
+        recycle: Option<mpsc::Sender<Vec<u8>>>,
+        read: impl FnOnce(&OwnedFd, mpsc::Sender<LiveFrame>, &AtomicBool) -> io::Result<CaptureStats> + Send + 'static,
+    ) -> Result<LiveCapture> {
         // Discard what the kernel counted before we were ready.
         let _ = packet_statistics(socket.as_fd());
         let socket = Arc::new(socket);
@@ -357,39 +418,64 @@ impl LiveCapture {
         let stop_flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("wirelab-capture".into())
-            .spawn(move || -> io::Result<CaptureStats> {
-                let mut stats = CaptureStats::default();
-                loop {
-                    match rx.next() {
-                        Ok(bytes) => {
-                            let ts = receive_time(fd.as_fd()).unwrap_or_else(wall_clock);
-                            let frame = LiveFrame {
-                                ts,
-                                orig_len: wire_length(bytes),
-                                data: bytes.to_vec(),
-                                wire: None,
-                                timing: None,
-                            };
-                            if tx.send(frame).is_err() {
-                                break;
-                            }
+            .spawn(move || read(&fd, tx, &stop_flag))
+            .map_err(|e| Error::io("starting the capture thread", e))?;
+        Ok(LiveCapture {
+            frames,
+            stop,
+            thread: Some(thread),
+            link: LinkType::ETHERNET,
+            socket: Some(socket),
+            snaplen,
+            recycle,
+        })
+    }
+
+    /// Where a consumer may give frame buffers back once done with them: the
+    /// reader fills them again instead of allocating, so a long full-frame
+    /// capture does not fault in fresh memory for every frame. None when the
+    /// reader allocates anyway (the frame-by-frame path).
+    pub fn recycler(&self) -> Option<mpsc::Sender<Vec<u8>>> {
+        self.recycle.clone()
+    }
+
+    /// The capture thread on a mapped ring (the socket is bound: capture is live).
+    fn from_ring(socket: OwnedFd, mut ring: ring::Ring, snaplen: u32) -> Result<LiveCapture> {
+        let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
+        Self::running(socket, snaplen, Some(recycle), move |fd, tx, stop_flag| {
+            'capture: loop {
+                // Read before draining, so what was handed over before a stop is kept.
+                let stopping = stop_flag.load(Ordering::Relaxed);
+                let mut idle = true;
+                while let Some(held) = ring.ready() {
+                    idle = false;
+                    for f in held.block().frames() {
+                        // PACKET_IGNORE_OUTGOING already keeps these out; a
+                        // kernel that ignored it would double every frame.
+                        if f.pkttype == libc::PACKET_OUTGOING {
+                            continue;
                         }
-                        Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
-                    }
-                    if stop_flag.load(Ordering::Relaxed) {
-                        // Drain what is already queued, then stop.
-                        let s = packet_statistics(fd.as_fd())?;
-                        stats.received += s.received;
-                        stats.dropped += s.dropped;
-                        break;
+                        let mut data = recycled.try_recv().unwrap_or_default();
+                        data.clear();
+                        data.extend_from_slice(f.data);
+                        let frame =
+                            LiveFrame { ts: f.ts, orig_len: f.len.max(f.data.len() as u32), data, wire: None, timing: None };
+                        if tx.send(frame).is_err() {
+                            break 'capture;
+                        }
                     }
                 }
-                drop(rx);
-                Ok(stats)
-            })
-            .map_err(|e| Error::io("starting the capture thread", e))?;
-        Ok(LiveCapture { frames, stop, thread: Some(thread), link: LinkType::ETHERNET, socket: Some(socket), snaplen })
+                if stopping {
+                    break;
+                }
+                if idle {
+                    ring::wait(fd.as_fd(), POLL_INTERVAL)?;
+                }
+            }
+            let stats = packet_statistics(fd.as_fd())?;
+            drop(ring);
+            Ok(stats)
+        })
     }
 
     /// Replaces the kernel filter: keep frames with one of `ports` from now on.

@@ -7,13 +7,20 @@
 
 use super::{LinkType, Timestamp};
 use crate::error::{Error, Result};
-use pcap_parser::{LegacyPcapBlock, Linktype, PcapHeader, ToVec};
+use pcap_parser::{Linktype, PcapHeader, ToVec};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 /// Snaplen written in the header.
 pub const SNAPLEN: u32 = 262_144;
+/// Bytes gathered before each write(2): a live capture of full frames
+/// writes about 1 GB/s, so few, large writes.
+const BUFFER: usize = 1 << 20;
+/// Frames this long are written straight from the caller's memory.
+const DIRECT: usize = 16 << 10;
 /// Magic number of a nanosecond-resolution pcap.
 const MAGIC_NANOSECONDS: u32 = 0xa1b2_3c4d;
 
@@ -66,7 +73,7 @@ impl PcapWriter {
         let file = File::create(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
         let ng = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pcapng"));
         let mut w =
-            PcapWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 16, file), snaplen, ng, frames: 0 };
+            PcapWriter { path: path.to_owned(), out: BufWriter::with_capacity(BUFFER, file), snaplen, ng, frames: 0 };
         if ng {
             let mut shb = Vec::new();
             shb.extend_from_slice(&ng::BYTE_ORDER_MAGIC.to_le_bytes());
@@ -137,17 +144,34 @@ impl PcapWriter {
             self.frames += 1;
             return Ok(());
         }
-        let block = LegacyPcapBlock {
-            ts_sec: ts.secs as u32,
-            ts_usec: ts.nanos,
-            caplen: len as u32,
-            origlen: orig_len.max(data.len() as u32),
-            data: &data[..len],
-        };
-        let bytes = block
-            .to_vec_raw()
-            .map_err(|e| Error::io("encoding pcap record", std::io::Error::other(format!("{e:?}"))))?;
-        self.write_bytes(&bytes)?;
+        // The record header, then the bytes straight from the caller (a
+        // serializer would copy each frame into a Vec of its own first).
+        let mut header = [0u8; 16];
+        for (i, field) in [ts.secs as u32, ts.nanos, len as u32, orig_len.max(data.len() as u32)].into_iter().enumerate() {
+            header[4 * i..4 * i + 4].copy_from_slice(&field.to_le_bytes());
+        }
+        if len < DIRECT {
+            self.write_bytes(&header)?;
+            self.write_bytes(&data[..len])?;
+        } else {
+            // A big frame goes from the caller's memory to the file in one
+            // writev, not through the buffer (a copy fewer per byte).
+            self.flush()?;
+            let mut parts = [std::io::IoSlice::new(&header), std::io::IoSlice::new(&data[..len])];
+            let mut parts = &mut parts[..];
+            while !parts.is_empty() {
+                let n = self
+                    .out
+                    .get_mut()
+                    .write_vectored(parts)
+                    .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))?;
+                if n == 0 {
+                    let e = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                    return Err(Error::io(format!("writing {}", self.path.display()), e));
+                }
+                std::io::IoSlice::advance_slices(&mut parts, n);
+            }
+        }
         self.frames += 1;
         Ok(())
     }
@@ -161,5 +185,81 @@ impl PcapWriter {
 impl Drop for PcapWriter {
     fn drop(&mut self) {
         let _ = self.out.flush();
+    }
+}
+
+/// A [`PcapWriter`] on a thread of its own, so that writing a capture to disk
+/// never holds up reading the next frames: frames are handed over (moved,
+/// not copied) through an unbounded channel, the writer's big buffer goes to
+/// the file in large writes, and it is flushed whenever no frame came for
+/// [`Background::FLUSH_EVERY`], so the file can be opened while it grows.
+pub struct Background {
+    tx: Option<mpsc::Sender<(Timestamp, Vec<u8>, u32)>>,
+    thread: Option<std::thread::JoinHandle<Result<u64>>>,
+}
+
+impl Background {
+    /// Longest time a written frame waits in the buffer.
+    pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+    /// Starts the thread that owns `writer`; written frames' buffers go back
+    /// through `recycle` when given.
+    pub fn start(mut writer: PcapWriter, recycle: Option<mpsc::Sender<Vec<u8>>>) -> Result<Background> {
+        let (tx, rx) = mpsc::channel::<(Timestamp, Vec<u8>, u32)>();
+        let thread = std::thread::Builder::new()
+            .name("wirelab-save".into())
+            .spawn(move || -> Result<u64> {
+                let mut flushed = Instant::now();
+                loop {
+                    match rx.recv_timeout(Self::FLUSH_EVERY) {
+                        Ok((ts, data, orig_len)) => {
+                            writer.write(ts, &data, orig_len)?;
+                            if let Some(r) = &recycle {
+                                // The reader may have stopped: then the buffer is just freed.
+                                let _ = r.send(data);
+                            }
+                            if flushed.elapsed() >= Self::FLUSH_EVERY {
+                                writer.flush()?;
+                                flushed = Instant::now();
+                            }
+                        }
+                        Err(RecvTimeoutError::Timeout) => {
+                            writer.flush()?;
+                            flushed = Instant::now();
+                        }
+                        Err(RecvTimeoutError::Disconnected) => {
+                            writer.flush()?;
+                            return Ok(writer.frames);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::io("starting the writer thread", e))?;
+        Ok(Background { tx: Some(tx), thread: Some(thread) })
+    }
+
+    /// Queues one frame. An error means the thread has stopped on one: see [`Background::finish`].
+    pub fn write(&self, ts: Timestamp, data: Vec<u8>, orig_len: u32) -> Result<()> {
+        match &self.tx {
+            Some(tx) if tx.send((ts, data, orig_len)).is_ok() => Ok(()),
+            _ => Err(Error::io("saving the capture", std::io::Error::other("the writer thread stopped"))),
+        }
+    }
+
+    /// Writes what is queued, closes the file and returns the frames
+    /// written, or the error that stopped the writer.
+    pub fn finish(&mut self) -> Result<u64> {
+        drop(self.tx.take());
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(Error::io("writer thread", std::io::Error::other("panicked"))),
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.finish();
     }
 }
