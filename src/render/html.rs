@@ -233,9 +233,9 @@ pub struct HtmlRenderer<W: Write> {
     blobs: Compressor,
     fold: BulkFold<Pending>,
     group: Option<Group>,
-    shapes: std::collections::HashMap<Shape, usize>,
+    shapes: rustc_hash::FxHashMap<Shape, usize>,
     /// Per stream: the expert flags already drawn (the fold's `shown`).
-    shown: std::collections::HashMap<u32, u32>,
+    shown: rustc_hash::FxHashMap<u32, u32>,
     seen: u64,
     drawn: u64,
     /// The page reached [`Limits::page`] at this frame.
@@ -814,7 +814,7 @@ impl Compressor {
             self.thread = Some(std::thread::spawn(move || {
                 let mut out = Vec::new();
                 for (json, guess) in rx {
-                    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+                    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(1));
                     let _ = z.write_all(json.as_bytes());
                     let b64 = base64(&z.finish().unwrap_or_default());
                     done.fetch_add(b64.len(), std::sync::atomic::Ordering::Relaxed);
