@@ -233,9 +233,9 @@ pub struct HtmlRenderer<W: Write> {
     blobs: Compressor,
     fold: BulkFold<Pending>,
     group: Option<Group>,
-    shapes: std::collections::HashMap<Shape, usize>,
+    shapes: rustc_hash::FxHashMap<Shape, usize>,
     /// Per stream: the expert flags already drawn (the fold's `shown`).
-    shown: std::collections::HashMap<u32, u32>,
+    shown: rustc_hash::FxHashMap<u32, u32>,
     seen: u64,
     drawn: u64,
     /// The page reached [`Limits::page`] at this frame.
@@ -816,7 +816,11 @@ impl Compressor {
                 for (json, guess) in rx {
                     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
                     let _ = z.write_all(json.as_bytes());
-                    let b64 = base64(&z.finish().unwrap_or_default());
+                    // Standard base64 (RFC 4648) with padding: what the page's atob() reads.
+                    let b64 = base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        z.finish().unwrap_or_default(),
+                    );
                     done.fetch_add(b64.len(), std::sync::atomic::Ordering::Relaxed);
                     pending.fetch_sub(guess, std::sync::atomic::Ordering::Relaxed);
                     out.push(b64);
@@ -852,20 +856,6 @@ fn lifelines(y1: f64, y2: f64) -> String {
     format!(
         "<line class=\"life\" x1=\"{LX}\" y1=\"{y1}\" x2=\"{LX}\" y2=\"{y2}\"/><line class=\"life\" x1=\"{RX}\" y1=\"{y1}\" x2=\"{RX}\" y2=\"{y2}\"/>"
     )
-}
-
-/// Standard base64 (RFC 4648) with padding.
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-        s.push(A[(n >> 18) as usize & 63] as char);
-        s.push(A[(n >> 12) as usize & 63] as char);
-        s.push(if c.len() > 1 { A[(n >> 6) as usize & 63] as char } else { '=' });
-        s.push(if c.len() > 2 { A[n as usize & 63] as char } else { '=' });
-    }
-    s
 }
 
 fn opt(a: Option<std::net::IpAddr>) -> String {
