@@ -26,7 +26,13 @@ fn sh(cmd: &str) -> bool {
 
 /// `cmd` run by sh, which execs the last program, so `kill()` reaches it.
 fn spawn(cmd: &str) -> Child {
-    Command::new("sh").arg("-c").arg(format!("exec {cmd}")).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn")
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {cmd}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
 }
 
 fn project() -> PathBuf {
@@ -174,7 +180,10 @@ fn wirelab_drops(err: &str) -> String {
 }
 
 fn tcpdump_drops(err: &str) -> String {
-    err.lines().filter(|l| l.contains("received by filter") || l.contains("dropped by kernel")).collect::<Vec<_>>().join(", ")
+    err.lines()
+        .filter(|l| l.contains("received by filter") || l.contains("dropped by kernel"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Full-frame live capture, wirelab against tcpdump: one after the other on
@@ -198,7 +207,12 @@ fn live_comparison(wirelab: &Path, rounds: usize) {
                 wp,
                 wirelab_drops,
             ),
-            ("tcpdump -B 32768 -w (full frames)", format!("tcpdump -i lo -B 32768 -w {s} tcp port {tp}"), tp, tcpdump_drops),
+            (
+                "tcpdump -B 32768 -w (full frames)",
+                format!("tcpdump -i lo -B 32768 -w {s} tcp port {tp}"),
+                tp,
+                tcpdump_drops,
+            ),
             // The frame-by-frame path (pnet's recv loop) with the same writer
             // thread: what the ring buys.
             (
@@ -230,7 +244,12 @@ fn live_comparison(wirelab: &Path, rounds: usize) {
     let [wm, tm, pm] = shares.each_mut().map(median);
     println!("  median share saved: wirelab {wm:.1} %, tcpdump {tm:.1} %, wirelab without the ring {pm:.1} %");
     let port = 5150;
-    if let Some(k) = live_run(&format!("{w} sniff --port {port} --format table --snaplen 128 --duration 60 --save {s}"), port, &save, wirelab_drops) {
+    if let Some(k) = live_run(
+        &format!("{w} sniff --port {port} --format table --snaplen 128 --duration 60 --save {s}"),
+        port,
+        &save,
+        wirelab_drops,
+    ) {
         println!("  wirelab sniff --save --snaplen 128: {} frames; kernel: {}", k.frames, k.drops);
     }
 }
@@ -271,7 +290,8 @@ fn main() {
     }
     assert!(sh("cargo build --release --quiet"), "cargo build --release");
     // WIRELAB_BENCH_BIN: another build (an older one, for before/after figures).
-    let wirelab = std::env::var_os("WIRELAB_BENCH_BIN").map_or_else(|| project().join("target/release/wirelab"), PathBuf::from);
+    let wirelab =
+        std::env::var_os("WIRELAB_BENCH_BIN").map_or_else(|| project().join("target/release/wirelab"), PathBuf::from);
     let frames = frames_in(&wirelab, &file);
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let f = file.display();

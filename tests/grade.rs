@@ -240,9 +240,14 @@ fn file_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
             // One send() on a socket with a timeout: only what fitted in the
             // send buffer (78,192 of 393,216 bytes here) goes out.
             "wrong_send_with_timeout" => {
-                assert!(has("client", "thread.join", "md5") && has("client3", "thread.join", "md5"), "{name}: {failed:?}");
+                assert!(
+                    has("client", "thread.join", "md5") && has("client3", "thread.join", "md5"),
+                    "{name}: {failed:?}"
+                );
                 let short = v["failed"].as_array().unwrap().iter().any(|f| {
-                    f["actor"] == "client" && f["what"] == "ret" && f["got"].as_str().unwrap_or("").parse::<u64>().is_ok_and(|n| n < 393216)
+                    f["actor"] == "client"
+                        && f["what"] == "ret"
+                        && f["got"].as_str().unwrap_or("").parse::<u64>().is_ok_and(|n| n < 393216)
                 });
                 assert!(short, "{name}: {v}");
                 assert!(!has("server", "sleep", "state"), "{name}: it keeps serving: {failed:?}");
@@ -458,7 +463,11 @@ fn file_clients_fed_on_stdin_right_ones_pass_and_each_wrong_one_fails_for_its_re
     }
     for (name, v) in grade_all("grade-file-client", "client", "client", "client.py") {
         if name.starts_with("right") {
-            assert_eq!((v["passed"].clone(), v["score"].clone()), (Value::Bool(true), v["total"].clone()), "{name}: {v}");
+            assert_eq!(
+                (v["passed"].clone(), v["score"].clone()),
+                (Value::Bool(true), v["total"].clone()),
+                "{name}: {v}"
+            );
             continue;
         }
         assert_eq!(v["passed"], false, "{name}: {v}");
@@ -471,7 +480,10 @@ fn file_clients_fed_on_stdin_right_ones_pass_and_each_wrong_one_fails_for_its_re
             // UTF-8: the server reads another name.
             "wrong_utf8" => {
                 assert!(!got_of(&v, "conn", "recv", "text").is_empty(), "{name}: {v}");
-                assert!(got_of(&v, "client", "close", "saves_file").is_empty(), "{name}: the bytes it got were saved: {v}");
+                assert!(
+                    got_of(&v, "client", "close", "saves_file").is_empty(),
+                    "{name}: the bytes it got were saved: {v}"
+                );
             }
             // Never closes: the server's side stays in FIN_WAIT2.
             "wrong_no_close" => {
@@ -491,7 +503,11 @@ fn http_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
     let _squatter = std::net::TcpListener::bind("0.0.0.0:8080").ok();
     for (name, v) in grade_all("grade-http-server", "http", "server", "server.py") {
         if name.starts_with("right") {
-            assert_eq!((v["passed"].clone(), v["score"].clone()), (Value::Bool(true), v["total"].clone()), "{name}: {v}");
+            assert_eq!(
+                (v["passed"].clone(), v["score"].clone()),
+                (Value::Bool(true), v["total"].clone()),
+                "{name}: {v}"
+            );
             continue;
         }
         assert_eq!(v["passed"], false, "{name}: {v}");
@@ -499,7 +515,10 @@ fn http_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
         match name.as_str() {
             // 148 characters, 198 bytes: 50 bytes follow the announced body.
             "wrong_chars_length" => {
-                assert!(http("client", "http_well_formed").iter().any(|g| g.contains("50 byte(s) after")), "{name}: {v}");
+                assert!(
+                    http("client", "http_well_formed").iter().any(|g| g.contains("50 byte(s) after")),
+                    "{name}: {v}"
+                );
                 assert!(http("client2", "http_well_formed").is_empty(), "{name}: the ASCII 404 is right: {v}");
             }
             "wrong_200_missing" => {
@@ -508,7 +527,10 @@ fn http_servers_right_ones_pass_and_each_wrong_one_fails_for_its_reason() {
             }
             "wrong_close_unsaid" => {
                 assert!(!http("client", "closes_as_said").is_empty(), "{name}: {v}");
-                assert!(http("client", "http_well_formed").is_empty() && http("client", "md5").is_empty(), "{name}: {v}");
+                assert!(
+                    http("client", "http_well_formed").is_empty() && http("client", "md5").is_empty(),
+                    "{name}: {v}"
+                );
             }
             "wrong_no_length_open" => {
                 assert!(http("client", "http_well_formed").iter().any(|g| g.contains("never ends")), "{name}: {v}");

@@ -131,9 +131,7 @@ const PROGRAM_STEP_LIMIT: Duration = Duration::from_secs(5);
 fn wait_for_program(p: &mut Program, call: &Call, stop: &AtomicBool) {
     let done = |p: &mut Program| match call {
         Call::Connect { .. } | Call::ConnectEx { .. } => !p.connections().is_empty(),
-        Call::Close {} => {
-            !p.connections().iter().any(|k| matches!(k.state, "ESTABLISHED" | "CLOSE_WAIT" | "SYN_SENT"))
-        }
+        Call::Close {} => !p.connections().iter().any(|k| matches!(k.state, "ESTABLISHED" | "CLOSE_WAIT" | "SYN_SENT")),
         _ => true,
     };
     let start = Instant::now();
@@ -345,9 +343,9 @@ pub fn run_with_stop(
         // A client program starts at its connect step: everything it does
         // from start to connection (input(), socket(), connect()) happens
         // inside that step, whose packets the step's expectations judge.
-        let starts_here = role.as_ref().is_some_and(|r| {
-            !r.client || matches!(step.call, Call::Connect { .. } | Call::ConnectEx { .. })
-        });
+        let starts_here = role
+            .as_ref()
+            .is_some_and(|r| !r.client || matches!(step.call, Call::Connect { .. } | Call::ConnectEx { .. }));
         if let (Performer::Program(spec), None, Some(role), true) = (performer, &program, &role, starts_here) {
             let ns = exec.placement_of(&spec.actor).map(|h| Arc::clone(&h.ns));
             let stdin = lab.inputs.iter().find(|i| i.actor == spec.actor).map(super::spec::ProgramInput::bytes);
@@ -422,9 +420,11 @@ pub fn run_with_stop(
                 }
             }
             // A client program before its connect step: not started yet.
-            (Performer::Program(spec), _, None) => {
-                CallOutcome { ok: true, notes: vec![Note::ByProgram { actor: spec.actor.clone() }], ..Default::default() }
-            }
+            (Performer::Program(spec), _, None) => CallOutcome {
+                ok: true,
+                notes: vec![Note::ByProgram { actor: spec.actor.clone() }],
+                ..Default::default()
+            },
             (Performer::Wirelab, Some(Err(o)), _) => o,
             (Performer::Wirelab, _, _) => exec.perform(step, resolved),
         };

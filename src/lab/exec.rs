@@ -800,7 +800,8 @@ impl Executor {
             Ok(s) => s,
             Err(e) => return outcome_of(Err(e)),
         };
-        let made = sock.set_reuse_address(true).and_then(|_| sock.bind(&local.into())).and_then(|_| sock.listen(backlog));
+        let made =
+            sock.set_reuse_address(true).and_then(|_| sock.bind(&local.into())).and_then(|_| sock.listen(backlog));
         if let Err(e) = made {
             return outcome_of(Err(e));
         }

@@ -171,7 +171,8 @@ impl Reader<'_> {
     fn line(&mut self) -> Option<Vec<u8>> {
         loop {
             if let Some(i) = self.unread().iter().position(|b| *b == b'\n') {
-                let line = self.buf[self.at..self.at + i].strip_suffix(b"\r").unwrap_or(&self.buf[self.at..self.at + i]);
+                let line =
+                    self.buf[self.at..self.at + i].strip_suffix(b"\r").unwrap_or(&self.buf[self.at..self.at + i]);
                 let line = line.to_vec();
                 self.at += i + 1;
                 return Some(line);
@@ -251,7 +252,8 @@ pub fn read_response(sock: &Socket, limit: Duration) -> Response {
         }
         Framing::Chunked => loop {
             let Some(line) = r.line() else {
-                resp.problems.push(Problem::BodyShort { got: resp.body.len() as u64, want: resp.body.len() as u64 + 1 });
+                resp.problems
+                    .push(Problem::BodyShort { got: resp.body.len() as u64, want: resp.body.len() as u64 + 1 });
                 break;
             };
             let mut sized = line.clone();

@@ -224,7 +224,9 @@ fn http_problem(p: &super::http_client::Problem, lang: Lang) -> String {
             "no Content-Length, not chunked and the connection stays open: the body never ends".into(),
             "没有 Content-Length、不是分块传输、连接又不关闭：正文永远不会结束".into(),
         ),
-        Problem::BadChunk => t(lang, "a chunk size line is not hexadecimal".into(), "分块大小那一行不是十六进制数".into()),
+        Problem::BadChunk => {
+            t(lang, "a chunk size line is not hexadecimal".into(), "分块大小那一行不是十六进制数".into())
+        }
     }
 }
 
@@ -376,7 +378,11 @@ pub fn got(o: &Observed, lang: Lang) -> String {
         Observed::Cwnd(Some(c)) => t(lang, format!("cwnd {c} at most"), format!("cwnd 最大 {c}")),
         Observed::Cwnd(None) => t(lang, "no TCP_INFO".into(), "没有 TCP_INFO".into()),
         Observed::Text { text, malformed } => {
-            let bad = if *malformed { t(lang, " (malformed bytes)".into(), "（含无效字节）".into()) } else { String::new() };
+            let bad = if *malformed {
+                t(lang, " (malformed bytes)".into(), "（含无效字节）".into())
+            } else {
+                String::new()
+            };
             format!("{text:?}{bad}")
         }
         Observed::HttpStatus(Some(code)) => code.to_string(),
@@ -390,7 +396,9 @@ pub fn got(o: &Observed, lang: Lang) -> String {
         Observed::Saved(files) => {
             let each: Vec<String> = files
                 .iter()
-                .map(|f| t(lang, format!("{:?} ({} bytes)", f.name, f.bytes), format!("{:?}（{} 字节）", f.name, f.bytes)))
+                .map(|f| {
+                    t(lang, format!("{:?} ({} bytes)", f.name, f.bytes), format!("{:?}（{} 字节）", f.name, f.bytes))
+                })
                 .collect();
             t(lang, format!("new in its folder: {}", each.join(", ")), format!("文件夹里新出现的：{}", each.join("、")))
         }

@@ -84,15 +84,14 @@ const SAVED_MAX: u64 = 256 << 20;
 impl FolderWatch {
     /// Notes what `dir` holds now.
     pub fn new(dir: &Path) -> FolderWatch {
-        let before = Self::list(dir).into_iter().map(|(name, meta)| (name, (meta.len(), meta.modified().ok()))).collect();
+        let before =
+            Self::list(dir).into_iter().map(|(name, meta)| (name, (meta.len(), meta.modified().ok()))).collect();
         FolderWatch { dir: dir.to_path_buf(), before }
     }
 
     fn list(dir: &Path) -> Vec<(std::ffi::OsString, std::fs::Metadata)> {
         let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
-        rd.flatten()
-            .filter_map(|e| e.metadata().ok().filter(|m| m.is_file()).map(|m| (e.file_name(), m)))
-            .collect()
+        rd.flatten().filter_map(|e| e.metadata().ok().filter(|m| m.is_file()).map(|m| (e.file_name(), m))).collect()
     }
 
     /// The files created or changed since, with their MD5s, by name.
@@ -224,9 +223,7 @@ impl Program {
         stdin: Option<&[u8]>,
     ) -> Result<Child> {
         let io = |what: &str, e| Error::io(format!("{what} {}", out_dir.display()), e);
-        let open = |name: &str| {
-            std::fs::OpenOptions::new().create(true).append(true).open(out_dir.join(name))
-        };
+        let open = |name: &str| std::fs::OpenOptions::new().create(true).append(true).open(out_dir.join(name));
         let stdout = open("stdout").map_err(|e| io("creating a file in", e))?;
         let stderr = open("stderr").map_err(|e| io("creating a file in", e))?;
         let mut cmd = Command::new("sh");
@@ -271,7 +268,8 @@ impl Program {
     /// stderr says why: "Address already in use" without SO_REUSEADDR).
     pub fn restart(&mut self, limit: Duration, stop: &AtomicBool) -> Result<Option<(SocketAddr, u64)>> {
         self.kill_group();
-        self.child = Self::spawn(&self.spec, self.cwd.as_deref(), self.ns.as_ref(), &self.out_dir, self.stdin.as_deref())?;
+        self.child =
+            Self::spawn(&self.spec, self.cwd.as_deref(), self.ns.as_ref(), &self.out_dir, self.stdin.as_deref())?;
         self.pgid = self.child.id() as i32;
         self.exited = None;
         self.killed = false;

@@ -1253,7 +1253,9 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
                 return Err(format!("[[file]] {n:?}: bytes = {b} is more than {LAB_FILE_MAX}"))
             }
             (Some(_), None) | (None, Some(_)) => {}
-            _ => return Err(format!("[[file]] {n:?}: give bytes = N (generated content) or text = \"…\", one of them")),
+            _ => {
+                return Err(format!("[[file]] {n:?}: give bytes = N (generated content) or text = \"…\", one of them"))
+            }
         }
     }
     // Actors known so far (created by `socket` or `accept`), in order of appearance.
@@ -1338,7 +1340,10 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
             listeners.insert(step.actor.clone());
         }
         if let (Call::Restart {}, false) = (call, listeners.contains(&step.actor)) {
-            return fail(format!("actor {:?} has not listened yet: only a server (after listen) can restart", step.actor));
+            return fail(format!(
+                "actor {:?} has not listened yet: only a server (after listen) can restart",
+                step.actor
+            ));
         }
         if let Call::Accept { new_actor } = call {
             if new_actor.is_empty() {
@@ -1430,7 +1435,10 @@ fn validate(lab: &Lab, text: &str) -> Result<(), String> {
             return Err(format!("{}[[input]]: actor {a:?} is given twice", at_in("input", &format!("\"{a}\""))));
         }
         if let Some(l) = i.lines.iter().find(|l| l.contains(['\n', '\r'])) {
-            return Err(format!("{}[[input]] {a:?}: {l:?}: one line per entry, without a newline", at_in("input", "lines")));
+            return Err(format!(
+                "{}[[input]] {a:?}: {l:?}: one line per entry, without a newline",
+                at_in("input", "lines")
+            ));
         }
     }
     Ok(())

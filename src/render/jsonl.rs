@@ -383,7 +383,14 @@ mod hand {
             key(buf, "flags");
             names(buf, flags::NAMES.iter().filter(|(b, _)| f.0 & b != 0).map(|(_, n)| *n));
         }
-        for (name, v) in [("seq", j.seq), ("ack", j.ack), ("seq_raw", j.seq_raw), ("ack_raw", j.ack_raw), ("len", j.len), ("win", j.win)] {
+        for (name, v) in [
+            ("seq", j.seq),
+            ("ack", j.ack),
+            ("seq_raw", j.seq_raw),
+            ("ack_raw", j.ack_raw),
+            ("len", j.len),
+            ("win", j.win),
+        ] {
             field(buf, name, v, int);
         }
         field(buf, "win_scale", j.win_scale, int);

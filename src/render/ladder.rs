@@ -137,7 +137,11 @@ impl TextCache {
 struct PreviewCache(rustc_hash::FxHashMap<crate::analyze::Payload, Vec<String>>);
 
 impl PreviewCache {
-    fn get_or_insert_with(&mut self, key: &crate::analyze::Payload, lay_out: impl FnOnce() -> Vec<String>) -> &[String] {
+    fn get_or_insert_with(
+        &mut self,
+        key: &crate::analyze::Payload,
+        lay_out: impl FnOnce() -> Vec<String>,
+    ) -> &[String] {
         if self.0.len() >= WrapCache::MAX && !self.0.contains_key(key) {
             self.0.clear();
         }
@@ -356,7 +360,8 @@ impl<W: Write> LadderRenderer<W> {
         }
         // Longer texts (an HTTP message's summary) repeat across connections.
         let mut texts = std::mem::take(&mut self.texts);
-        let shown = texts.get_or_insert_with(text, || wrap(text, room)).iter().try_for_each(|l| self.detail_line(l, role));
+        let shown =
+            texts.get_or_insert_with(text, || wrap(text, room)).iter().try_for_each(|l| self.detail_line(l, role));
         self.texts = texts;
         shown
     }
@@ -367,7 +372,15 @@ impl<W: Write> LadderRenderer<W> {
         let pad = room.saturating_sub(cols(chunk));
         if super::style::colouring() {
             let bar = || painted("│", Role::Quiet);
-            return writeln!(self.out, "{:MARGIN$}{:<LANE$}   {}{:pad$} {}", "", bar(), painted(chunk, role), "", bar());
+            return writeln!(
+                self.out,
+                "{:MARGIN$}{:<LANE$}   {}{:pad$} {}",
+                "",
+                bar(),
+                painted(chunk, role),
+                "",
+                bar()
+            );
         }
         // The same bytes without the formatter, which pads a space at a time.
         let out = &mut self.out;
@@ -446,7 +459,15 @@ impl<W: Write> LadderRenderer<W> {
         }
         let opts_at = detail.len();
         let opt = |d: &mut String, parts: &[&str]| {
-            d.push_str(if d.len() == opts_at { if opts_at > 0 { " · " } else { "" } } else { " " });
+            d.push_str(if d.len() == opts_at {
+                if opts_at > 0 {
+                    " · "
+                } else {
+                    ""
+                }
+            } else {
+                " "
+            });
             parts.iter().for_each(|p| d.push_str(p));
         };
         if let Some(m) = t.mss {
@@ -785,7 +806,8 @@ mod arrow_tests {
 
     #[test]
     fn seconds_as_the_formatter_writes_them() {
-        let mut values: Vec<i128> = vec![0, 1, 499, 500, 501, 999, 1000, 1499, 1500, 999_999_499, 999_999_500, 999_999_501];
+        let mut values: Vec<i128> =
+            vec![0, 1, 499, 500, 501, 999, 1000, 1499, 1500, 999_999_499, 999_999_500, 999_999_501];
         values.extend([1_000_000_000, 9_999_999_999_500, 99_999_999_999_499, 123_456_789_012_345, -1, -1500]);
         let mut x = 88_172_645_463_325_252u64;
         for _ in 0..200_000 {

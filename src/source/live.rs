@@ -380,8 +380,13 @@ impl LiveCapture {
                 match rx.next() {
                     Ok(bytes) => {
                         let ts = receive_time(fd.as_fd()).unwrap_or_else(wall_clock);
-                        let frame =
-                            LiveFrame { ts, orig_len: wire_length(bytes), data: bytes.to_vec(), wire: None, timing: None };
+                        let frame = LiveFrame {
+                            ts,
+                            orig_len: wire_length(bytes),
+                            data: bytes.to_vec(),
+                            wire: None,
+                            timing: None,
+                        };
                         if tx.send(frame).is_err() {
                             break;
                         }
@@ -458,8 +463,13 @@ impl LiveCapture {
                         let mut data = recycled.try_recv().unwrap_or_default();
                         data.clear();
                         data.extend_from_slice(f.data);
-                        let frame =
-                            LiveFrame { ts: f.ts, orig_len: f.len.max(f.data.len() as u32), data, wire: None, timing: None };
+                        let frame = LiveFrame {
+                            ts: f.ts,
+                            orig_len: f.len.max(f.data.len() as u32),
+                            data,
+                            wire: None,
+                            timing: None,
+                        };
                         if tx.send(frame).is_err() {
                             break 'capture;
                         }

@@ -147,7 +147,9 @@ impl PcapWriter {
         // The record header, then the bytes straight from the caller (a
         // serializer would copy each frame into a Vec of its own first).
         let mut header = [0u8; 16];
-        for (i, field) in [ts.secs as u32, ts.nanos, len as u32, orig_len.max(data.len() as u32)].into_iter().enumerate() {
+        for (i, field) in
+            [ts.secs as u32, ts.nanos, len as u32, orig_len.max(data.len() as u32)].into_iter().enumerate()
+        {
             header[4 * i..4 * i + 4].copy_from_slice(&field.to_le_bytes());
         }
         if len < DIRECT {
