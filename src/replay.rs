@@ -45,7 +45,11 @@ impl Filter {
     pub fn matches(&self, rec: &FrameRecord) -> bool {
         let port_ok = self.ports.is_empty() || self.ports.iter().any(|p| rec.has_port(*p));
         let stream_ok = self.streams.is_empty()
-            || rec.tcp.map(|t| t.stream).or(rec.udp.map(|u| u.stream)).is_some_and(|s| self.streams.contains(&s));
+            || rec
+                .tcp
+                .map(|t| t.stream)
+                .or(rec.udp.as_ref().map(|u| u.stream))
+                .is_some_and(|s| self.streams.contains(&s));
         port_ok && stream_ok
     }
 }

@@ -91,7 +91,7 @@ pub struct TcpRecord {
 }
 
 /// UDP facts of one frame.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct UdpRecord {
     /// Conversation index among UDP flows (like `udp.stream`).
     pub stream: u32,
@@ -99,8 +99,9 @@ pub struct UdpRecord {
     pub dir: u8,
     /// Payload length.
     pub len: u32,
-    /// A DNS message (UDP port 53).
-    pub dns: Option<crate::decode::dns::DnsInfo>,
+    /// A DNS message (UDP port 53). Boxed, like the other rare parts of a
+    /// record: every record is moved a few times, and most have none.
+    pub dns: Option<Box<crate::decode::dns::DnsInfo>>,
 }
 
 /// ICMP facts of one frame.
@@ -122,7 +123,7 @@ pub const DEFAULT_PAYLOAD: usize = 32;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Payload {
     /// The first bytes (at most the analyzer's payload limit, at most what was captured).
-    pub head: Box<[u8]>,
+    pub head: smallvec::SmallVec<[u8; DEFAULT_PAYLOAD]>,
     /// Payload length on the wire.
     pub len: u32,
     /// Payload bytes captured (less than `len` when a snaplen cut the frame).
@@ -168,7 +169,7 @@ pub struct FrameRecord {
     /// UDP facts.
     pub udp: Option<UdpRecord>,
     /// ICMP facts.
-    pub icmp: Option<IcmpRecord>,
+    pub icmp: Option<Box<IcmpRecord>>,
     /// The call or kernel action behind the packet.
     pub cause: Option<Cause>,
     /// Explanations for a key moment (up to two).
@@ -182,7 +183,7 @@ pub struct FrameRecord {
     /// What the lab wire did to this packet.
     pub wire: Option<crate::source::wire::WireMark>,
     /// On the lab wire: when the packet left its host and reached the other end.
-    pub timing: Option<crate::source::wire::WireTiming>,
+    pub timing: Option<Box<crate::source::wire::WireTiming>>,
 }
 
 impl FrameRecord {
@@ -667,7 +668,7 @@ impl Analyzer {
                 let dns = (dgram.sport == decode::dns::PORT || dgram.dport == decode::dns::PORT)
                     .then(|| decode::dns::DnsInfo::parse(dgram.payload))
                     .flatten();
-                rec.udp = Some(UdpRecord { stream: id, dir, len: dgram.payload_len, dns });
+                rec.udp = Some(UdpRecord { stream: id, dir, len: dgram.payload_len, dns: dns.map(Box::new) });
                 rec.payload = Payload::new(dgram.payload, dgram.payload_len, self.payload_limit);
                 rec.cause = Some(Cause::SendTo);
             }
@@ -701,7 +702,7 @@ impl Analyzer {
                 } else if matches!((msg.v6, msg.icmp_type), (false, 0 | 8) | (true, 128 | 129)) {
                     rec.cause = Some(Cause::Ping);
                 }
-                rec.icmp = Some(icmp);
+                rec.icmp = Some(Box::new(icmp));
             }
             _ => {}
         }

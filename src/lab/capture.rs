@@ -151,7 +151,7 @@ impl LabCapture {
             self.analyzer.next_is_marked(mark);
         }
         let mut rec = self.analyzer.on_packet(&probe, &packet);
-        rec.timing = f.timing;
+        rec.timing = f.timing.map(Box::new);
         sink.event(&Event::Packet { n, rec: &rec, frame: &probe }, &self.analyzer)
             .map_err(|e| Error::io("writing output", e))?;
         Ok(Some(rec))

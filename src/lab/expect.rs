@@ -14,7 +14,7 @@ pub fn pattern_of(rec: &FrameRecord) -> Option<PacketPattern> {
     if rec.udp.is_some() {
         return Some(PacketPattern::Udp);
     }
-    rec.icmp.map(|_| PacketPattern::Icmp)
+    rec.icmp.as_deref().map(|_| PacketPattern::Icmp)
 }
 
 /// "SYN,ACK", "UDP", "ICMP", or "OTHER".

@@ -133,8 +133,8 @@ pub fn ack_delays(seen: &[FrameRecord], step: &[FrameRecord]) -> Vec<Finding> {
         if let Some(d) = acked {
             // On the lab wire the capture is one host's view: the ACK's own
             // delay runs from the data's arrival to the ACK's departure.
-            let left = ack.timing.map(|t| t.sent).unwrap_or(ack.ts);
-            let arrival = |r: &FrameRecord| r.timing.and_then(|t| t.arrived).unwrap_or(r.ts);
+            let left = ack.timing.as_deref().map(|t| t.sent).unwrap_or(ack.ts);
+            let arrival = |r: &FrameRecord| r.timing.as_deref().and_then(|t| t.arrived).unwrap_or(r.ts);
             // The ACK answers the last segment that reached the receiver before
             // it left: the acknowledged one, or one that filled a hole before it
             // (then the ACK waited for the hole, not for a delayed-ACK timer).

@@ -117,7 +117,7 @@ pub fn truth(
         }
         QuizField::Len => {
             let rec = packet()?;
-            let len = rec.tcp.map(|t| t.len).or(rec.udp.map(|u| u.len))?;
+            let len = rec.tcp.map(|t| t.len).or(rec.udp.as_ref().map(|u| u.len))?;
             of_packet("len", Some(len.to_string()), None)
         }
         QuizField::Win => of_packet("win", packet()?.tcp.map(|t| t.win.to_string()), None),

@@ -209,13 +209,13 @@ impl JsonFrame {
             dst: rec.dst,
             sport: rec.sport,
             dport: rec.dport,
-            stream: tcp.map(|t| t.stream).or(rec.udp.map(|u| u.stream)),
+            stream: tcp.map(|t| t.stream).or(rec.udp.as_ref().map(|u| u.stream)),
             flags: whole.map(|t| FlagNames(t.flags)),
             seq: tcp.map(|t| t.seq),
             ack: whole.map(|t| t.ack),
             seq_raw: tcp.map(|t| t.seq_raw),
             ack_raw: whole.map(|t| t.ack_raw),
-            len: tcp.filter(|_| !beyond).map(|t| t.len).or(rec.udp.map(|u| u.len)),
+            len: tcp.filter(|_| !beyond).map(|t| t.len).or(rec.udp.as_ref().map(|u| u.len)),
             win: whole.map(|t| t.win),
             win_scale: whole.map(|t| t.win_scale),
             mss: whole.map(|t| t.mss),
@@ -223,16 +223,16 @@ impl JsonFrame {
             analysis: tcp.map(|t| ExpertNames(t.expert)),
             dupack_num: tcp.filter(|t| t.dupack_num > 0).map(|t| t.dupack_num),
             state: tcp.map(|t| States { src: t.state_src.name(), dst: t.state_dst.name() }),
-            icmp_type: rec.icmp.map(|i| i.msg.icmp_type),
-            icmp_code: rec.icmp.map(|i| i.msg.code),
-            icmp_udp_stream: rec.icmp.and_then(|i| i.udp_stream),
+            icmp_type: rec.icmp.as_deref().map(|i| i.msg.icmp_type),
+            icmp_code: rec.icmp.as_deref().map(|i| i.msg.code),
+            icmp_udp_stream: rec.icmp.as_deref().and_then(|i| i.udp_stream),
             cause: rec.cause.map(Cause::en),
             explain: ExplainTexts(rec.explain),
             truncated: rec.truncated,
             link_type: rec.src.is_none().then_some(rec.link.0),
             comment: rec.comment.as_deref().map(str::to_owned),
             wire: rec.wire,
-            dns: rec.udp.and_then(|u| u.dns).map(|d| DnsJson {
+            dns: rec.udp.as_ref().and_then(|u| u.dns.as_deref()).map(|d| DnsJson {
                 id: d.id,
                 response: d.response,
                 name: d.name().to_string(),
@@ -298,17 +298,21 @@ mod hand {
         buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
 
-    /// `,"key":` — every key but the first.
-    fn key(buf: &mut Vec<u8>, key: &str) {
-        buf.extend_from_slice(b",\"");
-        buf.extend_from_slice(key.as_bytes());
-        buf.extend_from_slice(b"\":");
+    /// `,"key":` (every key but the first) as one literal: one copy, not three.
+    macro_rules! key {
+        ($name:literal) => {
+            concat!(",\"", $name, "\":").as_bytes()
+        };
+    }
+
+    fn key(buf: &mut Vec<u8>, key: &[u8]) {
+        buf.extend_from_slice(key);
     }
 
     /// `,"name":value` when there is a value (skipped fields are absent).
-    fn field<T>(buf: &mut Vec<u8>, name: &str, value: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
+    fn field<T>(buf: &mut Vec<u8>, key: &[u8], value: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
         if let Some(v) = value {
-            key(buf, name);
+            buf.extend_from_slice(key);
             write(buf, v);
         }
     }
@@ -341,13 +345,22 @@ mod hand {
         }
     }
 
+    /// A name wirelab defines (flags, states, expert names): plain ASCII,
+    /// nothing to escape (a test holds every such name to that).
+    fn name(buf: &mut Vec<u8>, n: &str) {
+        debug_assert!(n.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'), "{n}");
+        buf.push(b'"');
+        buf.extend_from_slice(n.as_bytes());
+        buf.push(b'"');
+    }
+
     fn names<'a>(buf: &mut Vec<u8>, names: impl Iterator<Item = &'a str>) {
         buf.push(b'[');
         for (i, n) in names.enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
-            string(buf, n);
+            name(buf, n);
         }
         buf.push(b']');
     }
@@ -357,12 +370,13 @@ mod hand {
         let _ = serde_json::to_writer(&mut *buf, value);
     }
 
-    pub fn frame(buf: &mut Vec<u8>, j: &JsonFrame) {
+    /// `payload`: the preview when it is not in `j` (kept by the renderer).
+    pub fn frame(buf: &mut Vec<u8>, j: &JsonFrame, payload: Option<&str>) {
         buf.extend_from_slice(b"{\"frame\":");
         int(buf, j.frame);
-        key(buf, "ts");
+        key(buf, key!("ts"));
         serde(buf, &j.ts);
-        key(buf, "proto");
+        key(buf, key!("proto"));
         buf.extend_from_slice(match j.proto {
             Proto::Tcp => b"\"tcp\"",
             Proto::Udp => b"\"udp\"",
@@ -370,55 +384,55 @@ mod hand {
             Proto::Icmpv6 => b"\"icmpv6\"",
             Proto::Other => b"\"other\"",
         });
-        key(buf, "src");
+        key(buf, key!("src"));
         ip(buf, j.src);
-        key(buf, "dst");
+        key(buf, key!("dst"));
         ip(buf, j.dst);
-        key(buf, "sport");
+        key(buf, key!("sport"));
         opt_int(buf, j.sport);
-        key(buf, "dport");
+        key(buf, key!("dport"));
         opt_int(buf, j.dport);
-        field(buf, "stream", j.stream, int);
+        field(buf, key!("stream"), j.stream, int);
         if let Some(f) = &j.flags {
-            key(buf, "flags");
+            key(buf, key!("flags"));
             names(buf, flags::NAMES.iter().filter(|(b, _)| f.0 & b != 0).map(|(_, n)| *n));
         }
         for (name, v) in [
-            ("seq", j.seq),
-            ("ack", j.ack),
-            ("seq_raw", j.seq_raw),
-            ("ack_raw", j.ack_raw),
-            ("len", j.len),
-            ("win", j.win),
+            (key!("seq"), j.seq),
+            (key!("ack"), j.ack),
+            (key!("seq_raw"), j.seq_raw),
+            (key!("ack_raw"), j.ack_raw),
+            (key!("len"), j.len),
+            (key!("win"), j.win),
         ] {
             field(buf, name, v, int);
         }
-        field(buf, "win_scale", j.win_scale, int);
-        field(buf, "mss", j.mss, opt_int);
-        field(buf, "wscale", j.wscale, opt_int);
+        field(buf, key!("win_scale"), j.win_scale, int);
+        field(buf, key!("mss"), j.mss, opt_int);
+        field(buf, key!("wscale"), j.wscale, opt_int);
         if let Some(a) = &j.analysis {
-            key(buf, "analysis");
+            key(buf, key!("analysis"));
             names(buf, a.0.names());
         }
-        field(buf, "dupack_num", j.dupack_num, int);
+        field(buf, key!("dupack_num"), j.dupack_num, int);
         if let Some(st) = &j.state {
-            key(buf, "state");
+            key(buf, key!("state"));
             buf.extend_from_slice(b"{\"src\":");
-            string(buf, st.src);
+            name(buf, st.src);
             buf.extend_from_slice(b",\"dst\":");
-            string(buf, st.dst);
+            name(buf, st.dst);
             buf.push(b'}');
         }
-        field(buf, "icmp_type", j.icmp_type, int);
-        field(buf, "icmp_code", j.icmp_code, int);
-        field(buf, "icmp_udp_stream", j.icmp_udp_stream, int);
-        key(buf, "cause");
+        field(buf, key!("icmp_type"), j.icmp_type, int);
+        field(buf, key!("icmp_code"), j.icmp_code, int);
+        field(buf, key!("icmp_udp_stream"), j.icmp_udp_stream, int);
+        key(buf, key!("cause"));
         match j.cause {
             Some(c) => string(buf, c),
             None => buf.extend_from_slice(b"null"),
         }
         if !j.explain.is_empty() {
-            key(buf, "explain");
+            key(buf, key!("explain"));
             buf.push(b'[');
             for (i, e) in j.explain.0.iter().flatten().enumerate() {
                 if i > 0 {
@@ -429,16 +443,16 @@ mod hand {
             buf.push(b']');
         }
         if j.truncated {
-            key(buf, "truncated");
+            key(buf, key!("truncated"));
             buf.extend_from_slice(b"true");
         }
-        field(buf, "link_type", j.link_type, int);
-        field(buf, "malformed", j.malformed, string);
-        field(buf, "payload", j.payload.as_deref(), string);
-        field(buf, "http", j.http.as_ref(), serde);
-        field(buf, "dns", j.dns.as_ref(), serde);
-        field(buf, "comment", j.comment.as_deref(), string);
-        field(buf, "wire", j.wire.as_ref(), serde);
+        field(buf, key!("link_type"), j.link_type, int);
+        field(buf, key!("malformed"), j.malformed, string);
+        field(buf, key!("payload"), j.payload.as_deref().or(payload), string);
+        field(buf, key!("http"), j.http.as_ref(), serde);
+        field(buf, key!("dns"), j.dns.as_ref(), serde);
+        field(buf, key!("comment"), j.comment.as_deref(), string);
+        field(buf, key!("wire"), j.wire.as_ref(), serde);
         buf.push(b'}');
     }
 }
@@ -446,8 +460,12 @@ mod hand {
 /// Writes one JSON object per frame.
 pub struct JsonlRenderer<W: Write> {
     out: W,
-    /// The line being written, reused.
+    /// Lines not yet handed to `out`, reused.
     line: Vec<u8>,
+    /// Bytes of lines held before they go to `out`: 0 (each line at once) for
+    /// a live capture; a replay hands over large blocks, which a `BufWriter`
+    /// passes on without copying them.
+    hold: usize,
     /// Payload previews by payload: the requests and replies of many
     /// connections are the same bytes. Bounded: cleared when full.
     previews: rustc_hash::FxHashMap<crate::analyze::Payload, String>,
@@ -456,33 +474,50 @@ pub struct JsonlRenderer<W: Write> {
 impl<W: Write> JsonlRenderer<W> {
     /// A renderer writing to `out`.
     pub fn new(out: W) -> Self {
-        JsonlRenderer { out, line: Vec::with_capacity(1024), previews: Default::default() }
+        JsonlRenderer { out, line: Vec::with_capacity(1024), hold: 0, previews: Default::default() }
     }
 
-    fn preview(&mut self, p: &crate::analyze::Payload) -> String {
-        if let Some(s) = self.previews.get(p) {
-            return s.clone();
+    /// A renderer that writes in blocks of `Self::BLOCK` bytes (a replay).
+    pub fn blocks(out: W) -> Self {
+        JsonlRenderer { line: Vec::with_capacity(Self::BLOCK + 4096), hold: Self::BLOCK, ..Self::new(out) }
+    }
+
+    /// Bytes per write when writing in blocks: twice replay's `BufWriter`,
+    /// so the writes bypass its buffer.
+    const BLOCK: usize = 1 << 17;
+
+    /// The preview of `p`, made once per distinct payload.
+    fn preview<'a>(
+        previews: &'a mut rustc_hash::FxHashMap<crate::analyze::Payload, String>,
+        p: &crate::analyze::Payload,
+    ) -> &'a str {
+        if !previews.contains_key(p) {
+            if previews.len() >= 1024 {
+                previews.clear();
+            }
+            previews.insert(p.clone(), super::payload::preview(p));
         }
-        if self.previews.len() >= 1024 {
-            self.previews.clear();
-        }
-        let s = super::payload::preview(p);
-        self.previews.insert(p.clone(), s.clone());
-        s
+        &previews[p]
     }
 }
 
 impl<W: Write> Renderer for JsonlRenderer<W> {
     fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
-        let payload = rec.payload.as_ref().map(|p| self.preview(p));
-        self.line.clear();
-        hand::frame(&mut self.line, &JsonFrame::with_preview(rec, payload));
+        let payload = rec.payload.as_ref().map(|p| Self::preview(&mut self.previews, p));
+        hand::frame(&mut self.line, &JsonFrame::with_preview(rec, None), payload);
         self.line.push(b'\n');
-        self.out.write_all(&self.line)
+        if self.line.len() <= self.hold {
+            return Ok(());
+        }
+        let written = self.out.write_all(&self.line);
+        self.line.clear();
+        written
     }
 
     fn finish(&mut self, _: &Analyzer) -> io::Result<()> {
-        self.out.flush()
+        let written = self.out.write_all(&self.line);
+        self.line.clear();
+        written.and(self.out.flush())
     }
 }
 
@@ -517,7 +552,7 @@ mod tests {
                 let rec = analyzer.on_packet(f, &packet);
                 let j = JsonFrame::new(&rec);
                 buf.clear();
-                hand::frame(&mut buf, &j);
+                hand::frame(&mut buf, &j, None);
                 assert_eq!(
                     String::from_utf8_lossy(&buf),
                     serde_json::to_string(&j).unwrap(),
@@ -530,6 +565,32 @@ mod tests {
             });
         }
         assert!(frames > 1000, "{frames} frames");
+    }
+
+    /// Names written without the escaping pass need none.
+    #[test]
+    fn names_need_no_escaping() {
+        use crate::analyze::state::TcpState::*;
+        let states = [
+            Closed,
+            Listen,
+            SynSent,
+            SynReceived,
+            Established,
+            FinWait1,
+            FinWait2,
+            Closing,
+            TimeWait,
+            CloseWait,
+            LastAck,
+        ]
+        .map(|s| s.name());
+        let all = flags::NAMES.iter().map(|(_, n)| *n).chain(crate::analyze::Expert::ALL.iter().map(|(_, n)| *n));
+        for n in all.chain(states) {
+            let mut buf = Vec::new();
+            hand::string(&mut buf, n);
+            assert_eq!(buf, format!("\"{n}\"").into_bytes(), "{n}");
+        }
     }
 
     #[test]
@@ -551,6 +612,8 @@ mod tests {
 pub struct Threaded {
     batch: Vec<FrameRecord>,
     tx: Option<std::sync::mpsc::SyncSender<Vec<FrameRecord>>>,
+    /// Emptied batches coming back: new ones would be fresh pages each time.
+    spare: std::sync::mpsc::Receiver<Vec<FrameRecord>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
@@ -562,20 +625,23 @@ impl Threaded {
     /// lock belongs to the thread that takes it).
     pub fn start<W: Write>(out: impl FnOnce() -> W + Send + 'static) -> Threaded {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<FrameRecord>>(4);
+        let (back, spare) = std::sync::mpsc::sync_channel::<Vec<FrameRecord>>(8);
         let thread = std::thread::Builder::new()
             .name("wirelab-jsonl".into())
             .spawn(move || -> io::Result<()> {
-                let mut r = JsonlRenderer::new(out());
+                let mut r = JsonlRenderer::blocks(out());
                 let analyzer = Analyzer::new();
-                for batch in rx {
+                for mut batch in rx {
                     for rec in &batch {
                         r.frame(rec, &analyzer)?;
                     }
+                    batch.clear();
+                    let _ = back.try_send(batch);
                 }
                 r.finish(&analyzer)
             })
             .ok();
-        Threaded { batch: Vec::with_capacity(Self::BATCH), tx: thread.is_some().then_some(tx), thread }
+        Threaded { batch: Vec::with_capacity(Self::BATCH), tx: thread.is_some().then_some(tx), spare, thread }
     }
 
     fn push(&mut self, rec: FrameRecord) -> io::Result<()> {
@@ -587,7 +653,8 @@ impl Threaded {
     }
 
     fn hand_over(&mut self) -> io::Result<()> {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+        let empty = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(Self::BATCH));
+        let batch = std::mem::replace(&mut self.batch, empty);
         match &self.tx {
             Some(tx) if tx.send(batch).is_ok() => Ok(()),
             // The writer stopped (a closed pipe): its error says why.
