@@ -16,11 +16,6 @@ use wirelab::sniff::{self, SniffOptions};
 use wirelab::source::file::CaptureReader;
 use wirelab::Error;
 
-/// mimalloc: replay's records are made on one thread and freed on another,
-/// which glibc's malloc serialises on a lock (measured in docs/crates.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn run_lab(args: RunArgs, labs: &[PathBuf]) -> Result<ExitCode, Error> {
     let loaded = lab::find(&args.name, labs)?;
     let opts = engine::RunOptions {
