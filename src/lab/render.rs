@@ -310,11 +310,11 @@ struct CallJson<'a> {
 }
 
 #[derive(Serialize)]
-struct PacketJson {
+struct PacketJson<'a> {
     kind: &'static str,
     step: usize,
     #[serde(flatten)]
-    frame: JsonFrame,
+    frame: JsonFrame<'a>,
 }
 
 #[derive(Serialize)]

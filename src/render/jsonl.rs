@@ -16,8 +16,9 @@ struct States {
 }
 
 /// The JSON object of one frame. Field order is part of the contract.
+/// Borrows the record's text (HTTP headers, comment).
 #[derive(Serialize)]
-pub struct JsonFrame {
+pub struct JsonFrame<'a> {
     frame: u64,
     ts: f64,
     proto: Proto,
@@ -71,11 +72,11 @@ pub struct JsonFrame {
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    http: Option<HttpJson>,
+    http: Option<HttpJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dns: Option<DnsJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    comment: Option<String>,
+    comment: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     wire: Option<crate::source::wire::WireMark>,
 }
@@ -91,32 +92,32 @@ struct DnsJson {
     answers: Vec<IpAddr>,
 }
 
-/// An HTTP message whose header block the frame completes. Owned, so that
-/// `JsonFrame` stays free of lifetimes; built only on such frames.
+/// An HTTP message whose header block the frame completes, borrowed from
+/// the record: built only on such frames, without copying a header.
 #[derive(Serialize)]
-struct HttpJson {
+struct HttpJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    request_line: Option<String>,
+    request_line: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<String>,
+    method: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
+    target: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status_line: Option<String>,
+    status_line: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status_code: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    version: String,
-    headers: Vec<(String, String)>,
+    reason: Option<&'a str>,
+    version: &'a str,
+    headers: &'a [(String, String)],
     body: BodyKind,
     body_len: Option<u64>,
     header_bytes: u32,
     first_frame: u64,
 }
 
-impl HttpJson {
-    fn new(m: &HttpMessage) -> HttpJson {
+impl<'a> HttpJson<'a> {
+    fn new(m: &'a HttpMessage) -> HttpJson<'a> {
         let mut j = HttpJson {
             request_line: None,
             method: None,
@@ -124,8 +125,8 @@ impl HttpJson {
             status_line: None,
             status_code: None,
             reason: None,
-            version: String::new(),
-            headers: m.headers.clone(),
+            version: "",
+            headers: &m.headers,
             body: m.body,
             body_len: m.body_len,
             header_bytes: m.header_bytes,
@@ -133,16 +134,16 @@ impl HttpJson {
         };
         match &m.start {
             StartLine::Request { line, method, target, version } => {
-                j.request_line = Some(line.clone());
-                j.method = Some(method.clone());
-                j.target = Some(target.clone());
-                j.version = version.clone();
+                j.request_line = Some(line);
+                j.method = Some(method);
+                j.target = Some(target);
+                j.version = version;
             }
             StartLine::Response { line, version, code, reason } => {
-                j.status_line = Some(line.clone());
+                j.status_line = Some(line);
                 j.status_code = Some(*code);
-                j.reason = Some(reason.clone());
-                j.version = version.clone();
+                j.reason = Some(reason);
+                j.version = version;
             }
         }
         j
@@ -186,14 +187,14 @@ impl Serialize for ExplainTexts {
     }
 }
 
-impl JsonFrame {
+impl<'a> JsonFrame<'a> {
     /// Builds the JSON object of a frame.
-    pub fn new(rec: &FrameRecord) -> JsonFrame {
+    pub fn new(rec: &'a FrameRecord) -> JsonFrame<'a> {
         Self::with_preview(rec, rec.payload.as_ref().map(super::payload::preview))
     }
 
     /// The same, with the payload's preview already made.
-    fn with_preview(rec: &FrameRecord, payload: Option<String>) -> JsonFrame {
+    fn with_preview(rec: &'a FrameRecord, payload: Option<String>) -> JsonFrame<'a> {
         let tcp: Option<&TcpRecord> = rec.tcp.as_ref();
         // A damaged header: only what tshark decodes before it gives up.
         let too_short = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderTooShort(_))));
@@ -230,7 +231,7 @@ impl JsonFrame {
             explain: ExplainTexts(rec.explain),
             truncated: rec.truncated,
             link_type: rec.src.is_none().then_some(rec.link.0),
-            comment: rec.comment.as_deref().map(str::to_owned),
+            comment: rec.comment.as_deref(),
             wire: rec.wire,
             dns: rec.udp.as_ref().and_then(|u| u.dns.as_deref()).map(|d| DnsJson {
                 id: d.id,
@@ -451,7 +452,7 @@ mod hand {
         field(buf, key!("payload"), j.payload.as_deref().or(payload), string);
         field(buf, key!("http"), j.http.as_ref(), serde);
         field(buf, key!("dns"), j.dns.as_ref(), serde);
-        field(buf, key!("comment"), j.comment.as_deref(), string);
+        field(buf, key!("comment"), j.comment, string);
         field(buf, key!("wire"), j.wire.as_ref(), serde);
         buf.push(b'}');
     }
