@@ -195,12 +195,12 @@ fn live_comparison(wirelab: &Path, rounds: usize) {
     let s = save.display();
     println!();
     println!("live: 1 GiB over loopback (python sender/receiver), captured one tool at a time, alternating:");
-    let mut shares: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut shares: [Vec<f64>; 4] = Default::default();
     for round in 0..rounds {
         // Fresh ports each transfer: no TIME_WAIT of the last one in the way.
         let (wp, tp) = (5110 + 2 * round as u16, 5111 + 2 * round as u16);
-        let pp = 5170 + round as u16;
-        let runs: [(&str, String, u16, fn(&str) -> String); 3] = [
+        let (pp, bp) = (5170 + round as u16, 5190 + round as u16);
+        let runs: [(&str, String, u16, fn(&str) -> String); 4] = [
             (
                 "wirelab sniff --save (full frames)",
                 format!("{w} sniff --port {wp} --format table --duration 60 --save {s}"),
@@ -211,6 +211,14 @@ fn live_comparison(wirelab: &Path, rounds: usize) {
                 "tcpdump -B 32768 -w (full frames)",
                 format!("tcpdump -i lo -B 32768 -w {s} tcp port {tp}"),
                 tp,
+                tcpdump_drops,
+            ),
+            // tcpdump with a buffer as large as wirelab's ring when saving
+            // whole frames (ring::BLOCKS_SAVING): what the buffer alone buys.
+            (
+                "  tcpdump -B 262144 (wirelab's 256 MiB)",
+                format!("tcpdump -i lo -B 262144 -w {s} tcp port {bp}"),
+                bp,
                 tcpdump_drops,
             ),
             // The frame-by-frame path (pnet's recv loop) with the same writer
@@ -241,8 +249,12 @@ fn live_comparison(wirelab: &Path, rounds: usize) {
         v.sort_by(f64::total_cmp);
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN) * 100.0
     };
-    let [wm, tm, pm] = shares.each_mut().map(median);
-    println!("  median share saved: wirelab {wm:.1} %, tcpdump {tm:.1} %, wirelab without the ring {pm:.1} %");
+    let wins = shares[0].iter().zip(&shares[1]).filter(|(w, t)| w >= t).count();
+    let [wm, tm, bm, pm] = shares.each_mut().map(median);
+    println!(
+        "  median share saved: wirelab {wm:.1} %, tcpdump {tm:.1} %, tcpdump with 256 MiB {bm:.1} %, wirelab without the ring {pm:.1} %"
+    );
+    println!("  wirelab saved at least tcpdump's share (-B 32768) in {wins} of {rounds} rounds");
     let port = 5150;
     if let Some(k) = live_run(
         &format!("{w} sniff --port {port} --format table --snaplen 128 --duration 60 --save {s}"),
@@ -352,6 +364,6 @@ fn main() {
     );
     let _ = std::fs::remove_file(&page);
     if !args.iter().any(|a| a == "--no-live") {
-        live_comparison(&wirelab, 3);
+        live_comparison(&wirelab, 5);
     }
 }

@@ -8,7 +8,7 @@ use crate::i18n::{either, tr};
 use crate::render::table::TableRenderer;
 use crate::render::{Format, Renderer};
 use crate::replay::{renderer, Filter};
-use crate::source::live::{CaptureStats, LiveCapture};
+use crate::source::live::{CaptureStats, LiveCapture, Reader};
 use crate::source::writer::{Background, PcapWriter};
 use crate::source::Frame;
 use std::io::{self, Write};
@@ -134,7 +134,8 @@ impl KernelWatch {
 pub fn sniff(opts: &SniffOptions) -> Result<SniffSummary> {
     let stop = stop_on_signals();
     let ports = (!opts.ports.is_empty()).then_some(&opts.ports[..]);
-    let mut capture = LiveCapture::start(&opts.interface, ports, opts.snaplen)?;
+    let mut capture =
+        LiveCapture::start(&opts.interface, ports, opts.snaplen, Reader::Sniff { saving: opts.save.is_some() })?;
     let mut writer = match &opts.save {
         Some(p) => Some(Background::start(PcapWriter::create(p, capture.link, opts.snaplen)?, capture.recycler())?),
         None => None,

@@ -323,3 +323,50 @@ fn sniff_saves_each_frame_once_with_its_length_and_time() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// sniff reads frames in place in the ring and gives each block back when
+/// its frames are dropped: 3,000 datagrams spread over 1.5 s fill far more
+/// blocks than the ring has (a block is handed over at least every 4 ms, 64
+/// blocks without `--save`), so a block that never came back would stop the
+/// capture after about a quarter of a second. Every datagram must be shown.
+#[test]
+fn sniff_gives_ring_blocks_back_so_a_long_capture_keeps_going() {
+    use std::net::UdpSocket;
+    if !common::is_root() {
+        eprintln!("skipped: live capture needs root");
+        return;
+    }
+    const DATAGRAMS: usize = 3000;
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = receiver.local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["sniff", "--port", &port.to_string(), "--format", "jsonl", "--duration", "4"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(line.contains("sniffing on lo"), "{line}");
+    // Read as it comes, as a terminal does: a reader that stops reading
+    // holds sniff's frames, and with them their blocks.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).unwrap();
+        text
+    });
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..DATAGRAMS {
+        sender.send_to(format!("datagram {i}").as_bytes(), ("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    child.wait().unwrap();
+    let out = reader.join().unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+    let shown = out.lines().filter(|l| l.contains("\"proto\":\"udp\"")).count();
+    assert_eq!(shown, DATAGRAMS, "{rest}");
+    assert!(rest.contains(" 0 dropped"), "{rest}");
+}

@@ -232,7 +232,7 @@ fn start_capture(loaded: &LoadedLab, opts: &RunOptions) -> Result<(LabCapture, V
         None
     } else {
         let interface = if opts.interface.is_empty() { "lo" } else { &opts.interface };
-        match LiveCapture::start(interface, Some(&[]), opts.snaplen) {
+        match LiveCapture::start(interface, Some(&[]), opts.snaplen, crate::source::live::Reader::Lab) {
             Ok(c) => Some(Feed::Loopback(c)),
             Err(e) => {
                 eprintln!("wirelab: {e}");

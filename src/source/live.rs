@@ -42,13 +42,55 @@ const RECEIVE_BUFFER: libc::c_int = 32 << 20;
 /// How often the reader thread checks whether it should stop.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
-/// One captured frame, owned.
+/// A captured frame's bytes: a copy, or the frame where the kernel wrote it
+/// in a lent ring block ([`ring::Lent`], back to the kernel once dropped).
+#[derive(Clone, Debug)]
+pub enum FrameBytes {
+    /// Copied out of the kernel.
+    Owned(Vec<u8>),
+    /// In the capture ring.
+    Ring(ring::RingBytes),
+}
+
+impl std::ops::Deref for FrameBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FrameBytes::Owned(v) => v,
+            FrameBytes::Ring(r) => r,
+        }
+    }
+}
+
+impl From<Vec<u8>> for FrameBytes {
+    fn from(v: Vec<u8>) -> Self {
+        FrameBytes::Owned(v)
+    }
+}
+
+/// Who reads a capture's frames: that sizes the ring and says whether frames
+/// are read in place or copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// `wirelab sniff`: frames read in place, each dropped once shown (and
+    /// saved). `saving`: a lost frame is a hole in a file, so whole frames
+    /// get the larger ring ([`ring::BLOCKS_SAVING`]).
+    Sniff {
+        /// `--save` is given.
+        saving: bool,
+    },
+    /// A lab: few frames, copied (a lab step may keep its frames a while,
+    /// which would hold their blocks away from the kernel).
+    Lab,
+}
+
+/// One captured frame.
 #[derive(Clone, Debug)]
 pub struct LiveFrame {
     /// Kernel receive time.
     pub ts: Timestamp,
     /// The frame (Ethernet framing on `lo`), possibly cut to the snaplen.
-    pub data: Vec<u8>,
+    pub data: FrameBytes,
     /// Length of the whole frame on the wire.
     pub orig_len: u32,
     /// What the lab wire did to it (None on a real interface).
@@ -310,7 +352,7 @@ impl LiveCapture {
     /// Starts capturing on `interface` (e.g. "lo"): frames with one of `ports`
     /// (None: every frame), at most `snaplen` bytes of each (None: whole
     /// frames). Capture is live when this returns.
-    pub fn start(interface: &str, ports: Option<&[u16]>, snaplen: Option<u32>) -> Result<LiveCapture> {
+    pub fn start(interface: &str, ports: Option<&[u16]>, snaplen: Option<u32>, reader: Reader) -> Result<LiveCapture> {
         if std::env::var_os("WIRELAB_SIMULATE_NO_CAPTURE").is_some() {
             return Err(privilege_advice(interface, &io::Error::from_raw_os_error(libc::EPERM)));
         }
@@ -320,6 +362,9 @@ impl LiveCapture {
                 detail: crate::i18n::tr("no such network interface", "没有这个网络接口").into(),
             }
         })?;
+        let saving = matches!(reader, Reader::Sniff { saving: true });
+        let blocks = if saving && snaplen.is_none() { ring::BLOCKS_SAVING } else { ring::BLOCKS };
+        let lend = matches!(reader, Reader::Sniff { .. });
         let snaplen = snaplen.map_or(READ_BUFFER as u32, |n| n.max(64));
         // Every error return below drops `socket`, which closes it once.
         let socket = open_socket().map_err(|e| privilege_advice(interface, &e))?;
@@ -328,12 +373,13 @@ impl LiveCapture {
         let ring = if std::env::var_os("WIRELAB_NO_RING").is_some() {
             Err(io::Error::other("WIRELAB_NO_RING is set"))
         } else {
-            ring::Ring::new(socket.as_fd())
+            // Where the kernel cannot give the larger ring, the usual one.
+            ring::Ring::new(socket.as_fd(), blocks).or_else(|_| ring::Ring::new(socket.as_fd(), ring::BLOCKS))
         };
         match ring {
             Ok(ring) => {
                 ring::bind(socket.as_fd(), iface.index).map_err(|e| privilege_advice(interface, &e))?;
-                return Self::from_ring(socket, ring, snaplen);
+                return Self::from_ring(socket, ring, snaplen, lend);
             }
             Err(e) => eprintln!(
                 "wirelab: {}",
@@ -383,7 +429,7 @@ impl LiveCapture {
                         let frame = LiveFrame {
                             ts,
                             orig_len: wire_length(bytes),
-                            data: bytes.to_vec(),
+                            data: bytes.to_vec().into(),
                             wire: None,
                             timing: None,
                         };
@@ -445,7 +491,62 @@ impl LiveCapture {
     }
 
     /// The capture thread on a mapped ring (the socket is bound: capture is live).
-    fn from_ring(socket: OwnedFd, mut ring: ring::Ring, snaplen: u32) -> Result<LiveCapture> {
+    /// `lend`: frames are handed over in place ([`FrameBytes::Ring`]), else copied.
+    fn from_ring(socket: OwnedFd, ring: ring::Ring, snaplen: u32, lend: bool) -> Result<LiveCapture> {
+        if lend {
+            return Self::lending(socket, ring, snaplen);
+        }
+        Self::copying(socket, ring, snaplen)
+    }
+
+    /// The capture thread on a ring whose blocks are lent out: no copy; a
+    /// block goes back to the kernel when its last frame is dropped.
+    fn lending(socket: OwnedFd, mut ring: ring::Ring, snaplen: u32) -> Result<LiveCapture> {
+        Self::running(socket, snaplen, None, move |fd, tx, stop_flag| {
+            'capture: loop {
+                // Read before draining, so what was handed over before a stop is kept.
+                let stopping = stop_flag.load(Ordering::Relaxed);
+                let next = loop {
+                    let lent = match ring.lend() {
+                        ring::Next::Ready(lent) => std::sync::Arc::new(lent),
+                        other => break other,
+                    };
+                    for f in lent.block().frames() {
+                        // PACKET_IGNORE_OUTGOING already keeps these out; a
+                        // kernel that ignored it would double every frame.
+                        if f.pkttype == libc::PACKET_OUTGOING {
+                            continue;
+                        }
+                        let frame = LiveFrame {
+                            ts: f.ts,
+                            orig_len: f.len.max(f.data.len() as u32),
+                            data: FrameBytes::Ring(ring::RingBytes::new(&lent, f.data)),
+                            wire: None,
+                            timing: None,
+                        };
+                        if tx.send(frame).is_err() {
+                            break 'capture;
+                        }
+                    }
+                };
+                if stopping {
+                    break;
+                }
+                match next {
+                    // The kernel wakes us when it has filled a block, unless
+                    // blocks are lent out: then poll would return at once.
+                    ring::Next::Empty if !ring.any_lent() => ring::wait(fd.as_fd(), POLL_INTERVAL)?,
+                    // Blocks are out (or the next one still is): a moment,
+                    // well inside the ring's 4 ms block timeout.
+                    _ => std::thread::sleep(Duration::from_millis(1)),
+                }
+            }
+            Ok(packet_statistics(fd.as_fd())?)
+        })
+    }
+
+    /// The capture thread on a ring whose frames are copied out.
+    fn copying(socket: OwnedFd, mut ring: ring::Ring, snaplen: u32) -> Result<LiveCapture> {
         let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
         Self::running(socket, snaplen, Some(recycle), move |fd, tx, stop_flag| {
             'capture: loop {
@@ -466,7 +567,7 @@ impl LiveCapture {
                         let frame = LiveFrame {
                             ts: f.ts,
                             orig_len: f.len.max(f.data.len() as u32),
-                            data,
+                            data: FrameBytes::Owned(data),
                             wire: None,
                             timing: None,
                         };

@@ -5,6 +5,7 @@
 //! them). Each record is written whole, so a file interrupted at any point
 //! opens in Wireshark up to its last complete frame.
 
+use super::live::FrameBytes;
 use super::{LinkType, Timestamp};
 use crate::error::{Error, Result};
 use pcap_parser::{Linktype, PcapHeader, ToVec};
@@ -196,7 +197,7 @@ impl Drop for PcapWriter {
 /// the file in large writes, and it is flushed whenever no frame came for
 /// [`Background::FLUSH_EVERY`], so the file can be opened while it grows.
 pub struct Background {
-    tx: Option<mpsc::Sender<(Timestamp, Vec<u8>, u32)>>,
+    tx: Option<mpsc::Sender<(Timestamp, FrameBytes, u32)>>,
     thread: Option<std::thread::JoinHandle<Result<u64>>>,
 }
 
@@ -207,7 +208,7 @@ impl Background {
     /// Starts the thread that owns `writer`; written frames' buffers go back
     /// through `recycle` when given.
     pub fn start(mut writer: PcapWriter, recycle: Option<mpsc::Sender<Vec<u8>>>) -> Result<Background> {
-        let (tx, rx) = mpsc::channel::<(Timestamp, Vec<u8>, u32)>();
+        let (tx, rx) = mpsc::channel::<(Timestamp, FrameBytes, u32)>();
         let thread = std::thread::Builder::new()
             .name("wirelab-save".into())
             .spawn(move || -> Result<u64> {
@@ -216,8 +217,10 @@ impl Background {
                     match rx.recv_timeout(Self::FLUSH_EVERY) {
                         Ok((ts, data, orig_len)) => {
                             writer.write(ts, &data, orig_len)?;
-                            if let Some(r) = &recycle {
-                                // The reader may have stopped: then the buffer is just freed.
+                            // A copy's buffer goes back to the reader (which may
+                            // have stopped: then it is just freed); a frame in
+                            // the ring is dropped, which gives its block back.
+                            if let (Some(r), FrameBytes::Owned(data)) = (&recycle, data) {
                                 let _ = r.send(data);
                             }
                             if flushed.elapsed() >= Self::FLUSH_EVERY {
@@ -241,7 +244,7 @@ impl Background {
     }
 
     /// Queues one frame. An error means the thread has stopped on one: see [`Background::finish`].
-    pub fn write(&self, ts: Timestamp, data: Vec<u8>, orig_len: u32) -> Result<()> {
+    pub fn write(&self, ts: Timestamp, data: FrameBytes, orig_len: u32) -> Result<()> {
         match &self.tx {
             Some(tx) if tx.send((ts, data, orig_len)).is_ok() => Ok(()),
             _ => Err(Error::io("saving the capture", std::io::Error::other("the writer thread stopped"))),

@@ -351,7 +351,7 @@ impl Forwarder {
         let frame = LiveFrame {
             ts: now_ts(),
             orig_len: data.len() as u32,
-            data: data.to_vec(),
+            data: data.to_vec().into(),
             wire,
             timing: Some(super::WireTiming { sent, arrived }),
         };
