@@ -37,6 +37,21 @@ pub enum TcpState {
 }
 
 impl TcpState {
+    /// Every state, in the order above.
+    pub const ALL: [TcpState; 11] = [
+        TcpState::Closed,
+        TcpState::Listen,
+        TcpState::SynSent,
+        TcpState::SynReceived,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::Closing,
+        TcpState::TimeWait,
+        TcpState::CloseWait,
+        TcpState::LastAck,
+    ];
+
     /// The state's name as Linux and RFC 9293 spell it.
     pub fn name(self) -> &'static str {
         match self {

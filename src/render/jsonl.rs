@@ -571,21 +571,7 @@ mod tests {
     /// Names written without the escaping pass need none.
     #[test]
     fn names_need_no_escaping() {
-        use crate::analyze::state::TcpState::*;
-        let states = [
-            Closed,
-            Listen,
-            SynSent,
-            SynReceived,
-            Established,
-            FinWait1,
-            FinWait2,
-            Closing,
-            TimeWait,
-            CloseWait,
-            LastAck,
-        ]
-        .map(|s| s.name());
+        let states = crate::analyze::state::TcpState::ALL.map(|s| s.name());
         let all = flags::NAMES.iter().map(|(_, n)| *n).chain(crate::analyze::Expert::ALL.iter().map(|(_, n)| *n));
         for n in all.chain(states) {
             let mut buf = Vec::new();

@@ -68,6 +68,19 @@ impl From<Vec<u8>> for FrameBytes {
     }
 }
 
+/// Not our own host's sent copy of a frame. PACKET_IGNORE_OUTGOING already
+/// keeps those out of the ring; a kernel that ignored it would double every frame.
+fn received(f: &ring::RingFrame<'_>) -> bool {
+    f.pkttype != libc::PACKET_OUTGOING
+}
+
+impl LiveFrame {
+    /// A frame read from the ring, its bytes lent or copied.
+    fn from_ring(f: &ring::RingFrame<'_>, data: FrameBytes) -> LiveFrame {
+        LiveFrame { ts: f.ts, orig_len: f.len.max(f.data.len() as u32), data, wire: None, timing: None }
+    }
+}
+
 /// Who reads a capture's frames: that sizes the ring and says whether frames
 /// are read in place or copied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -511,20 +524,9 @@ impl LiveCapture {
                         ring::Next::Ready(lent) => std::sync::Arc::new(lent),
                         other => break other,
                     };
-                    for f in lent.block().frames() {
-                        // PACKET_IGNORE_OUTGOING already keeps these out; a
-                        // kernel that ignored it would double every frame.
-                        if f.pkttype == libc::PACKET_OUTGOING {
-                            continue;
-                        }
-                        let frame = LiveFrame {
-                            ts: f.ts,
-                            orig_len: f.len.max(f.data.len() as u32),
-                            data: FrameBytes::Ring(ring::RingBytes::new(&lent, f.data)),
-                            wire: None,
-                            timing: None,
-                        };
-                        if tx.send(frame).is_err() {
+                    for f in lent.block().frames().filter(received) {
+                        let bytes = FrameBytes::Ring(ring::RingBytes::new(&lent, f.data));
+                        if tx.send(LiveFrame::from_ring(&f, bytes)).is_err() {
                             break 'capture;
                         }
                     }
@@ -555,23 +557,11 @@ impl LiveCapture {
                 let mut idle = true;
                 while let Some(held) = ring.ready() {
                     idle = false;
-                    for f in held.block().frames() {
-                        // PACKET_IGNORE_OUTGOING already keeps these out; a
-                        // kernel that ignored it would double every frame.
-                        if f.pkttype == libc::PACKET_OUTGOING {
-                            continue;
-                        }
+                    for f in held.block().frames().filter(received) {
                         let mut data = recycled.try_recv().unwrap_or_default();
                         data.clear();
                         data.extend_from_slice(f.data);
-                        let frame = LiveFrame {
-                            ts: f.ts,
-                            orig_len: f.len.max(f.data.len() as u32),
-                            data: FrameBytes::Owned(data),
-                            wire: None,
-                            timing: None,
-                        };
-                        if tx.send(frame).is_err() {
+                        if tx.send(LiveFrame::from_ring(&f, FrameBytes::Owned(data))).is_err() {
                             break 'capture;
                         }
                     }
