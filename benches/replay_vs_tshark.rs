@@ -83,8 +83,10 @@ fn generate(out: &Path) {
     );
     eprintln!("bench: traffic took {:.1} s", start.elapsed().as_secs_f64());
     std::thread::sleep(Duration::from_secs(1));
-    let _ = rr.kill();
-    let _ = bulk.kill();
+    for server in [&mut rr, &mut bulk] {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
     sh("pkill -INT -f 'tcpdump -i veth-b'");
     let out = dump.wait_with_output().expect("tcpdump");
     eprint!("bench: tcpdump: {}", String::from_utf8_lossy(&out.stderr));
@@ -166,9 +168,10 @@ fn live_run(capture: &str, port: u16, save: &Path, drops_of: fn(&str) -> String)
     let ok = sh(&format!("python3 {} bulk 127.0.0.1 {port} {LIVE_BYTES}", peers.display()));
     std::thread::sleep(Duration::from_millis(1000));
     sh(&format!("kill -INT {}", tool.id()));
-    let out = tool.wait_with_output().ok()?;
+    let out = tool.wait_with_output();
     let _ = server.kill();
     let _ = server.wait();
+    let out = out.ok()?;
     let err = String::from_utf8_lossy(&out.stderr);
     let (bytes, frames) = payload_in(save);
     let _ = std::fs::remove_file(save);
@@ -186,6 +189,10 @@ fn tcpdump_drops(err: &str) -> String {
         .join(", ")
 }
 
+/// One tool's live run: its name, its command line, its port, and how its
+/// drop counters are read from its stderr.
+type LiveRun<'a> = (&'a str, String, u16, fn(&str) -> String);
+
 /// Full-frame live capture, wirelab against tcpdump: one after the other on
 /// identical 1 GiB loopback transfers, alternating, `rounds` each; then
 /// wirelab with a 128-byte snaplen.
@@ -200,7 +207,7 @@ fn live_comparison(wirelab: &Path, rounds: usize) {
         // Fresh ports each transfer: no TIME_WAIT of the last one in the way.
         let (wp, tp) = (5110 + 2 * round as u16, 5111 + 2 * round as u16);
         let (pp, bp) = (5170 + round as u16, 5190 + round as u16);
-        let runs: [(&str, String, u16, fn(&str) -> String); 4] = [
+        let runs: [LiveRun; 4] = [
             (
                 "wirelab sniff --save (full frames)",
                 format!("{w} sniff --port {wp} --format table --duration 60 --save {s}"),

@@ -522,76 +522,6 @@ impl<W: Write> Renderer for JsonlRenderer<W> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ops::ControlFlow;
-
-    /// The hand-written JSON is serde_json's, on every frame of every
-    /// capture the project has (and the shared corpus, when present).
-    #[test]
-    fn hand_written_json_is_serde_jsons() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for dir in ["captures", "tests/data", "../shared/corpus/public"] {
-            let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
-                    files.push(p);
-                }
-            }
-        }
-        assert!(files.len() > 20, "{} captures", files.len());
-        let mut frames = 0;
-        for file in &files {
-            let Ok(mut reader) = crate::source::file::CaptureReader::open(file) else { continue };
-            let mut analyzer = Analyzer::new();
-            let mut buf = Vec::new();
-            let _ = reader.for_each(|f| {
-                let packet = crate::decode::decode(f);
-                let rec = analyzer.on_packet(f, &packet);
-                let j = JsonFrame::new(&rec);
-                buf.clear();
-                hand::frame(&mut buf, &j, None);
-                assert_eq!(
-                    String::from_utf8_lossy(&buf),
-                    serde_json::to_string(&j).unwrap(),
-                    "{} frame {}",
-                    file.display(),
-                    f.number
-                );
-                frames += 1;
-                ControlFlow::Continue(())
-            });
-        }
-        assert!(frames > 1000, "{frames} frames");
-    }
-
-    /// Names written without the escaping pass need none.
-    #[test]
-    fn names_need_no_escaping() {
-        let states = crate::analyze::state::TcpState::ALL.map(|s| s.name());
-        let all = flags::NAMES.iter().map(|(_, n)| *n).chain(crate::analyze::Expert::ALL.iter().map(|(_, n)| *n));
-        for n in all.chain(states) {
-            let mut buf = Vec::new();
-            hand::string(&mut buf, n);
-            assert_eq!(buf, format!("\"{n}\"").into_bytes(), "{n}");
-        }
-    }
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_does() {
-        let mut all: String = (0u8..0x80).map(char::from).collect();
-        all.push_str("é中\u{2028}\u{7f}\"\\");
-        for s in [all.as_str(), "", "plain", "\"", "a\\b", "\n\r\t\u{8}\u{c}\u{1}\u{1f}"] {
-            let mut buf = Vec::new();
-            hand::string(&mut buf, s);
-            assert_eq!(String::from_utf8(buf).unwrap(), serde_json::to_string(s).unwrap());
-        }
-    }
-}
-
 /// JSON lines written on a thread of their own: the replay's thread reads
 /// and analyses, this one turns records into text and writes it. Records go
 /// over in batches (bounded, so memory is too); output and its errors are
@@ -683,5 +613,75 @@ impl Renderer for Threaded {
 impl Drop for Threaded {
     fn drop(&mut self) {
         let _ = self.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ops::ControlFlow;
+
+    /// The hand-written JSON is serde_json's, on every frame of every
+    /// capture the project has (and the shared corpus, when present).
+    #[test]
+    fn hand_written_json_is_serde_jsons() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["captures", "tests/data", "../shared/corpus/public"] {
+            let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                    files.push(p);
+                }
+            }
+        }
+        assert!(files.len() > 20, "{} captures", files.len());
+        let mut frames = 0;
+        for file in &files {
+            let Ok(mut reader) = crate::source::file::CaptureReader::open(file) else { continue };
+            let mut analyzer = Analyzer::new();
+            let mut buf = Vec::new();
+            let _ = reader.for_each(|f| {
+                let packet = crate::decode::decode(f);
+                let rec = analyzer.on_packet(f, &packet);
+                let j = JsonFrame::new(&rec);
+                buf.clear();
+                hand::frame(&mut buf, &j, None);
+                assert_eq!(
+                    String::from_utf8_lossy(&buf),
+                    serde_json::to_string(&j).unwrap(),
+                    "{} frame {}",
+                    file.display(),
+                    f.number
+                );
+                frames += 1;
+                ControlFlow::Continue(())
+            });
+        }
+        assert!(frames > 1000, "{frames} frames");
+    }
+
+    /// Names written without the escaping pass need none.
+    #[test]
+    fn names_need_no_escaping() {
+        let states = crate::analyze::state::TcpState::ALL.map(|s| s.name());
+        let all = flags::NAMES.iter().map(|(_, n)| *n).chain(crate::analyze::Expert::ALL.iter().map(|(_, n)| *n));
+        for n in all.chain(states) {
+            let mut buf = Vec::new();
+            hand::string(&mut buf, n);
+            assert_eq!(buf, format!("\"{n}\"").into_bytes(), "{n}");
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_does() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é中\u{2028}\u{7f}\"\\");
+        for s in [all.as_str(), "", "plain", "\"", "a\\b", "\n\r\t\u{8}\u{c}\u{1}\u{1f}"] {
+            let mut buf = Vec::new();
+            hand::string(&mut buf, s);
+            assert_eq!(String::from_utf8(buf).unwrap(), serde_json::to_string(s).unwrap());
+        }
     }
 }
