@@ -70,7 +70,7 @@ pub struct JsonFrame<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     malformed: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<String>,
+    payload: Option<std::borrow::Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     http: Option<HttpJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,11 +190,11 @@ impl Serialize for ExplainTexts {
 impl<'a> JsonFrame<'a> {
     /// Builds the JSON object of a frame.
     pub fn new(rec: &'a FrameRecord) -> JsonFrame<'a> {
-        Self::with_preview(rec, rec.payload.as_ref().map(super::payload::preview))
+        Self::with_preview(rec, rec.payload.as_ref().map(|p| super::payload::preview(p).into()))
     }
 
     /// The same, with the payload's preview already made.
-    fn with_preview(rec: &'a FrameRecord, payload: Option<String>) -> JsonFrame<'a> {
+    fn with_preview(rec: &'a FrameRecord, payload: Option<std::borrow::Cow<'a, str>>) -> JsonFrame<'a> {
         let tcp: Option<&TcpRecord> = rec.tcp.as_ref();
         // A damaged header: only what tshark decodes before it gives up.
         let too_short = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderTooShort(_))));
@@ -306,10 +306,6 @@ mod hand {
         };
     }
 
-    fn key(buf: &mut Vec<u8>, key: &[u8]) {
-        buf.extend_from_slice(key);
-    }
-
     /// `,"name":value` when there is a value (skipped fields are absent).
     fn field<T>(buf: &mut Vec<u8>, key: &[u8], value: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
         if let Some(v) = value {
@@ -371,13 +367,12 @@ mod hand {
         let _ = serde_json::to_writer(&mut *buf, value);
     }
 
-    /// `payload`: the preview when it is not in `j` (kept by the renderer).
-    pub fn frame(buf: &mut Vec<u8>, j: &JsonFrame, payload: Option<&str>) {
+    pub fn frame(buf: &mut Vec<u8>, j: &JsonFrame) {
         buf.extend_from_slice(b"{\"frame\":");
         int(buf, j.frame);
-        key(buf, key!("ts"));
+        buf.extend_from_slice(key!("ts"));
         serde(buf, &j.ts);
-        key(buf, key!("proto"));
+        buf.extend_from_slice(key!("proto"));
         buf.extend_from_slice(match j.proto {
             Proto::Tcp => b"\"tcp\"",
             Proto::Udp => b"\"udp\"",
@@ -385,17 +380,17 @@ mod hand {
             Proto::Icmpv6 => b"\"icmpv6\"",
             Proto::Other => b"\"other\"",
         });
-        key(buf, key!("src"));
+        buf.extend_from_slice(key!("src"));
         ip(buf, j.src);
-        key(buf, key!("dst"));
+        buf.extend_from_slice(key!("dst"));
         ip(buf, j.dst);
-        key(buf, key!("sport"));
+        buf.extend_from_slice(key!("sport"));
         opt_int(buf, j.sport);
-        key(buf, key!("dport"));
+        buf.extend_from_slice(key!("dport"));
         opt_int(buf, j.dport);
         field(buf, key!("stream"), j.stream, int);
         if let Some(f) = &j.flags {
-            key(buf, key!("flags"));
+            buf.extend_from_slice(key!("flags"));
             names(buf, flags::NAMES.iter().filter(|(b, _)| f.0 & b != 0).map(|(_, n)| *n));
         }
         for (name, v) in [
@@ -412,12 +407,12 @@ mod hand {
         field(buf, key!("mss"), j.mss, opt_int);
         field(buf, key!("wscale"), j.wscale, opt_int);
         if let Some(a) = &j.analysis {
-            key(buf, key!("analysis"));
+            buf.extend_from_slice(key!("analysis"));
             names(buf, a.0.names());
         }
         field(buf, key!("dupack_num"), j.dupack_num, int);
         if let Some(st) = &j.state {
-            key(buf, key!("state"));
+            buf.extend_from_slice(key!("state"));
             buf.extend_from_slice(b"{\"src\":");
             name(buf, st.src);
             buf.extend_from_slice(b",\"dst\":");
@@ -427,13 +422,13 @@ mod hand {
         field(buf, key!("icmp_type"), j.icmp_type, int);
         field(buf, key!("icmp_code"), j.icmp_code, int);
         field(buf, key!("icmp_udp_stream"), j.icmp_udp_stream, int);
-        key(buf, key!("cause"));
+        buf.extend_from_slice(key!("cause"));
         match j.cause {
             Some(c) => string(buf, c),
             None => buf.extend_from_slice(b"null"),
         }
         if !j.explain.is_empty() {
-            key(buf, key!("explain"));
+            buf.extend_from_slice(key!("explain"));
             buf.push(b'[');
             for (i, e) in j.explain.0.iter().flatten().enumerate() {
                 if i > 0 {
@@ -444,12 +439,12 @@ mod hand {
             buf.push(b']');
         }
         if j.truncated {
-            key(buf, key!("truncated"));
+            buf.extend_from_slice(key!("truncated"));
             buf.extend_from_slice(b"true");
         }
         field(buf, key!("link_type"), j.link_type, int);
         field(buf, key!("malformed"), j.malformed, string);
-        field(buf, key!("payload"), j.payload.as_deref().or(payload), string);
+        field(buf, key!("payload"), j.payload.as_deref(), string);
         field(buf, key!("http"), j.http.as_ref(), serde);
         field(buf, key!("dns"), j.dns.as_ref(), serde);
         field(buf, key!("comment"), j.comment, string);
@@ -504,8 +499,8 @@ impl<W: Write> JsonlRenderer<W> {
 
 impl<W: Write> Renderer for JsonlRenderer<W> {
     fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
-        let payload = rec.payload.as_ref().map(|p| Self::preview(&mut self.previews, p));
-        hand::frame(&mut self.line, &JsonFrame::with_preview(rec, None), payload);
+        let payload = rec.payload.as_ref().map(|p| Self::preview(&mut self.previews, p).into());
+        hand::frame(&mut self.line, &JsonFrame::with_preview(rec, payload));
         self.line.push(b'\n');
         if self.line.len() <= self.hold {
             return Ok(());
@@ -647,7 +642,7 @@ mod tests {
                 let rec = analyzer.on_packet(f, &packet);
                 let j = JsonFrame::new(&rec);
                 buf.clear();
-                hand::frame(&mut buf, &j, None);
+                hand::frame(&mut buf, &j);
                 assert_eq!(
                     String::from_utf8_lossy(&buf),
                     serde_json::to_string(&j).unwrap(),

@@ -387,7 +387,10 @@ impl LiveCapture {
             Err(io::Error::other("WIRELAB_NO_RING is set"))
         } else {
             // Where the kernel cannot give the larger ring, the usual one.
-            ring::Ring::new(socket.as_fd(), blocks).or_else(|_| ring::Ring::new(socket.as_fd(), ring::BLOCKS))
+            ring::Ring::new(socket.as_fd(), blocks).or_else(|e| match blocks {
+                ring::BLOCKS => Err(e),
+                _ => ring::Ring::new(socket.as_fd(), ring::BLOCKS),
+            })
         };
         match ring {
             Ok(ring) => {
