@@ -92,6 +92,50 @@ fn teardown_lab_shows_time_wait_counting_down() {
     assert_eq!(recv0["data"], "");
 }
 
+/// Linux gives a client's port (chosen by connect()) to other connections
+/// with another peer, even while the lab's client is in TIME_WAIT; in CI one
+/// such connection of a lab running alongside landed in teardown's quiet
+/// TIME_WAIT step. Here another program's connection uses the lab client's
+/// port (on 127.0.0.2) during that step: it is not the lab's.
+#[test]
+fn another_connection_on_the_lab_clients_port_is_not_the_labs() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{SocketAddr, TcpListener};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirelab"))
+        .args(["lab", "run", "teardown", "--format", "jsonl"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wirelab");
+    let mut events = Vec::new();
+    let mut client_port = None;
+    let mut foreign = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let e: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if e["kind"] == "call" && e["call"] == "connect" {
+            let local: SocketAddr = e["notes"][0]["local"].as_str().unwrap().parse().unwrap();
+            client_port = Some(local.port());
+        }
+        if e["kind"] == "call" && e["call"] == "watch" {
+            let port = client_port.expect("the client connected before the watch step");
+            let listener = TcpListener::bind("127.0.0.2:0").unwrap();
+            let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            sock.bind(&SocketAddr::from(([127, 0, 0, 2], port)).into()).unwrap();
+            sock.connect(&listener.local_addr().unwrap().into()).unwrap();
+            let mut stream: std::net::TcpStream = sock.into();
+            stream.write_all(b"not the lab's").unwrap();
+            foreign = Some((listener.accept().unwrap(), stream));
+        }
+        events.push(e);
+    }
+    let status = child.wait().unwrap();
+    assert!(foreign.is_some(), "the foreign connection was made");
+    let (_, failed) = expectations(&events);
+    assert!(failed.is_empty(), "failed expectations: {failed:#?}");
+    assert!(status.success(), "exit status {status}");
+    let strays: Vec<&Value> = events.iter().filter(|e| e["kind"] == "packet" && e["src"] == "127.0.0.2").collect();
+    assert!(strays.is_empty(), "another program's packets were shown: {strays:#?}");
+}
+
 #[test]
 fn saved_lab_capture_replays_with_the_same_packets() {
     let dir = std::env::temp_dir().join(format!("wirelab-lab-save-{}", std::process::id()));

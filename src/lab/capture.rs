@@ -4,13 +4,14 @@
 
 use super::events::{Event, LabSink};
 use crate::analyze::{Analyzer, FrameRecord};
+use crate::decode::{Packet, Transport};
 use crate::error::{Error, Result};
-use crate::sniff::port_match;
 use crate::source::live::{CaptureStats, LiveCapture, LiveFrame};
 use crate::source::wire::Wire;
 use crate::source::writer::PcapWriter;
 use crate::source::{Frame, LinkType};
 use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
@@ -65,6 +66,74 @@ impl Feed {
     }
 }
 
+/// How a lab socket holds its address: this decides which packets are the lab's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Claim {
+    /// bind() (a chosen port or the kernel's), listen(), accept(), any UDP
+    /// socket: the kernel gives no other socket this address while the lab
+    /// holds it. A call's target counts too: traffic to a port nobody uses
+    /// (SYN → RST, ICMP unreachable) is the lab's.
+    #[default]
+    Sole,
+    /// A TCP client's port chosen by connect() without bind(): Linux gives the
+    /// same port to other connections whose peer differs (`__inet_hash_connect`
+    /// only needs the 4-tuple to be unique), even while this one is in
+    /// TIME_WAIT. A packet with this port is the lab's only if its other end
+    /// is the lab's too.
+    Shared,
+}
+
+/// The lab's addresses, and which packets they make the lab's.
+#[derive(Default)]
+struct Endpoints {
+    sole: Vec<SocketAddr>,
+    shared: Vec<SocketAddr>,
+    /// Every port, for the kernel's filter and the kernel table.
+    ports: BTreeSet<u16>,
+}
+
+impl Endpoints {
+    /// Adds an address; true if it brought a new port.
+    fn add(&mut self, addr: SocketAddr, claim: Claim) -> bool {
+        // An IPv6 socket talking IPv4 names its addresses ::ffff:a.b.c.d.
+        let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
+        let list = match claim {
+            Claim::Sole => &mut self.sole,
+            Claim::Shared => &mut self.shared,
+        };
+        if !list.contains(&addr) {
+            list.push(addr);
+        }
+        self.ports.insert(addr.port())
+    }
+
+    fn held(list: &[SocketAddr], ip: IpAddr, port: u16) -> bool {
+        list.iter().any(|e| e.port() == port && (e.ip() == ip || e.ip().is_unspecified()))
+    }
+
+    /// The packet (or the datagram an ICMP error quotes) is the lab's: one
+    /// end is held by the lab alone, or both ends are the lab's.
+    fn own(&self, packet: &Packet<'_>) -> bool {
+        let Some((src, dst)) = packet.addrs else { return false };
+        let (src, sport, dst, dport) = match packet.transport {
+            Transport::Tcp(t) => (src, t.sport, dst, t.dport),
+            Transport::Udp(u) => (src, u.sport, dst, u.dport),
+            Transport::Icmp(i) => match i.quoted {
+                Some(q) => match (q.sport, q.dport) {
+                    (Some(s), Some(d)) => (q.src, s, q.dst, d),
+                    _ => return false,
+                },
+                None => return false,
+            },
+            _ => return false,
+        };
+        let (src, dst) = (src.to_canonical(), dst.to_canonical());
+        let sole = |ip, port| Self::held(&self.sole, ip, port);
+        let any = |ip, port| sole(ip, port) || Self::held(&self.shared, ip, port);
+        sole(src, sport) || sole(dst, dport) || (any(src, sport) && any(dst, dport))
+    }
+}
+
 /// Capture, file and analysis of one lab run.
 pub struct LabCapture {
     live: Option<Feed>,
@@ -72,9 +141,7 @@ pub struct LabCapture {
     /// The analysis of every lab packet so far.
     pub analyzer: Analyzer,
     frame_no: u64,
-    ports: BTreeSet<u16>,
-    /// The same ports as a slice, for the per-frame match.
-    port_list: Vec<u16>,
+    endpoints: Endpoints,
     /// The step's call, written as each saved packet's comment (pcapng).
     note: Option<String>,
     /// How long without a packet counts as quiet.
@@ -89,8 +156,7 @@ impl LabCapture {
             writer,
             analyzer: Analyzer::new(),
             frame_no: 0,
-            ports: BTreeSet::new(),
-            port_list: Vec::new(),
+            endpoints: Endpoints::default(),
             note: None,
             quiet: QUIET,
         }
@@ -113,19 +179,19 @@ impl LabCapture {
 
     /// The lab's ports so far.
     pub fn ports(&self) -> &BTreeSet<u16> {
-        &self.ports
+        &self.endpoints.ports
     }
 
-    /// Adds ports of the lab; the kernel filter follows.
-    pub fn add_ports(&mut self, ports: impl IntoIterator<Item = u16>) {
-        let before = self.ports.len();
-        self.ports.extend(ports);
-        if self.ports.len() != before {
-            self.port_list = self.ports.iter().copied().collect();
-            if let Some(Feed::Loopback(c)) = &self.live {
-                if let Err(e) = c.set_ports(&self.port_list) {
-                    eprintln!("wirelab: {e}");
-                }
+    /// Adds addresses of the lab; the kernel's filter (by port) follows.
+    pub fn add_endpoints(&mut self, endpoints: impl IntoIterator<Item = (SocketAddr, Claim)>) {
+        let mut new_port = false;
+        for (addr, claim) in endpoints {
+            new_port |= self.endpoints.add(addr, claim);
+        }
+        if let (true, Some(Feed::Loopback(c))) = (new_port, &self.live) {
+            let ports: Vec<u16> = self.endpoints.ports.iter().copied().collect();
+            if let Err(e) = c.set_ports(&ports) {
+                eprintln!("wirelab: {e}");
             }
         }
     }
@@ -135,7 +201,7 @@ impl LabCapture {
         let probe =
             Frame { number: self.frame_no + 1, ts: f.ts, link, data: &f.data, orig_len: f.orig_len, comment: None };
         let packet = crate::decode::decode(&probe);
-        if self.port_list.is_empty() || !port_match(&packet, &self.port_list) {
+        if !self.endpoints.own(&packet) {
             return Ok(None);
         }
         self.frame_no += 1;
@@ -245,5 +311,84 @@ impl LabCapture {
             Some(c) => Ok(Some(c.stop()?)),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Timestamp;
+    use etherparse::PacketBuilder;
+
+    const MAC: [u8; 6] = [0; 6];
+
+    fn owned(e: &Endpoints, bytes: &[u8]) -> bool {
+        let frame = Frame {
+            number: 1,
+            ts: Timestamp::default(),
+            link: LinkType::ETHERNET,
+            data: bytes,
+            orig_len: 0,
+            comment: None,
+        };
+        e.own(&crate::decode::decode(&frame))
+    }
+
+    fn tcp(src: &str, dst: &str) -> Vec<u8> {
+        let (s, d): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+        let (IpAddr::V4(si), IpAddr::V4(di)) = (s.ip(), d.ip()) else { panic!("IPv4 only") };
+        let b = PacketBuilder::ethernet2(MAC, MAC).ipv4(si.octets(), di.octets(), 64).tcp(s.port(), d.port(), 1, 65535);
+        let mut out = Vec::new();
+        b.write(&mut out, &[]).unwrap();
+        out
+    }
+
+    fn lab(endpoints: &[(&str, Claim)]) -> Endpoints {
+        let mut e = Endpoints::default();
+        for (a, c) in endpoints {
+            e.add(a.parse().unwrap(), *c);
+        }
+        e
+    }
+
+    /// The flake this rule fixes: a lab's client in TIME_WAIT, and another
+    /// program's connection that the kernel gave the same client port.
+    #[test]
+    fn a_connection_sharing_only_the_clients_port_is_not_the_labs() {
+        let e = lab(&[("127.0.0.1:40000", Claim::Sole), ("127.0.0.1:50000", Claim::Shared)]);
+        assert!(owned(&e, &tcp("127.0.0.1:50000", "127.0.0.1:40000")));
+        assert!(owned(&e, &tcp("127.0.0.1:40000", "127.0.0.1:50000")));
+        assert!(!owned(&e, &tcp("127.0.0.1:50000", "127.0.0.1:40002")));
+        assert!(!owned(&e, &tcp("127.0.0.1:40002", "127.0.0.1:50000")));
+        // A sole port is the lab's whoever the peer (a student's client).
+        assert!(owned(&e, &tcp("127.0.0.1:61000", "127.0.0.1:40000")));
+        // The same port on another address is another socket.
+        assert!(!owned(&e, &tcp("127.0.0.2:61000", "127.0.0.2:40000")));
+    }
+
+    #[test]
+    fn a_wildcard_or_ipv4_mapped_address_holds_its_port_on_every_address() {
+        let e = lab(&[("0.0.0.0:40000", Claim::Sole), ("[::ffff:127.0.0.1]:40010", Claim::Sole)]);
+        assert!(owned(&e, &tcp("127.0.0.9:61000", "127.0.0.9:40000")));
+        assert!(owned(&e, &tcp("127.0.0.1:61000", "127.0.0.1:40010")));
+        assert!(!owned(&e, &tcp("127.0.0.2:61000", "127.0.0.2:40010")));
+    }
+
+    #[test]
+    fn an_icmp_error_is_the_labs_when_the_datagram_it_quotes_is() {
+        let e = lab(&[("127.0.0.1:40000", Claim::Sole)]);
+        let quote = |sport: u16| {
+            let mut q = Vec::new();
+            PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64).udp(sport, 40404).write(&mut q, b"hi").unwrap();
+            let mut out = Vec::new();
+            PacketBuilder::ethernet2(MAC, MAC)
+                .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+                .icmpv4_raw(3, 3, [0; 4])
+                .write(&mut out, &q)
+                .unwrap();
+            out
+        };
+        assert!(owned(&e, &quote(40000)));
+        assert!(!owned(&e, &quote(40002)));
     }
 }

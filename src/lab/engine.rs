@@ -4,7 +4,7 @@
 //! prompt stop it at once: the step is reported interrupted (not failed),
 //! sockets close, a saved file is complete.
 
-use super::capture::{Feed, LabCapture, MAX_SETTLE};
+use super::capture::{Claim, Feed, LabCapture, MAX_SETTLE};
 use super::events::{Answer, CallOutcome, Event, LabSink, Note, Prompter, Skip, StateRow};
 use super::exec::{self, Executor};
 use super::expect::{self, StepResult};
@@ -353,7 +353,7 @@ pub fn run_with_stop(
             if !role.client {
                 if let Some((local, _)) = p.wait_listening(LISTEN_LIMIT, &stop)? {
                     exec.adopt_program(&spec.actor, local);
-                    cap.add_ports([local.port()]);
+                    cap.add_endpoints([(local, Claim::Sole)]);
                 }
             }
             program = Some(p);
@@ -366,7 +366,7 @@ pub fn run_with_stop(
         };
         let resolved = target.as_ref().and_then(|r| r.as_ref().ok().copied());
         // Traffic to a port nobody uses is the lab's too (SYN → RST, ICMP unreachable).
-        cap.add_ports(resolved.map(|a| a.port()));
+        cap.add_endpoints(resolved.map(|a| (a, Claim::Sole)));
         let overflows_before = matches!(step.call, Call::Connect { .. }).then(procnet::listen_overflows).flatten();
         let signature = exec::signature(&step.call, resolved);
         let who = if step.actor.is_empty() { "lab" } else { step.actor.as_str() };
@@ -428,7 +428,7 @@ pub fn run_with_stop(
             (Performer::Wirelab, Some(Err(o)), _) => o,
             (Performer::Wirelab, _, _) => exec.perform(step, resolved),
         };
-        cap.add_ports(exec.ports().collect::<Vec<_>>());
+        cap.add_endpoints(exec.endpoints().collect::<Vec<_>>());
         if stop.load(Ordering::Relaxed) {
             // The call was cut short by the interrupt: its result means nothing.
             interrupted = Some(n);

@@ -1,6 +1,7 @@
 //! The socket executor: performs each [`Call`] with a real socket (socket2)
 //! and tells what it returned, as the program would see it.
 
+use super::capture::Claim;
 use super::events::{CallOutcome, Note};
 use super::spec::{Call, Family, Framing, How, OptValue, SockOpt, SockType, Step};
 use super::transfer::{self, Transfer};
@@ -37,6 +38,8 @@ pub struct Actor {
     pub listening: bool,
     /// The socket's inode: how the kernel's tables name it (while it is open).
     pub inode: Option<u64>,
+    /// Whether another connection may have the same local port.
+    pub claim: Claim,
     /// `settimeout()`: Some(None) = block forever; None = not set (the lab's
     /// own limit applies so that it never hangs).
     pub timeout: Option<Option<Duration>>,
@@ -327,6 +330,7 @@ impl Executor {
             listening: true,
             inode: None,
             timeout: None,
+            claim: Claim::Sole,
         });
     }
 
@@ -412,6 +416,7 @@ impl Executor {
                             listening: false,
                             inode,
                             timeout: None,
+                            claim: Claim::Sole,
                         });
                         CallOutcome { ok: true, ret: Some(fd), returns_fd: true, ..Default::default() }
                     }
@@ -534,6 +539,7 @@ impl Executor {
                             listening: false,
                             inode,
                             timeout: inherited,
+                            claim: Claim::Sole,
                         });
                         CallOutcome {
                             ok: true,
@@ -754,6 +760,10 @@ impl Executor {
                 if let Some(p) = sock.peer_addr().ok().and_then(|a| a.as_socket()) {
                     actor.peer = Some(p);
                 }
+                let connected = matches!(step.call, Call::Connect { .. } | Call::ConnectEx { .. });
+                if connected && actor.stream && before.is_none() && actor.local.is_some() {
+                    actor.claim = Claim::Shared;
+                }
                 if let (Call::Listen { .. }, true) = (&step.call, outcome.ok) {
                     actor.listening = true;
                 }
@@ -817,6 +827,7 @@ impl Executor {
             listening: true,
             inode,
             timeout,
+            claim: Claim::Sole,
         });
         CallOutcome { ok: true, ret: Some(fd), returns_fd: true, ..Default::default() }
     }
@@ -826,9 +837,9 @@ impl Executor {
         self.md5s.get(actor)
     }
 
-    /// Every local port of the lab's sockets.
-    pub fn ports(&self) -> impl Iterator<Item = u16> + '_ {
-        self.actors.iter().filter_map(|a| a.local.map(|l| l.port()))
+    /// Every local address of the lab's sockets.
+    pub fn endpoints(&self) -> impl Iterator<Item = (SocketAddr, Claim)> + '_ {
+        self.actors.iter().filter_map(|a| a.local.map(|l| (l, a.claim)))
     }
 }
 

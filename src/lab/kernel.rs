@@ -87,6 +87,7 @@ fn table(actors: &[Actor], ports: &BTreeSet<u16>, kernel: &[KernelSocket]) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::capture::Claim;
 
     fn row(local: &str, remote: &str, state: &'static str, inode: u64) -> KernelSocket {
         KernelSocket {
@@ -113,6 +114,7 @@ mod tests {
             listening,
             inode,
             timeout: None,
+            claim: Claim::Sole,
         }
     }
 
@@ -166,6 +168,7 @@ mod tests {
                 listening: a.listening,
                 inode: a.inode,
                 timeout: None,
+                claim: Claim::Sole,
             })
             .collect();
         let ports: BTreeSet<u16> = [5000, 40000].into_iter().collect();
