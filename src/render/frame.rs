@@ -90,7 +90,7 @@ const RULER: &str = "+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 /// One header field of a frame: what it is called, its value, how wide the
 /// RFC draws it, and which bytes of the frame hold it (so a page can light
 /// them up in the hex dump).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Field {
     /// A stable name ("sport", "seq", "syn" …), for scripts and styling.
     pub key: &'static str,
@@ -150,30 +150,100 @@ pub struct Dissection {
 
 /// Splits `frame` (analysed into `rec`) into layers and fields.
 pub fn dissect(frame: &Frame<'_>, rec: &FrameRecord) -> Dissection {
-    let l = layers(frame);
-    let d = frame.data;
-    let mut out = Dissection { ip_at: l.ip, transport_at: l.transport, payload_at: l.payload, ..Default::default() };
-    if let Some(i) = l.ip {
-        out.ip = ip_fields(d, i);
-    }
-    match (l.transport, rec.tcp.is_some(), rec.udp.is_some()) {
-        (Some(t), true, _) => {
-            let (fields, notes) = tcp_fields(d, t, rec);
-            out.header = Header::Tcp(fields);
-            out.notes = notes;
-        }
-        (Some(t), _, true) => out.header = Header::Udp(udp_fields(d, t)),
-        _ => {}
-    }
+    let mut out = Dissection::default();
+    out.refill(frame, rec);
     out
 }
 
-fn field(key: &'static str, label: &'static str, value: String, bits: u8, start: usize, end: usize) -> Field {
-    Field { key, label, value, bits, start, end }
+impl Dissection {
+    /// Dissects `frame` into this value, reusing its fields' text: the page
+    /// dissects every frame it draws, and allocating some 30 strings per frame
+    /// was a quarter of its work.
+    pub fn refill(&mut self, frame: &Frame<'_>, rec: &FrameRecord) {
+        let l = layers(frame);
+        let d = frame.data;
+        (self.ip_at, self.transport_at, self.payload_at) = (l.ip, l.transport, l.payload);
+        let mut ip = Slots::new(&mut self.ip);
+        if let Some(i) = l.ip {
+            ip_fields(d, i, &mut ip);
+        }
+        ip.end();
+        let mut fields = match std::mem::take(&mut self.header) {
+            Header::Tcp(v) | Header::Udp(v) => v,
+            Header::None => Vec::new(),
+        };
+        let mut notes = Slots::new(&mut self.notes);
+        let mut f = Slots::new(&mut fields);
+        let header: fn(Vec<Field>) -> Header = match (l.transport, rec.tcp.is_some(), rec.udp.is_some()) {
+            (Some(t), true, _) => {
+                tcp_fields(d, t, rec, &mut f, &mut notes);
+                Header::Tcp
+            }
+            (Some(t), _, true) => {
+                udp_fields(d, t, &mut f);
+                Header::Udp
+            }
+            _ => |_| Header::None,
+        };
+        f.end();
+        notes.end();
+        self.header = header(fields);
+    }
 }
 
-fn ip_fields(d: &[u8], i: usize) -> Vec<Field> {
-    let mut f = Vec::new();
+/// Fills a list of fields (or lines) from its start, keeping each slot's
+/// string allocation from the frame before.
+struct Slots<'a, T> {
+    list: &'a mut Vec<T>,
+    used: usize,
+}
+
+impl<'a, T: Default> Slots<'a, T> {
+    fn new(list: &'a mut Vec<T>) -> Self {
+        Slots { list, used: 0 }
+    }
+
+    /// The next slot, to be overwritten.
+    fn next(&mut self) -> &mut T {
+        if self.used == self.list.len() {
+            self.list.push(T::default());
+        }
+        self.used += 1;
+        &mut self.list[self.used - 1]
+    }
+
+    /// Drops the slots the frame before used and this one did not.
+    fn end(self) {
+        self.list.truncate(self.used);
+    }
+}
+
+impl Slots<'_, Field> {
+    fn put(
+        &mut self,
+        key: &'static str,
+        label: &'static str,
+        value: std::fmt::Arguments<'_>,
+        bits: u8,
+        at: (usize, usize),
+    ) {
+        use std::fmt::Write as _;
+        let f = self.next();
+        (f.key, f.label, f.bits, f.start, f.end) = (key, label, bits, at.0, at.1);
+        f.value.clear();
+        let _ = f.value.write_fmt(value);
+    }
+}
+
+impl Slots<'_, String> {
+    fn line(&mut self) -> &mut String {
+        let s = self.next();
+        s.clear();
+        s
+    }
+}
+
+fn ip_fields(d: &[u8], i: usize, f: &mut Slots<'_, Field>) {
     match d.get(i).map(|b| b >> 4) {
         Some(4) => {
             let (Some(&vihl), Some(&tos), Some(total), Some(id), Some(frag), Some(&ttl), Some(&proto), Some(sum)) = (
@@ -186,104 +256,90 @@ fn ip_fields(d: &[u8], i: usize) -> Vec<Field> {
                 d.get(i + 9),
                 be16(d, i + 10),
             ) else {
-                return f;
+                return;
             };
-            f.push(field("version", tr("Version", "版本"), "4".into(), 4, i, i + 1));
-            f.push(field("ihl", tr("IHL", "首部长度"), format!("{}", vihl & 0x0f), 4, i, i + 1));
-            f.push(field("tos", tr("Type of Service", "服务类型"), format!("0x{tos:02x}"), 8, i + 1, i + 2));
-            f.push(field("total_length", tr("Total Length", "总长度"), total.to_string(), 16, i + 2, i + 4));
-            f.push(field("id", tr("Identification", "标识"), format!("0x{id:04x}"), 16, i + 4, i + 6));
+            f.put("version", tr("Version", "版本"), format_args!("4"), 4, (i, i + 1));
+            f.put("ihl", tr("IHL", "首部长度"), format_args!("{}", vihl & 0x0f), 4, (i, i + 1));
+            f.put("tos", tr("Type of Service", "服务类型"), format_args!("0x{tos:02x}"), 8, (i + 1, i + 2));
+            f.put("total_length", tr("Total Length", "总长度"), format_args!("{total}"), 16, (i + 2, i + 4));
+            f.put("id", tr("Identification", "标识"), format_args!("0x{id:04x}"), 16, (i + 4, i + 6));
             let df = if frag & 0x4000 != 0 { " DF" } else { "" };
-            f.push(field("ip_flags", tr("Flags", "标志"), format!("{:03b}{df}", frag >> 13), 3, i + 6, i + 7));
-            f.push(field("frag", tr("Fragment Offset", "片偏移"), (frag & 0x1fff).to_string(), 13, i + 6, i + 8));
-            f.push(field("ttl", tr("TTL", "生存时间"), ttl.to_string(), 8, i + 8, i + 9));
-            let p = match proto {
-                6 => "6 (TCP)".to_string(),
-                17 => "17 (UDP)".to_string(),
-                1 => "1 (ICMP)".to_string(),
-                n => n.to_string(),
+            f.put("ip_flags", tr("Flags", "标志"), format_args!("{:03b}{df}", frag >> 13), 3, (i + 6, i + 7));
+            f.put("frag", tr("Fragment Offset", "片偏移"), format_args!("{}", frag & 0x1fff), 13, (i + 6, i + 8));
+            f.put("ttl", tr("TTL", "生存时间"), format_args!("{ttl}"), 8, (i + 8, i + 9));
+            let name = match proto {
+                6 => " (TCP)",
+                17 => " (UDP)",
+                1 => " (ICMP)",
+                _ => "",
             };
-            f.push(field("protocol", tr("Protocol", "协议"), p, 8, i + 9, i + 10));
-            f.push(field(
+            f.put("protocol", tr("Protocol", "协议"), format_args!("{proto}{name}"), 8, (i + 9, i + 10));
+            f.put(
                 "ip_checksum",
                 tr("Header Checksum", "首部校验和"),
-                format!("0x{sum:04x}"),
+                format_args!("0x{sum:04x}"),
                 16,
-                i + 10,
-                i + 12,
-            ));
+                (i + 10, i + 12),
+            );
             if let (Some(s), Some(t)) = (d.get(i + 12..i + 16), d.get(i + 16..i + 20)) {
-                let a = |b: &[u8]| std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string();
-                f.push(field("src", tr("Source Address", "源地址"), a(s), 32, i + 12, i + 16));
-                f.push(field("dst", tr("Destination Address", "目的地址"), a(t), 32, i + 16, i + 20));
+                let a = |b: &[u8]| std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]);
+                f.put("src", tr("Source Address", "源地址"), format_args!("{}", a(s)), 32, (i + 12, i + 16));
+                f.put("dst", tr("Destination Address", "目的地址"), format_args!("{}", a(t)), 32, (i + 16, i + 20));
             }
         }
         Some(6) => {
             let (Some(head), Some(plen), Some(&next), Some(&hops)) =
                 (be32(d, i), be16(d, i + 4), d.get(i + 6), d.get(i + 7))
             else {
-                return f;
+                return;
             };
-            f.push(field("version", tr("Version", "版本"), "6".into(), 4, i, i + 1));
-            f.push(field(
-                "tclass",
-                tr("Traffic Class", "流量类别"),
-                format!("0x{:02x}", (head >> 20) & 0xff),
-                8,
-                i,
-                i + 2,
-            ));
-            f.push(field("flow", tr("Flow Label", "流标签"), format!("0x{:05x}", head & 0xfffff), 20, i + 1, i + 4));
-            f.push(field("payload_length", tr("Payload Length", "载荷长度"), plen.to_string(), 16, i + 4, i + 6));
-            f.push(field("next_header", tr("Next Header", "下一个首部"), next.to_string(), 8, i + 6, i + 7));
-            f.push(field("hop_limit", tr("Hop Limit", "跳数限制"), hops.to_string(), 8, i + 7, i + 8));
+            f.put("version", tr("Version", "版本"), format_args!("6"), 4, (i, i + 1));
+            let class = (head >> 20) & 0xff;
+            f.put("tclass", tr("Traffic Class", "流量类别"), format_args!("0x{class:02x}"), 8, (i, i + 2));
+            f.put("flow", tr("Flow Label", "流标签"), format_args!("0x{:05x}", head & 0xfffff), 20, (i + 1, i + 4));
+            f.put("payload_length", tr("Payload Length", "载荷长度"), format_args!("{plen}"), 16, (i + 4, i + 6));
+            f.put("next_header", tr("Next Header", "下一个首部"), format_args!("{next}"), 8, (i + 6, i + 7));
+            f.put("hop_limit", tr("Hop Limit", "跳数限制"), format_args!("{hops}"), 8, (i + 7, i + 8));
             let a = |at: usize| {
                 let b: [u8; 16] = d.get(at..at + 16)?.try_into().ok()?;
-                Some(std::net::Ipv6Addr::from(b).to_string())
+                Some(std::net::Ipv6Addr::from(b))
             };
             // 128 bits each; drawn one row high, the address fits in it.
             if let (Some(s), Some(t)) = (a(i + 8), a(i + 24)) {
-                f.push(field("src", tr("Source Address", "源地址"), s, 32, i + 8, i + 24));
-                f.push(field("dst", tr("Destination Address", "目的地址"), t, 32, i + 24, i + 40));
+                f.put("src", tr("Source Address", "源地址"), format_args!("{s}"), 32, (i + 8, i + 24));
+                f.put("dst", tr("Destination Address", "目的地址"), format_args!("{t}"), 32, (i + 24, i + 40));
             }
         }
         _ => {}
     }
-    f
 }
 
 /// The TCP header's fields, a row at a time as far as the capture holds
 /// them, and the sentences under the diagram (only for a whole header).
-fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord) -> (Vec<Field>, Vec<String>) {
+fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord, f: &mut Slots<'_, Field>, notes: &mut Slots<'_, String>) {
+    use std::fmt::Write as _;
     let t = &d[at.min(d.len())..];
-    let mut f = Vec::new();
-    let mut notes = Vec::new();
     let (Some(sport), Some(dport), Some(seq), Some(ack)) = (be16(t, 0), be16(t, 2), be32(t, 4), be32(t, 8)) else {
-        return (f, notes);
+        return;
     };
     let tcp = rec.tcp.as_ref();
-    let rel = |v: Option<u32>| v.map(|r| format!(" ({} {r})", tr("relative", "相对"))).unwrap_or_default();
-    f.push(field("sport", tr("Source Port", "源端口"), sport.to_string(), 16, at, at + 2));
-    f.push(field("dport", tr("Destination Port", "目的端口"), dport.to_string(), 16, at + 2, at + 4));
-    f.push(field(
-        "seq",
-        tr("Sequence Number", "序号"),
-        format!("{seq}{}", rel(tcp.map(|t| t.seq))),
-        32,
-        at + 4,
-        at + 8,
-    ));
-    f.push(field(
-        "ack",
-        tr("Acknowledgment Number", "确认号"),
-        format!("{ack}{}", rel(tcp.map(|t| t.ack))),
-        32,
-        at + 8,
-        at + 12,
-    ));
-    let (Some(&off), Some(&flags), Some(win)) = (t.get(12), t.get(13), be16(t, 14)) else { return (f, notes) };
-    f.push(field("offset", tr("Offset", "偏移"), format!("{}", off >> 4), 4, at + 12, at + 13));
-    f.push(field("reserved", tr("Rsrvd", "保留"), format!("{}", off & 0x0f), 4, at + 12, at + 13));
+    let relative = tr("relative", "相对");
+    f.put("sport", tr("Source Port", "源端口"), format_args!("{sport}"), 16, (at, at + 2));
+    f.put("dport", tr("Destination Port", "目的端口"), format_args!("{dport}"), 16, (at + 2, at + 4));
+    let (seq_label, ack_label) = (tr("Sequence Number", "序号"), tr("Acknowledgment Number", "确认号"));
+    match tcp {
+        Some(r) => {
+            f.put("seq", seq_label, format_args!("{seq} ({relative} {})", r.seq), 32, (at + 4, at + 8));
+            f.put("ack", ack_label, format_args!("{ack} ({relative} {})", r.ack), 32, (at + 8, at + 12));
+        }
+        None => {
+            f.put("seq", seq_label, format_args!("{seq}"), 32, (at + 4, at + 8));
+            f.put("ack", ack_label, format_args!("{ack}"), 32, (at + 8, at + 12));
+        }
+    }
+    let (Some(&off), Some(&flags), Some(win)) = (t.get(12), t.get(13), be16(t, 14)) else { return };
+    f.put("offset", tr("Offset", "偏移"), format_args!("{}", off >> 4), 4, (at + 12, at + 13));
+    f.put("reserved", tr("Rsrvd", "保留"), format_args!("{}", off & 0x0f), 4, (at + 12, at + 13));
     for (i, (key, letter)) in [
         ("cwr", "C"),
         ("ece", "E"),
@@ -298,32 +354,37 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord) -> (Vec<Field>, Vec<String
     .enumerate()
     {
         let set = flags & (0x80 >> i) != 0;
-        f.push(field(key, letter, if set { "1" } else { "0" }.into(), 1, at + 13, at + 14));
+        f.put(key, letter, format_args!("{}", u8::from(set)), 1, (at + 13, at + 14));
     }
-    f.push(field("window", tr("Window", "窗口"), win.to_string(), 16, at + 14, at + 16));
-    let (Some(sum), Some(urg)) = (be16(t, 16), be16(t, 18)) else { return (f, notes) };
-    f.push(field("checksum", tr("Checksum", "校验和"), format!("0x{sum:04x}"), 16, at + 16, at + 18));
-    f.push(field("urgent", tr("Urgent Pointer", "紧急指针"), urg.to_string(), 16, at + 18, at + 20));
+    f.put("window", tr("Window", "窗口"), format_args!("{win}"), 16, (at + 14, at + 16));
+    let (Some(sum), Some(urg)) = (be16(t, 16), be16(t, 18)) else { return };
+    f.put("checksum", tr("Checksum", "校验和"), format_args!("0x{sum:04x}"), 16, (at + 16, at + 18));
+    f.put("urgent", tr("Urgent Pointer", "紧急指针"), format_args!("{urg}"), 16, (at + 18, at + 20));
     let hlen = ((off >> 4) as usize) * 4;
+    let bytes = tr("bytes", "字节");
     if hlen > 20 {
-        let value = format!("({} {})", hlen - 20, tr("bytes", "字节"));
-        f.push(field("options", tr("Options", "选项"), value, 32, at + 20, (at + hlen).min(d.len())));
+        let options = (at + 20, (at + hlen).min(d.len()));
+        f.put("options", tr("Options", "选项"), format_args!("({} {bytes})", hlen - 20), 32, options);
     }
-    let names: Vec<&str> =
-        crate::decode::flags::NAMES.iter().filter(|(b, _)| flags as u16 & b != 0).map(|(_, n)| *n).collect();
-    notes.push(format!(
-        "{}: {} ({} {} × 4 = {} {}); {}: 0x{flags:02x} = {}",
+    let line = notes.line();
+    let _ = write!(
+        line,
+        "{}: {} ({} {} × 4 = {hlen} {bytes}); {}: 0x{flags:02x} = ",
         tr("Data offset", "数据偏移"),
         off >> 4,
         tr("header", "首部"),
         off >> 4,
-        hlen,
-        tr("bytes", "字节"),
         tr("flags", "标志"),
-        names.join(",")
-    ));
+    );
+    let set = crate::decode::flags::NAMES.iter().filter(|(b, _)| flags as u16 & b != 0);
+    for (i, (_, name)) in set.enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str(name);
+    }
     if let Some(t) = tcp {
-        let mut opts = Vec::new();
+        let mut opts: Vec<String> = Vec::new();
         opts.extend(t.mss.map(|m| format!("MSS={m}")));
         opts.extend(t.wscale.map(|w| format!("WS={w} (×{})", 1u32 << w.min(14))));
         if t.sack_permitted {
@@ -333,24 +394,21 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord) -> (Vec<Field>, Vec<String
             opts.push("TS".into());
         }
         if !opts.is_empty() {
-            notes.push(format!("{}: {}", tr("options", "选项"), opts.join(" ")));
+            let _ = write!(notes.line(), "{}: {}", tr("options", "选项"), opts.join(" "));
         }
-        notes.push(format!("{}: {} {}", tr("payload", "数据"), t.len, tr("bytes", "字节")));
+        let _ = write!(notes.line(), "{}: {} {bytes}", tr("payload", "数据"), t.len);
     }
-    (f, notes)
 }
 
-fn udp_fields(d: &[u8], at: usize) -> Vec<Field> {
+fn udp_fields(d: &[u8], at: usize, f: &mut Slots<'_, Field>) {
     let u = &d[at.min(d.len())..];
     let (Some(sport), Some(dport), Some(len), Some(sum)) = (be16(u, 0), be16(u, 2), be16(u, 4), be16(u, 6)) else {
-        return Vec::new();
+        return;
     };
-    vec![
-        field("sport", tr("src port", "源端口"), sport.to_string(), 16, at, at + 2),
-        field("dport", tr("dst port", "目的端口"), dport.to_string(), 16, at + 2, at + 4),
-        field("length", tr("length", "长度"), len.to_string(), 16, at + 4, at + 6),
-        field("checksum", tr("checksum", "校验和"), format!("0x{sum:04x}"), 16, at + 6, at + 8),
-    ]
+    f.put("sport", tr("src port", "源端口"), format_args!("{sport}"), 16, (at, at + 2));
+    f.put("dport", tr("dst port", "目的端口"), format_args!("{dport}"), 16, (at + 2, at + 4));
+    f.put("length", tr("length", "长度"), format_args!("{len}"), 16, (at + 4, at + 6));
+    f.put("checksum", tr("checksum", "校验和"), format_args!("0x{sum:04x}"), 16, (at + 6, at + 8));
 }
 
 /// The RFC's picture of a TCP header: a row per 32 bits, the flag letters

@@ -19,8 +19,8 @@
 //! asked for.
 
 use super::fold::{is_bulk, BulkFold, Fed, Folded, Run};
-use super::frame::{dissect, Dissection, Field, Header};
-use super::ladder::tcp_label;
+use super::frame::{Dissection, Field, Header};
+use super::ladder::{tcp_label, Seconds};
 use super::term::{wrap, wrap_code};
 use super::Renderer;
 use crate::analyze::{Analyzer, Expert, FrameRecord, Proto};
@@ -89,7 +89,9 @@ fn script_json<T: Serialize>(v: &T) -> String {
 
 /// What the panel needs of one frame, as a compact array: the fields'
 /// names, widths and byte ranges are the frame's *shape*, stored once per
-/// page; each frame has only its values.
+/// page; each frame has only its values. `HtmlRenderer::detail` writes this
+/// JSON by hand; the type stays as its definition, which a test holds it to.
+#[cfg(test)]
 #[derive(Serialize)]
 struct Detail<'a>(
     /// Frame number.
@@ -234,6 +236,10 @@ pub struct HtmlRenderer<W: Write> {
     fold: BulkFold<Pending>,
     group: Option<Group>,
     shapes: rustc_hash::FxHashMap<Shape, usize>,
+    /// The shape of the frame before, and its number.
+    last_shape: Option<(usize, Shape)>,
+    /// Reused for every frame's fields.
+    dissection: Dissection,
     /// Per stream: the expert flags already drawn (the fold's `shown`).
     shown: rustc_hash::FxHashMap<u32, u32>,
     seen: u64,
@@ -270,6 +276,8 @@ impl<W: Write> HtmlRenderer<W> {
             fold: BulkFold::default(),
             group: None,
             shapes: Default::default(),
+            last_shape: None,
+            dissection: Dissection::default(),
             shown: Default::default(),
             seen: 0,
             drawn: 0,
@@ -698,16 +706,12 @@ impl<W: Write> HtmlRenderer<W> {
         }
     }
 
-    /// The packet's entry in the details.
+    /// The packet's entry in the details: the JSON of [`Detail`], written by
+    /// hand into one buffer (a test holds it equal to serde_json's).
     fn detail(&mut self, frame: &Frame<'_>, rec: &FrameRecord) -> String {
-        let d: Dissection = dissect(frame, rec);
-        let keep = frame.data.len().min(BYTES_PER_FRAME);
-        let hex = frame.data[..keep].iter().fold(String::with_capacity(keep * 2), |mut s, &b| {
-            const DIGITS: &[u8; 16] = b"0123456789abcdef";
-            s.push(char::from(DIGITS[usize::from(b >> 4)]));
-            s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-            s
-        });
+        use super::jsonl::json_string;
+        let mut d = std::mem::take(&mut self.dissection);
+        d.refill(frame, rec);
         let first = *self.first_ts.get_or_insert(rec.ts);
         let (tr_name, fields): (&str, &[Field]) = match &d.header {
             Header::Tcp(f) => ("TCP", f),
@@ -719,36 +723,89 @@ impl<W: Write> HtmlRenderer<W> {
             Some("6") => "IPv6",
             _ => "",
         };
-        let summary = match (rec.src, rec.dst) {
-            (Some(s), Some(t)) => match (rec.sport, rec.dport) {
-                (Some(a), Some(b)) => {
-                    format!("{} → {}", std::net::SocketAddr::new(s, a), std::net::SocketAddr::new(t, b))
-                }
-                _ => format!("{s} → {t}"),
-            },
-            _ => String::new(),
+        let shape = self.shape_of(ip_name, &d.ip, tr_name, fields);
+        let mut b = Vec::with_capacity(1024);
+        let int = |b: &mut Vec<u8>, n: u64| b.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        let opt = |b: &mut Vec<u8>, n: Option<usize>| match n {
+            Some(n) => b.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            None => b.extend_from_slice(b"null"),
         };
-        let layout = |f: &[Field]| f.iter().map(|f| (f.key, f.label, f.bits, f.start, f.end)).collect();
-        let shape = Shape { ip_name, ip: layout(&d.ip), tr_name, tr: layout(fields) };
+        b.push(b'[');
+        int(&mut b, rec.frame);
+        b.extend_from_slice(b",\"");
+        b.extend_from_slice(Seconds::new(rec.ts.nanos_since(first)).as_str().as_bytes());
+        b.extend_from_slice(b"\",");
+        int(&mut b, frame.data.len() as u64);
+        b.push(b',');
+        int(&mut b, u64::from(frame.orig_len));
+        b.extend_from_slice(b",\"");
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for &x in &frame.data[..frame.data.len().min(BYTES_PER_FRAME)] {
+            b.extend_from_slice(&[DIGITS[usize::from(x >> 4)], DIGITS[usize::from(x & 0xf)]]);
+        }
+        b.extend_from_slice(b"\",");
+        for at in [d.ip_at, d.transport_at, d.payload_at] {
+            opt(&mut b, at);
+            b.push(b',');
+        }
+        // Addresses and ports need no escaping.
+        b.push(b'"');
+        if let (Some(s), Some(t)) = (rec.src, rec.dst) {
+            let _ = match (rec.sport, rec.dport) {
+                (Some(a), Some(p)) => {
+                    write!(b, "{} → {}", std::net::SocketAddr::new(s, a), std::net::SocketAddr::new(t, p))
+                }
+                _ => write!(b, "{s} → {t}"),
+            };
+        }
+        b.extend_from_slice(b"\",");
+        int(&mut b, shape as u64);
+        b.extend_from_slice(b",[");
+        for (i, f) in d.ip.iter().chain(fields).enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            json_string(&mut b, &f.value);
+        }
+        b.extend_from_slice(b"],[");
+        for (i, n) in d.notes.iter().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            json_string(&mut b, n);
+        }
+        b.extend_from_slice(b"]]");
+        self.dissection = d;
+        let json = String::from_utf8(b).unwrap_or_default();
+        // As in script_json: no `</script>` from a capture's text.
+        if json.contains('<') {
+            json.replace('<', "\\u003c")
+        } else {
+            json
+        }
+    }
+
+    /// The number of the frame's shape: the last one's when it is the same
+    /// (nearly always), else looked up or added.
+    fn shape_of(&mut self, ip_name: &'static str, ip: &[Field], tr_name: &'static str, tr: &[Field]) -> usize {
+        let layout = |f: &Field| (f.key, f.label, f.bits, f.start, f.end);
+        let same = |s: &Shape| {
+            s.ip_name == ip_name
+                && s.tr_name == tr_name
+                && s.ip.iter().copied().eq(ip.iter().map(layout))
+                && s.tr.iter().copied().eq(tr.iter().map(layout))
+        };
+        if let Some(&(n, ref s)) = self.last_shape.as_ref() {
+            if same(s) {
+                return n;
+            }
+        }
+        let shape =
+            Shape { ip_name, ip: ip.iter().map(layout).collect(), tr_name, tr: tr.iter().map(layout).collect() };
         let next = self.shapes.len();
-        let shape = *self.shapes.entry(shape).or_insert(next);
-        let values = d.ip.iter().chain(fields).map(|f| f.value.as_str()).collect();
-        let time = format!("{:.6}", rec.ts.nanos_since(first) as f64 / 1e9);
-        let detail = Detail(
-            rec.frame,
-            &time,
-            frame.data.len(),
-            frame.orig_len,
-            &hex,
-            d.ip_at,
-            d.transport_at,
-            d.payload_at,
-            &summary,
-            shape,
-            values,
-            &d.notes,
-        );
-        script_json(&detail)
+        let n = *self.shapes.entry(shape.clone()).or_insert(next);
+        self.last_shape = Some((n, shape));
+        n
     }
 
     fn ui() -> String {
@@ -1229,3 +1286,80 @@ window.addEventListener('hashchange',fromHash);
 fromHash();
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::with_lang;
+    use std::ops::ControlFlow;
+
+    /// Every frame's details, written by hand, are what serde_json writes for
+    /// [`Detail`] from a fresh dissection, and the shape's number names the
+    /// frame's shape; in both languages.
+    #[test]
+    fn hand_written_details_are_serde_jsons() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["captures", "tests/data", "../shared/corpus/public"] {
+            let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
+            files.extend(
+                rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng")),
+            );
+        }
+        assert!(files.len() > 20, "{} captures", files.len());
+        let mut frames = 0;
+        for lang in [Lang::En, Lang::Zh] {
+            with_lang(lang, || {
+                for file in &files {
+                    let Ok(mut reader) = crate::source::file::CaptureReader::open(file) else { continue };
+                    let mut analyzer = Analyzer::new();
+                    let mut page = HtmlRenderer::new(Vec::new(), "t");
+                    let _ = reader.for_each(|f| {
+                        let rec = analyzer.on_packet(f, &crate::decode::decode(f));
+                        let got = page.detail(f, &rec);
+                        let d = super::super::frame::dissect(f, &rec);
+                        let (tr_name, fields): (&str, &[Field]) = match &d.header {
+                            Header::Tcp(f) => ("TCP", f),
+                            Header::Udp(f) => ("UDP", f),
+                            Header::None => ("", &[]),
+                        };
+                        let ip_name = match d.ip.first().map(|f| f.value.as_str()) {
+                            Some("4") => "IPv4",
+                            Some("6") => "IPv6",
+                            _ => "",
+                        };
+                        let layout = |f: &[Field]| f.iter().map(|f| (f.key, f.label, f.bits, f.start, f.end)).collect();
+                        let shape = Shape { ip_name, ip: layout(&d.ip), tr_name, tr: layout(fields) };
+                        let first = page.first_ts.expect("set by the first detail");
+                        let summary = match (rec.src, rec.dst, rec.sport, rec.dport) {
+                            (Some(s), Some(t), Some(a), Some(b)) => {
+                                format!("{} → {}", std::net::SocketAddr::new(s, a), std::net::SocketAddr::new(t, b))
+                            }
+                            (Some(s), Some(t), ..) => format!("{s} → {t}"),
+                            _ => String::new(),
+                        };
+                        let keep = f.data.len().min(BYTES_PER_FRAME);
+                        let want = Detail(
+                            rec.frame,
+                            &format!("{:.6}", rec.ts.nanos_since(first) as f64 / 1e9),
+                            f.data.len(),
+                            f.orig_len,
+                            &f.data[..keep].iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                            d.ip_at,
+                            d.transport_at,
+                            d.payload_at,
+                            &summary,
+                            *page.shapes.get(&shape).expect("the frame's shape is in the page"),
+                            d.ip.iter().chain(fields).map(|f| f.value.as_str()).collect(),
+                            &d.notes,
+                        );
+                        assert_eq!(got, script_json(&want), "{} frame {}", file.display(), f.number);
+                        frames += 1;
+                        ControlFlow::Continue(())
+                    });
+                }
+            });
+        }
+        assert!(frames > 2000, "{frames} frames");
+    }
+}

@@ -249,6 +249,8 @@ impl<'a> JsonFrame<'a> {
     }
 }
 
+pub(crate) use hand::string as json_string;
+
 /// The JSON text of a frame written by hand, byte for byte what serde_json
 /// writes for [`JsonFrame`] (a test compares the two on every captured
 /// frame): keys and names are known ASCII and go out as they are, numbers

@@ -79,29 +79,49 @@ impl WrapCache {
     }
 }
 
-/// What `format!("{:>10.6}", ns as f64 / 1e9)` writes, by integer
-/// arithmetic where that is provably the same: the float's rounding to
-/// microseconds can only differ from the integer's on an exact half
-/// microsecond, and only for times past ~10^6 s, where this uses the float.
+/// What `format!("{:>10.6}", ns as f64 / 1e9)` writes (see [`Seconds`]).
 fn seconds(out: &mut impl Write, ns: i128) -> io::Result<()> {
-    if !(0..1_000_000_000_000_000).contains(&ns) || ns % 1000 == 500 {
-        return write!(out, "{:>10.6}", ns as f64 / 1e9);
+    let text = Seconds::new(ns);
+    spaces(out, 10usize.saturating_sub(text.as_str().len()))?;
+    out.write_all(text.as_str().as_bytes())
+}
+
+/// Seconds with six decimals, byte for byte `format!("{:.6}", ns as f64 /
+/// 1e9)` (a test holds them equal), by integer arithmetic where that is
+/// provably the same: the float's rounding to microseconds can only differ
+/// from the integer's on an exact half microsecond or for huge values, which
+/// go through the formatter. The ladder and the page print one per packet.
+pub(crate) struct Seconds {
+    text: [u8; 64],
+    len: usize,
+}
+
+impl Seconds {
+    pub(crate) fn new(ns: i128) -> Seconds {
+        let mut text = [0u8; 64];
+        if !(0..1_000_000_000_000_000).contains(&ns) || ns % 1000 == 500 {
+            let mut cursor = io::Cursor::new(&mut text[..]);
+            // 64 bytes hold any i128 in seconds: 31 digits, a sign and 7 more.
+            let _ = write!(cursor, "{:.6}", ns as f64 / 1e9);
+            let len = cursor.position() as usize;
+            return Seconds { text, len };
+        }
+        let micros = (ns as u64 + 500) / 1000;
+        let mut digits = itoa::Buffer::new();
+        let whole = digits.format(micros / 1_000_000).as_bytes();
+        text[..whole.len()].copy_from_slice(whole);
+        text[whole.len()] = b'.';
+        let mut frac = micros % 1_000_000;
+        for i in (whole.len() + 1..whole.len() + 7).rev() {
+            text[i] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        Seconds { text, len: whole.len() + 7 }
     }
-    let micros = (ns as u64 + 500) / 1000;
-    let whole = itoa::Buffer::new().format(micros / 1_000_000).len();
-    spaces(out, 10usize.saturating_sub(whole + 7))?;
-    let mut text = [0u8; 32];
-    let mut at = text.len();
-    let mut frac = micros % 1_000_000;
-    for _ in 0..6 {
-        at -= 1;
-        text[at] = b'0' + (frac % 10) as u8;
-        frac /= 10;
+
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
     }
-    at -= 1;
-    text[at] = b'.';
-    out.write_all(itoa::Buffer::new().format(micros / 1_000_000).as_bytes())?;
-    out.write_all(&text[at..])
 }
 
 /// Writes `n` spaces.
@@ -820,6 +840,7 @@ mod arrow_tests {
             let mut out = Vec::new();
             super::seconds(&mut out, ns).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), format!("{:>10.6}", ns as f64 / 1e9), "{ns} ns");
+            assert_eq!(super::Seconds::new(ns).as_str(), format!("{:.6}", ns as f64 / 1e9), "{ns} ns");
         }
     }
 
