@@ -186,3 +186,29 @@ fn in_chromium_packets_in_compressed_chunks_and_folded_runs_are_found() {
         assert!(class_of(&dom, &format!("data-frame=\"{n}\"")).split(' ').any(|c| c == "sel"), "{n} not selected");
     }
 }
+
+/// The page's size limit decides how many packets are drawn; it must not
+/// depend on how far the compressing thread has got: the same capture gives
+/// the same page, byte for byte, run after run.
+#[test]
+fn a_page_cut_at_its_size_limit_is_the_same_every_time() {
+    /// More blocks than the compressor counts by estimate.
+    const IN_FLIGHT: usize = 5;
+    use wirelab::render::html::{HtmlRenderer, Limits};
+    let path = common::captures_dir().join("slow-start.pcapng");
+    let limits = Limits { eager: 0, chunk: 2_000, group_block: 50, page: 100_000, ..Limits::default() };
+    let pages: Vec<Vec<u8>> = (0..5)
+        .map(|_| {
+            let mut out = Vec::new();
+            let mut page = HtmlRenderer::with_limits(&mut out, "t", limits);
+            wirelab::replay::replay_into(&path, &mut page, &wirelab::replay::Filter::default()).unwrap();
+            drop(page);
+            out
+        })
+        .collect();
+    let text = String::from_utf8_lossy(&pages[0]);
+    let cut = text.find("Only the first ").expect("the page reached its limit");
+    let blocks = text.matches("application/x-wirelab-deflate").count();
+    assert!(blocks > IN_FLIGHT, "{blocks} compressed blocks: too few to test");
+    assert!(pages.iter().all(|p| p == &pages[0]), "pages differ: {}", &text[cut..cut + 60]);
+}

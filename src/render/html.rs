@@ -67,17 +67,42 @@ const LINE: f64 = 14.0;
 /// HTML-escapes `s` for text and attribute values.
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
+    esc_into(&mut o, s);
+    o
+}
+
+/// [`esc`], appended to `o`.
+fn esc_into(o: &mut String, s: &str) {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let with = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        o.push_str(&s[start..i]);
+        o.push_str(with);
+        start = i + 1;
+    }
+    o.push_str(&s[start..]);
+}
+
+/// A coordinate as `f64`'s `Display` writes it, through `itoa` when it is
+/// whole (the ladder's always are: its steps are whole pixels).
+struct Px(f64);
+
+impl std::fmt::Display for Px {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+            f.write_str(itoa::Buffer::new().format(v as i64))
+        } else {
+            std::fmt::Display::fmt(&v, f)
         }
     }
-    o
 }
 
 /// JSON for a `<script>` element: `<` escaped so no `</script>` (nor `<!--`)
@@ -159,12 +184,19 @@ struct Row {
 }
 
 impl Row {
-    fn at(&self, y: f64) -> String {
-        format!(
-            "<g class=\"pkt {}\" data-frame=\"{}\" transform=\"translate(0,{y})\" tabindex=\"-1\">\
-             <rect class=\"hit\" x=\"0\" y=\"0\" width=\"{W}\" height=\"{}\"/>{}</g>",
-            self.class, self.frame, self.height, self.body
-        )
+    /// Appends the packet's `<g>`, placed at `y`, to `out`.
+    fn write_at(&self, out: &mut String, y: f64) {
+        let _ = write!(
+            out,
+            "<g class=\"pkt {}\" data-frame=\"{}\" transform=\"translate(0,{})\" tabindex=\"-1\">\
+             <rect class=\"hit\" x=\"0\" y=\"0\" width=\"{W}\" height=\"{}\"/>",
+            self.class,
+            self.frame,
+            Px(y),
+            Px(self.height),
+        );
+        out.push_str(&self.body);
+        out.push_str("</g>");
     }
 }
 
@@ -289,7 +321,7 @@ impl<W: Write> HtmlRenderer<W> {
     }
 
     /// Ladder markup and details so far (the page's size, roughly).
-    fn size(&self) -> usize {
+    fn size(&mut self) -> usize {
         self.eager_bytes
             + self.blobs.bytes()
             + self.chunk.html.len()
@@ -337,13 +369,13 @@ impl<W: Write> HtmlRenderer<W> {
             return;
         }
         let range = c.range.unwrap_or((0, 0));
-        let blob = self.blob(&c.html, &c.details);
+        let blob = self.blob(c.html, c.details);
         self.lazy.push(Lazy { blob, range, height: c.height });
     }
 
     /// Stores `{"h": html, "d": [details]}` compressed (by the compressing
     /// thread, while the next chunk is drawn); returns its number.
-    fn blob(&mut self, html: &str, details: &[String]) -> usize {
+    fn blob(&mut self, html: String, details: Vec<String>) -> usize {
         self.blobs.push(html, details)
     }
 
@@ -396,49 +428,64 @@ impl<W: Write> HtmlRenderer<W> {
         details: &[(String, &str)],
     ) -> Row {
         let first = *self.first_ts.get_or_insert(rec.ts);
-        let t = rec.ts.nanos_since(first) as f64 / 1e9;
-        let mut g = String::new();
+        let t = Seconds::new(rec.ts.nanos_since(first));
+        let mut g = String::with_capacity(512);
         let mut y = 18.0;
         let _ = write!(
             g,
-            "<text class=\"num\" x=\"34\" y=\"{y}\" text-anchor=\"end\">{}</text><text class=\"time\" x=\"40\" y=\"{y}\">{t:.6}</text>",
-            rec.frame
+            "<text class=\"num\" x=\"34\" y=\"{}\" text-anchor=\"end\">{}</text><text class=\"time\" x=\"40\" y=\"{}\">{}</text>",
+            Px(y),
+            rec.frame,
+            Px(y),
+            t.as_str()
         );
         match dir {
             Some(right) => {
                 let ay = y + 8.0;
                 let _ = write!(
                     g,
-                    "<text class=\"lbl\" x=\"{}\" y=\"{y}\" text-anchor=\"middle\">{}</text>",
-                    (LX + RX) / 2.0,
-                    esc(label)
+                    "<text class=\"lbl\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">",
+                    Px((LX + RX) / 2.0),
+                    Px(y)
                 );
+                esc_into(&mut g, label);
+                g.push_str("</text>");
                 if rec.wire.is_some_and(|w| w.action == crate::source::wire::spec::Action::Drop) {
                     // Lost on the lab wire: the arrow stops two thirds of the way, at ✗.
                     let (x1, x2) = if right { (LX, LX + (RX - LX) * 0.65) } else { (RX, RX - (RX - LX) * 0.65) };
                     let _ = write!(
                         g,
-                        "<line class=\"shaft lost\" x1=\"{x1}\" y1=\"{ay}\" x2=\"{x2}\" y2=\"{ay}\"/><text class=\"lostx\" x=\"{x2}\" y=\"{}\" text-anchor=\"middle\">✗</text>",
-                        ay + 5.0
+                        "<line class=\"shaft lost\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/><text class=\"lostx\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">✗</text>",
+                        Px(x1),
+                        Px(ay),
+                        Px(x2),
+                        Px(ay),
+                        Px(x2),
+                        Px(ay + 5.0)
                     );
                 } else {
-                    let _ = write!(g, "<use href=\"#{}\" y=\"{ay}\"/>", if right { "ar" } else { "al" });
+                    let _ = write!(g, "<use href=\"#{}\" y=\"{}\"/>", if right { "ar" } else { "al" }, Px(ay));
                 }
                 for (text, x, anchor) in [(states.0, LX - 8.0, "end"), (states.1, RX + 8.0, "start")] {
                     if let Some(st) = text {
                         let _ = write!(
                             g,
-                            "<circle class=\"st\" cx=\"{}\" cy=\"{ay}\" r=\"3.5\"/><text class=\"state\" x=\"{x}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
-                            if anchor == "end" { LX } else { RX },
-                            ay + 4.0,
-                            esc(st)
+                            "<circle class=\"st\" cx=\"{}\" cy=\"{}\" r=\"3.5\"/><text class=\"state\" x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\">",
+                            Px(if anchor == "end" { LX } else { RX }),
+                            Px(ay),
+                            Px(x),
+                            Px(ay + 4.0),
                         );
+                        esc_into(&mut g, st);
+                        g.push_str("</text>");
                     }
                 }
                 y = ay + 6.0;
             }
             None => {
-                let _ = write!(g, "<text class=\"lbl\" x=\"{}\" y=\"{y}\">{}</text>", LX - 100.0, esc(label));
+                let _ = write!(g, "<text class=\"lbl\" x=\"{}\" y=\"{}\">", Px(LX - 100.0), Px(y));
+                esc_into(&mut g, label);
+                g.push_str("</text>");
                 y += 4.0;
             }
         }
@@ -455,7 +502,9 @@ impl<W: Write> HtmlRenderer<W> {
                 } else {
                     ""
                 };
-                let _ = write!(g, "<text class=\"{cls}\" x=\"{x}\" y=\"{y}\">{mark}{}</text>", esc(line));
+                let _ = write!(g, "<text class=\"{cls}\" x=\"{}\" y=\"{}\">{mark}", Px(x), Px(y));
+                esc_into(&mut g, line);
+                g.push_str("</text>");
             }
         }
         Row { lanes, frame: rec.frame, height: y + 8.0, class: class.to_string(), body: g }
@@ -468,7 +517,7 @@ impl<W: Write> HtmlRenderer<W> {
         }
         self.open_lanes(p.row.lanes, analyzer);
         let s = self.section.as_mut().expect("open_lanes() opened a section");
-        s.rows.push_str(&p.row.at(s.height));
+        p.row.write_at(&mut s.rows, s.height);
         s.height += p.row.height;
         s.count += 1;
         self.chunk.details.push(p.detail);
@@ -478,7 +527,7 @@ impl<W: Write> HtmlRenderer<W> {
     /// A packet of a folded run's middle: into the group's current block.
     fn group_add(&mut self, p: Pending) {
         let g = self.group.get_or_insert_with(Group::default);
-        g.rows.push_str(&p.row.at(g.height));
+        p.row.write_at(&mut g.rows, g.height);
         g.height += p.row.height;
         g.details.push(p.detail);
         g.count += 1;
@@ -501,7 +550,7 @@ impl<W: Write> HtmlRenderer<W> {
         let details = std::mem::take(&mut g.details);
         g.height = 0.0;
         g.count = 0;
-        let blob = self.blob(&html, &details);
+        let blob = self.blob(html, details);
         if let Some(g) = self.group.as_mut() {
             g.blocks.push((blob, first, last));
         }
@@ -838,63 +887,85 @@ impl<W: Write> HtmlRenderer<W> {
 
 /// Compresses the page's blocks on a thread of its own: base64 of
 /// deflate-compressed JSON `{"h": markup, "d": [details]}`, in order.
+///
+/// The page's size decides how many packets it draws, so it must not depend
+/// on how far the thread has got: the last [`IN_FLIGHT`] blocks count by an
+/// estimate, every earlier one by its real size, which the thread has always
+/// reported by then (the channel holds at most `IN_FLIGHT - 1` blocks).
 #[derive(Default)]
 struct Compressor {
-    tx: Option<std::sync::mpsc::SyncSender<(String, usize)>>,
+    tx: Option<std::sync::mpsc::SyncSender<(String, Vec<String>)>>,
+    sizes: Option<std::sync::mpsc::Receiver<usize>>,
     thread: Option<std::thread::JoinHandle<Vec<String>>>,
-    /// Bytes compressed so far (for the page's limit).
-    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    /// Bytes sent and not compressed yet, counted as an eighth (deflate's usual ratio here).
-    pending: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Real sizes of the first blocks, added up, and how many.
+    settled: usize,
+    settled_count: usize,
+    /// Estimates of the blocks after those: an eighth of the text (deflate's
+    /// usual ratio here, base64 included).
+    guesses: std::collections::VecDeque<usize>,
     count: usize,
 }
 
+/// Blocks counted by an estimate: the channel's room and the one being compressed.
+const IN_FLIGHT: usize = 5;
+
 impl Compressor {
-    fn push(&mut self, html: &str, details: &[String]) -> usize {
-        let mut json = String::with_capacity(html.len() + details.iter().map(|d| d.len() + 1).sum::<usize>() + 16);
-        json.push_str("{\"h\":");
-        json.push_str(&serde_json::to_string(html).unwrap_or_else(|_| "\"\"".into()));
-        json.push_str(",\"d\":[");
-        for (i, d) in details.iter().enumerate() {
-            if i > 0 {
-                json.push(',');
-            }
-            json.push_str(d);
-        }
-        json.push_str("]}");
-        let guess = json.len() / 8;
-        self.pending.fetch_add(guess, std::sync::atomic::Ordering::Relaxed);
+    fn push(&mut self, html: String, details: Vec<String>) -> usize {
+        let text = html.len() + details.iter().map(|d| d.len() + 1).sum::<usize>();
+        self.guesses.push_back(text / 8);
         if self.tx.is_none() {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(String, usize)>(4);
-            let done = std::sync::Arc::clone(&self.done);
-            let pending = std::sync::Arc::clone(&self.pending);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(String, Vec<String>)>(IN_FLIGHT - 1);
+            let (sizes_tx, sizes_rx) = std::sync::mpsc::channel();
             self.thread = Some(std::thread::spawn(move || {
                 let mut out = Vec::new();
-                for (json, guess) in rx {
+                let mut json = Vec::new();
+                for (html, details) in rx {
+                    // The block's JSON is built here too, off the thread that draws.
+                    json.clear();
+                    json.extend_from_slice(b"{\"h\":");
+                    super::jsonl::json_string(&mut json, &html);
+                    json.extend_from_slice(b",\"d\":[");
+                    for (i, d) in details.iter().enumerate() {
+                        if i > 0 {
+                            json.push(b',');
+                        }
+                        json.extend_from_slice(d.as_bytes());
+                    }
+                    json.extend_from_slice(b"]}");
                     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
-                    let _ = z.write_all(json.as_bytes());
+                    let _ = z.write_all(&json);
                     // Standard base64 (RFC 4648) with padding: what the page's atob() reads.
                     let b64 = base64::Engine::encode(
                         &base64::engine::general_purpose::STANDARD,
                         z.finish().unwrap_or_default(),
                     );
-                    done.fetch_add(b64.len(), std::sync::atomic::Ordering::Relaxed);
-                    pending.fetch_sub(guess, std::sync::atomic::Ordering::Relaxed);
+                    let _ = sizes_tx.send(b64.len());
                     out.push(b64);
                 }
                 out
             }));
             self.tx = Some(tx);
+            self.sizes = Some(sizes_rx);
         }
         // The thread ends only when the sender is dropped, so this cannot fail.
-        let _ = self.tx.as_ref().map(|tx| tx.send((json, guess)));
+        let _ = self.tx.as_ref().map(|tx| tx.send((html, details)));
         self.count += 1;
         self.count - 1
     }
 
-    /// Compressed bytes so far, and an estimate for those under way.
-    fn bytes(&self) -> usize {
-        self.done.load(std::sync::atomic::Ordering::Relaxed) + self.pending.load(std::sync::atomic::Ordering::Relaxed)
+    /// The compressed size: real for all blocks but the last [`IN_FLIGHT`].
+    fn bytes(&mut self) -> usize {
+        while self.count - self.settled_count > IN_FLIGHT {
+            // Reported before the thread took the block that freed the channel's room.
+            match self.sizes.as_ref().map(|r| r.recv()) {
+                Some(Ok(n)) => self.settled += n,
+                // The thread died (a panic): its estimate stands.
+                _ => self.settled += self.guesses.front().copied().unwrap_or(0),
+            }
+            self.settled_count += 1;
+            self.guesses.pop_front();
+        }
+        self.settled + self.guesses.iter().sum::<usize>()
     }
 
     /// Every block, in order (waits for the thread).
