@@ -219,6 +219,14 @@ impl<'a, T: Default> Slots<'a, T> {
 }
 
 impl Slots<'_, Field> {
+    /// The next field, its value emptied.
+    fn slot(&mut self, key: &'static str, label: &'static str, bits: u8, at: (usize, usize)) -> &mut String {
+        let f = self.next();
+        (f.key, f.label, f.bits, f.start, f.end) = (key, label, bits, at.0, at.1);
+        f.value.clear();
+        &mut f.value
+    }
+
     fn put(
         &mut self,
         key: &'static str,
@@ -228,10 +236,12 @@ impl Slots<'_, Field> {
         at: (usize, usize),
     ) {
         use std::fmt::Write as _;
-        let f = self.next();
-        (f.key, f.label, f.bits, f.start, f.end) = (key, label, bits, at.0, at.1);
-        f.value.clear();
-        let _ = f.value.write_fmt(value);
+        let _ = self.slot(key, label, bits, at).write_fmt(value);
+    }
+
+    /// A decimal value (most fields), without the formatter.
+    fn num(&mut self, key: &'static str, label: &'static str, n: u32, bits: u8, at: (usize, usize)) {
+        self.slot(key, label, bits, at).push_str(itoa::Buffer::new().format(n));
     }
 }
 
@@ -259,14 +269,14 @@ fn ip_fields(d: &[u8], i: usize, f: &mut Slots<'_, Field>) {
                 return;
             };
             f.put("version", tr("Version", "版本"), format_args!("4"), 4, (i, i + 1));
-            f.put("ihl", tr("IHL", "首部长度"), format_args!("{}", vihl & 0x0f), 4, (i, i + 1));
+            f.num("ihl", tr("IHL", "首部长度"), u32::from(vihl & 0x0f), 4, (i, i + 1));
             f.put("tos", tr("Type of Service", "服务类型"), format_args!("0x{tos:02x}"), 8, (i + 1, i + 2));
-            f.put("total_length", tr("Total Length", "总长度"), format_args!("{total}"), 16, (i + 2, i + 4));
+            f.num("total_length", tr("Total Length", "总长度"), u32::from(total), 16, (i + 2, i + 4));
             f.put("id", tr("Identification", "标识"), format_args!("0x{id:04x}"), 16, (i + 4, i + 6));
             let df = if frag & 0x4000 != 0 { " DF" } else { "" };
             f.put("ip_flags", tr("Flags", "标志"), format_args!("{:03b}{df}", frag >> 13), 3, (i + 6, i + 7));
-            f.put("frag", tr("Fragment Offset", "片偏移"), format_args!("{}", frag & 0x1fff), 13, (i + 6, i + 8));
-            f.put("ttl", tr("TTL", "生存时间"), format_args!("{ttl}"), 8, (i + 8, i + 9));
+            f.num("frag", tr("Fragment Offset", "片偏移"), u32::from(frag & 0x1fff), 13, (i + 6, i + 8));
+            f.num("ttl", tr("TTL", "生存时间"), u32::from(ttl), 8, (i + 8, i + 9));
             let name = match proto {
                 6 => " (TCP)",
                 17 => " (UDP)",
@@ -297,9 +307,9 @@ fn ip_fields(d: &[u8], i: usize, f: &mut Slots<'_, Field>) {
             let class = (head >> 20) & 0xff;
             f.put("tclass", tr("Traffic Class", "流量类别"), format_args!("0x{class:02x}"), 8, (i, i + 2));
             f.put("flow", tr("Flow Label", "流标签"), format_args!("0x{:05x}", head & 0xfffff), 20, (i + 1, i + 4));
-            f.put("payload_length", tr("Payload Length", "载荷长度"), format_args!("{plen}"), 16, (i + 4, i + 6));
-            f.put("next_header", tr("Next Header", "下一个首部"), format_args!("{next}"), 8, (i + 6, i + 7));
-            f.put("hop_limit", tr("Hop Limit", "跳数限制"), format_args!("{hops}"), 8, (i + 7, i + 8));
+            f.num("payload_length", tr("Payload Length", "载荷长度"), u32::from(plen), 16, (i + 4, i + 6));
+            f.num("next_header", tr("Next Header", "下一个首部"), u32::from(next), 8, (i + 6, i + 7));
+            f.num("hop_limit", tr("Hop Limit", "跳数限制"), u32::from(hops), 8, (i + 7, i + 8));
             let a = |at: usize| {
                 let b: [u8; 16] = d.get(at..at + 16)?.try_into().ok()?;
                 Some(std::net::Ipv6Addr::from(b))
@@ -324,8 +334,8 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord, f: &mut Slots<'_, Field>, 
     };
     let tcp = rec.tcp.as_ref();
     let relative = tr("relative", "相对");
-    f.put("sport", tr("Source Port", "源端口"), format_args!("{sport}"), 16, (at, at + 2));
-    f.put("dport", tr("Destination Port", "目的端口"), format_args!("{dport}"), 16, (at + 2, at + 4));
+    f.num("sport", tr("Source Port", "源端口"), u32::from(sport), 16, (at, at + 2));
+    f.num("dport", tr("Destination Port", "目的端口"), u32::from(dport), 16, (at + 2, at + 4));
     let (seq_label, ack_label) = (tr("Sequence Number", "序号"), tr("Acknowledgment Number", "确认号"));
     match tcp {
         Some(r) => {
@@ -333,13 +343,13 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord, f: &mut Slots<'_, Field>, 
             f.put("ack", ack_label, format_args!("{ack} ({relative} {})", r.ack), 32, (at + 8, at + 12));
         }
         None => {
-            f.put("seq", seq_label, format_args!("{seq}"), 32, (at + 4, at + 8));
-            f.put("ack", ack_label, format_args!("{ack}"), 32, (at + 8, at + 12));
+            f.num("seq", seq_label, seq, 32, (at + 4, at + 8));
+            f.num("ack", ack_label, ack, 32, (at + 8, at + 12));
         }
     }
     let (Some(&off), Some(&flags), Some(win)) = (t.get(12), t.get(13), be16(t, 14)) else { return };
-    f.put("offset", tr("Offset", "偏移"), format_args!("{}", off >> 4), 4, (at + 12, at + 13));
-    f.put("reserved", tr("Rsrvd", "保留"), format_args!("{}", off & 0x0f), 4, (at + 12, at + 13));
+    f.num("offset", tr("Offset", "偏移"), u32::from(off >> 4), 4, (at + 12, at + 13));
+    f.num("reserved", tr("Rsrvd", "保留"), u32::from(off & 0x0f), 4, (at + 12, at + 13));
     for (i, (key, letter)) in [
         ("cwr", "C"),
         ("ece", "E"),
@@ -354,12 +364,12 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord, f: &mut Slots<'_, Field>, 
     .enumerate()
     {
         let set = flags & (0x80 >> i) != 0;
-        f.put(key, letter, format_args!("{}", u8::from(set)), 1, (at + 13, at + 14));
+        f.num(key, letter, u32::from(set), 1, (at + 13, at + 14));
     }
-    f.put("window", tr("Window", "窗口"), format_args!("{win}"), 16, (at + 14, at + 16));
+    f.num("window", tr("Window", "窗口"), u32::from(win), 16, (at + 14, at + 16));
     let (Some(sum), Some(urg)) = (be16(t, 16), be16(t, 18)) else { return };
     f.put("checksum", tr("Checksum", "校验和"), format_args!("0x{sum:04x}"), 16, (at + 16, at + 18));
-    f.put("urgent", tr("Urgent Pointer", "紧急指针"), format_args!("{urg}"), 16, (at + 18, at + 20));
+    f.num("urgent", tr("Urgent Pointer", "紧急指针"), u32::from(urg), 16, (at + 18, at + 20));
     let hlen = ((off >> 4) as usize) * 4;
     let bytes = tr("bytes", "字节");
     if hlen > 20 {
@@ -405,9 +415,9 @@ fn udp_fields(d: &[u8], at: usize, f: &mut Slots<'_, Field>) {
     let (Some(sport), Some(dport), Some(len), Some(sum)) = (be16(u, 0), be16(u, 2), be16(u, 4), be16(u, 6)) else {
         return;
     };
-    f.put("sport", tr("src port", "源端口"), format_args!("{sport}"), 16, (at, at + 2));
-    f.put("dport", tr("dst port", "目的端口"), format_args!("{dport}"), 16, (at + 2, at + 4));
-    f.put("length", tr("length", "长度"), format_args!("{len}"), 16, (at + 4, at + 6));
+    f.num("sport", tr("src port", "源端口"), u32::from(sport), 16, (at, at + 2));
+    f.num("dport", tr("dst port", "目的端口"), u32::from(dport), 16, (at + 2, at + 4));
+    f.num("length", tr("length", "长度"), u32::from(len), 16, (at + 4, at + 6));
     f.put("checksum", tr("checksum", "校验和"), format_args!("0x{sum:04x}"), 16, (at + 6, at + 8));
 }
 

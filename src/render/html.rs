@@ -20,7 +20,7 @@
 
 use super::fold::{is_bulk, BulkFold, Fed, Folded, Run};
 use super::frame::{Dissection, Field, Header};
-use super::ladder::{tcp_label, Seconds};
+use super::ladder::{tcp_label, Seconds, TextCache};
 use super::term::{wrap, wrap_code};
 use super::Renderer;
 use crate::analyze::{Analyzer, Expert, FrameRecord, Proto};
@@ -155,7 +155,7 @@ struct Shape {
 }
 
 /// A section of the ladder: one conversation's consecutive packets.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Lanes {
     Tcp(u32),
     Udp(u32),
@@ -164,12 +164,33 @@ enum Lanes {
 
 struct Section {
     lanes: Lanes,
-    title: String,
-    left: String,
-    right: String,
+    head: std::rc::Rc<Head>,
     rows: String,
     count: usize,
     height: f64,
+}
+
+/// A section's heading and its endpoints' labels, as markup.
+struct Head {
+    title: String,
+    ends: String,
+}
+
+/// Heads by conversation (and the client's side, which may become known
+/// later): with many connections interleaved, nearly every packet starts a
+/// section. Bounded like the ladder's caches.
+#[derive(Default)]
+struct Heads(rustc_hash::FxHashMap<(Lanes, Option<u8>), std::rc::Rc<Head>>);
+
+impl Heads {
+    const MAX: usize = 1024;
+
+    fn get(&mut self, key: (Lanes, Option<u8>), make: impl FnOnce() -> Head) -> std::rc::Rc<Head> {
+        if self.0.len() >= Self::MAX && !self.0.contains_key(&key) {
+            self.0.clear();
+        }
+        std::rc::Rc::clone(self.0.entry(key).or_insert_with(|| std::rc::Rc::new(make())))
+    }
 }
 
 /// One packet drawn: its SVG group, not yet placed on a ladder.
@@ -268,6 +289,13 @@ pub struct HtmlRenderer<W: Write> {
     fold: BulkFold<Pending>,
     group: Option<Group>,
     shapes: rustc_hash::FxHashMap<Shape, usize>,
+    /// Section heads already written.
+    heads: Heads,
+    /// Explanations, and other lines under arrows, already wrapped.
+    wrapped_notes: TextCache,
+    wrapped_code: TextCache,
+    /// The last section's rows, emptied, for the next one.
+    spare_rows: String,
     /// The shape of the frame before, and its number.
     last_shape: Option<(usize, Shape)>,
     /// Reused for every frame's fields.
@@ -308,6 +336,10 @@ impl<W: Write> HtmlRenderer<W> {
             fold: BulkFold::default(),
             group: None,
             shapes: Default::default(),
+            heads: Heads::default(),
+            wrapped_notes: TextCache::default(),
+            wrapped_code: TextCache::default(),
+            spare_rows: String::new(),
             last_shape: None,
             dissection: Dissection::default(),
             shown: Default::default(),
@@ -332,23 +364,21 @@ impl<W: Write> HtmlRenderer<W> {
         let Some(s) = self.section.take() else { return };
         let h = s.height + 8.0;
         let c = &mut self.chunk;
+        c.html.push_str("<section><h2>");
+        c.html.push_str(&s.head.title);
         let _ = write!(
             c.html,
-            "<section><h2>{}</h2><svg class=\"ladder\" viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\">",
-            esc(&s.title)
+            "</h2><svg class=\"ladder\" viewBox=\"0 0 {W} {}\" width=\"{W}\" height=\"{}\" role=\"img\">",
+            Px(h),
+            Px(h)
         );
         if s.lanes != Lanes::Other {
-            let _ = write!(
-                c.html,
-                "<text class=\"ep\" x=\"{LX}\" y=\"14\" text-anchor=\"middle\">{}</text>\
-                 <text class=\"ep\" x=\"{RX}\" y=\"14\" text-anchor=\"middle\">{}</text>{}",
-                esc(&s.left),
-                esc(&s.right),
-                lifelines(20.0, h)
-            );
+            c.html.push_str(&s.head.ends);
+            write_lifelines(&mut c.html, 20.0, h);
         }
         c.html.push_str(&s.rows);
         c.html.push_str("</svg></section>\n");
+        self.spare_rows = s.rows;
         c.height += h + 40.0;
         if c.html.len() >= self.limits.chunk && self.depth == 0 {
             self.cut_chunk();
@@ -386,32 +416,51 @@ impl<W: Write> HtmlRenderer<W> {
             }
         }
         self.close_section();
-        let (title, left, right) = match lanes {
-            Lanes::Tcp(id) => {
-                let title = format!("{} {id}", tr("TCP stream", "TCP 流"));
-                match analyzer.stream(id) {
-                    Some(s) => {
-                        let (c, v) = (tr("(client)", "(客户端)"), tr("(server)", "(服务器)"));
-                        let (ra, rb) = match s.client {
-                            Some(0) => (c, v),
-                            Some(_) => (v, c),
-                            None => ("", ""),
-                        };
-                        (title, format!("{} {ra}", s.a).trim_end().into(), format!("{} {rb}", s.b).trim_end().into())
-                    }
-                    None => (title, String::new(), String::new()),
-                }
-            }
-            Lanes::Udp(id) => {
-                let title = format!("{} {id}", tr("UDP flow", "UDP 流"));
-                match analyzer.udp_flow(id) {
-                    Some(f) => (title, f.a.to_string(), f.b.to_string()),
-                    None => (title, String::new(), String::new()),
-                }
-            }
-            Lanes::Other => (tr("Other packets", "其他分组").to_string(), String::new(), String::new()),
+        let client = match lanes {
+            Lanes::Tcp(id) => analyzer.stream(id).and_then(|s| s.client),
+            _ => None,
         };
-        self.section = Some(Section { lanes, title, left, right, rows: String::new(), count: 0, height: 26.0 });
+        let head = self.heads.get((lanes, client), || {
+            let (title, left, right) = match lanes {
+                Lanes::Tcp(id) => {
+                    let title = format!("{} {id}", tr("TCP stream", "TCP 流"));
+                    match analyzer.stream(id) {
+                        Some(s) => {
+                            let (c, v) = (tr("(client)", "(客户端)"), tr("(server)", "(服务器)"));
+                            let (ra, rb) = match s.client {
+                                Some(0) => (c, v),
+                                Some(_) => (v, c),
+                                None => ("", ""),
+                            };
+                            (
+                                title,
+                                format!("{} {ra}", s.a).trim_end().into(),
+                                format!("{} {rb}", s.b).trim_end().into(),
+                            )
+                        }
+                        None => (title, String::new(), String::new()),
+                    }
+                }
+                Lanes::Udp(id) => {
+                    let title = format!("{} {id}", tr("UDP flow", "UDP 流"));
+                    match analyzer.udp_flow(id) {
+                        Some(f) => (title, f.a.to_string(), f.b.to_string()),
+                        None => (title, String::new(), String::new()),
+                    }
+                }
+                Lanes::Other => (tr("Other packets", "其他分组").to_string(), String::new(), String::new()),
+            };
+            let ends = format!(
+                "<text class=\"ep\" x=\"{LX}\" y=\"14\" text-anchor=\"middle\">{}</text>\
+                 <text class=\"ep\" x=\"{RX}\" y=\"14\" text-anchor=\"middle\">{}</text>",
+                esc(&left),
+                esc(&right),
+            );
+            Head { title: esc(&title), ends }
+        });
+        let mut rows = std::mem::take(&mut self.spare_rows);
+        rows.clear();
+        self.section = Some(Section { lanes, head, rows, count: 0, height: 26.0 });
     }
 
     /// One packet: an arrow (or, outside a conversation, a line of text)
@@ -492,7 +541,16 @@ impl<W: Write> HtmlRenderer<W> {
         for (text, cls) in details {
             let note = *cls == "note";
             let (x, width) = if note { (40.0, NOTE_COLS) } else { (LX + 10.0, ARROW_COLS) };
-            let lines = if note { wrap(text, width) } else { wrap_code(text, width) };
+            // Payload lines are seldom the same twice; causes and explanations often are.
+            let fresh;
+            let lines: &[String] = match *cls {
+                "note" => self.wrapped_notes.get_or_insert_with(text, || wrap(text, width)),
+                "payload" => {
+                    fresh = wrap_code(text, width);
+                    &fresh
+                }
+                _ => self.wrapped_code.get_or_insert_with(text, || wrap_code(text, width)),
+            };
             for (i, line) in lines.iter().enumerate() {
                 y += LINE;
                 let mark = if note && i == 0 {
@@ -986,9 +1044,18 @@ impl Compressor {
 
 /// The two lifelines from `y1` to `y2`.
 fn lifelines(y1: f64, y2: f64) -> String {
-    format!(
+    let mut s = String::new();
+    write_lifelines(&mut s, y1, y2);
+    s
+}
+
+/// [`lifelines`], appended to `out`.
+fn write_lifelines(out: &mut String, y1: f64, y2: f64) {
+    let (y1, y2) = (Px(y1), Px(y2));
+    let _ = write!(
+        out,
         "<line class=\"life\" x1=\"{LX}\" y1=\"{y1}\" x2=\"{LX}\" y2=\"{y2}\"/><line class=\"life\" x1=\"{RX}\" y1=\"{y1}\" x2=\"{RX}\" y2=\"{y2}\"/>"
-    )
+    );
 }
 
 fn opt(a: Option<std::net::IpAddr>) -> String {

@@ -137,10 +137,10 @@ fn spaces(out: &mut impl Write, mut n: usize) -> io::Result<()> {
 
 /// Texts under arrows already wrapped, by text. Bounded like [`WrapCache`].
 #[derive(Default)]
-struct TextCache(rustc_hash::FxHashMap<Box<str>, Vec<String>>);
+pub(crate) struct TextCache(rustc_hash::FxHashMap<Box<str>, Vec<String>>);
 
 impl TextCache {
-    fn get_or_insert_with(&mut self, text: &str, wrap: impl FnOnce() -> Vec<String>) -> &[String] {
+    pub(crate) fn get_or_insert_with(&mut self, text: &str, wrap: impl FnOnce() -> Vec<String>) -> &[String] {
         if !self.0.contains_key(text) {
             if self.0.len() >= WrapCache::MAX {
                 self.0.clear();
