@@ -403,7 +403,7 @@ impl<W: Write> HtmlRenderer<W> {
         self.lazy.push(Lazy { blob, range, height: c.height });
     }
 
-    /// Stores `{"h": html, "d": [details]}` compressed (by the compressing
+    /// Stores `[details]` and `html` compressed (by the compressing
     /// thread, while the next chunk is drawn); returns its number.
     fn blob(&mut self, html: String, details: Vec<String>) -> usize {
         self.blobs.push(html, details)
@@ -944,7 +944,8 @@ impl<W: Write> HtmlRenderer<W> {
 }
 
 /// Compresses the page's blocks on a thread of its own: base64 of
-/// deflate-compressed JSON `{"h": markup, "d": [details]}`, in order.
+/// deflate-compressed `[details]` (JSON, one line), a line break, and the
+/// markup as it is (no JSON string to escape it into), in order.
 ///
 /// The page's size decides how many packets it draws, so it must not depend
 /// on how far the thread has got: the last [`IN_FLIGHT`] blocks count by an
@@ -985,18 +986,18 @@ impl Compressor {
                 let level = libdeflater::CompressionLvl::new(DEFLATE_LEVEL).unwrap_or_default();
                 let mut deflater = libdeflater::Compressor::new(level);
                 for (html, details) in rx {
-                    // The block's JSON is built here too, off the thread that draws.
+                    // The block is put together here too, off the thread that draws.
                     json.clear();
-                    json.extend_from_slice(b"{\"h\":");
-                    super::jsonl::json_string(&mut json, &html);
-                    json.extend_from_slice(b",\"d\":[");
+                    json.push(b'[');
                     for (i, d) in details.iter().enumerate() {
                         if i > 0 {
                             json.push(b',');
                         }
                         json.extend_from_slice(d.as_bytes());
                     }
-                    json.extend_from_slice(b"]}");
+                    // The details' JSON has no raw line break: the first one ends it.
+                    json.extend_from_slice(b"]\n");
+                    json.extend_from_slice(html.as_bytes());
                     // zlib (RFC 1950): what DecompressionStream('deflate') reads.
                     packed.resize(deflater.zlib_compress_bound(json.len()), 0);
                     let n = deflater.zlib_compress(&json, &mut packed).unwrap_or(0);
@@ -1273,7 +1274,7 @@ var current=null;
 var blobs={};
 function el(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!=null)e.textContent=text;return e;}
 function arrows(){return Array.prototype.slice.call(ladder.querySelectorAll('[data-frame]'));}
-// A compressed block: {"h": markup, "d": [details]}, inflated once.
+// A compressed block: the details' JSON on the first line, the markup after it; inflated once.
 function inflate(id){
   if(blobs[id])return blobs[id];
   var src=document.getElementById('z'+id);
@@ -1281,7 +1282,7 @@ function inflate(id){
   var bin=atob(src.textContent.trim());var u=new Uint8Array(bin.length);
   for(var i=0;i<bin.length;i++)u[i]=bin.charCodeAt(i);
   blobs[id]=new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate'))).text().then(function(t){
-    var o=JSON.parse(t);addDetails(o.d);return o;});
+    var n=t.indexOf('\n');var o={d:JSON.parse(t.slice(0,n)),h:t.slice(n+1)};addDetails(o.d);return o;});
   return blobs[id];
 }
 function loadChunk(ph){
