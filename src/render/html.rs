@@ -73,6 +73,12 @@ pub fn esc(s: &str) -> String {
 
 /// [`esc`], appended to `o`.
 fn esc_into(o: &mut String, s: &str) {
+    // Nearly every text needs nothing: one pass the compiler vectorises.
+    let special = |b: u8| (b == b'&') | (b == b'<') | (b == b'>') | (b == b'"') | (b == b'\'');
+    if !s.bytes().fold(false, |any, b| any | special(b)) {
+        o.push_str(s);
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let with = match b {
@@ -816,7 +822,7 @@ impl<W: Write> HtmlRenderer<W> {
     /// The packet's entry in the details: the JSON of [`Detail`], written by
     /// hand into one buffer (a test holds it equal to serde_json's).
     fn detail(&mut self, frame: &Frame<'_>, rec: &FrameRecord) -> String {
-        use super::jsonl::json_string;
+        use super::jsonl::{json_string, write_ip};
         let mut d = std::mem::take(&mut self.dissection);
         d.refill(frame, rec);
         let first = *self.first_ts.get_or_insert(rec.ts);
@@ -858,12 +864,25 @@ impl<W: Write> HtmlRenderer<W> {
         // Addresses and ports need no escaping.
         b.push(b'"');
         if let (Some(s), Some(t)) = (rec.src, rec.dst) {
-            let _ = match (rec.sport, rec.dport) {
-                (Some(a), Some(p)) => {
-                    write!(b, "{} → {}", std::net::SocketAddr::new(s, a), std::net::SocketAddr::new(t, p))
+            // What SocketAddr's Display writes ("[v6]:port"), or the bare addresses.
+            let end = |b: &mut Vec<u8>, ip: std::net::IpAddr, port: Option<u16>| {
+                let v6 = ip.is_ipv6() && port.is_some();
+                if v6 {
+                    b.push(b'[');
                 }
-                _ => write!(b, "{s} → {t}"),
+                write_ip(b, ip);
+                if v6 {
+                    b.push(b']');
+                }
+                if let Some(p) = port {
+                    b.push(b':');
+                    b.extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+                }
             };
+            let ports = rec.sport.zip(rec.dport);
+            end(&mut b, s, ports.map(|p| p.0));
+            b.extend_from_slice(" → ".as_bytes());
+            end(&mut b, t, ports.map(|p| p.1));
         }
         b.extend_from_slice(b"\",");
         int(&mut b, shape as u64);

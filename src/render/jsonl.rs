@@ -251,6 +251,23 @@ impl<'a> JsonFrame<'a> {
 
 pub(crate) use hand::string as json_string;
 
+/// What `IpAddr`'s `Display` writes; IPv4 (nearly every packet) without the formatter.
+pub(crate) fn write_ip(buf: &mut Vec<u8>, a: IpAddr) {
+    match a {
+        IpAddr::V4(a) => {
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'.');
+                }
+                buf.extend_from_slice(itoa::Buffer::new().format(o).as_bytes());
+            }
+        }
+        IpAddr::V6(a) => {
+            let _ = write!(buf, "{a}");
+        }
+    }
+}
+
 /// The JSON text of a frame written by hand, byte for byte what serde_json
 /// writes for [`JsonFrame`] (a test compares the two on every captured
 /// frame): keys and names are known ASCII and go out as they are, numbers
@@ -325,20 +342,11 @@ mod hand {
 
     fn ip(buf: &mut Vec<u8>, a: Option<IpAddr>) {
         match a {
-            // What Ipv4Addr's Display writes, without the formatter.
-            Some(IpAddr::V4(a)) => {
-                buf.push(b'"');
-                for (i, o) in a.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        buf.push(b'.');
-                    }
-                    int(buf, o);
-                }
-                buf.push(b'"');
-            }
             // Addresses have nothing to escape.
             Some(a) => {
-                let _ = write!(buf, "\"{a}\"");
+                buf.push(b'"');
+                write_ip(buf, a);
+                buf.push(b'"');
             }
             None => buf.extend_from_slice(b"null"),
         }
