@@ -63,8 +63,8 @@ pub struct LadderRenderer<W: Write> {
 }
 
 /// Wrapped explanation sentences by what they say (their text depends only
-/// on the value and the language, which is fixed for a run). Bounded: some
-/// explanations carry frame numbers, so a long capture has many.
+/// on the value and the language, which is fixed for a run). Only the fixed
+/// sentences are kept, so it stays small; bounded all the same.
 #[derive(Default)]
 struct WrapCache(rustc_hash::FxHashMap<crate::analyze::Explain, Vec<String>>);
 
@@ -419,7 +419,15 @@ impl<W: Write> LadderRenderer<W> {
         let width = self.ladder_width() - MARGIN - 2;
         for e in rec.explain.iter().flatten() {
             // The same few sentences come back on every connection: wrapped once.
-            let lines = self.wrapped.get_or_insert_with(*e, || wrap(&e.text(), width));
+            // One with this packet's numbers in it is wrapped each time, not kept.
+            let fresh;
+            let lines: &[String] = match e.text() {
+                std::borrow::Cow::Borrowed(text) => self.wrapped.get_or_insert_with(*e, || wrap(text, width)),
+                std::borrow::Cow::Owned(text) => {
+                    fresh = wrap(&text, width);
+                    &fresh
+                }
+            };
             let colour = super::style::colouring();
             for (i, chunk) in lines.iter().enumerate() {
                 let mark = if i == 0 { "ℹ " } else { "  " };

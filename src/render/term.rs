@@ -151,10 +151,58 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     wrap_words(text, width)
 }
 
+/// [`wrap_narrow`] for text whose words are parted by single spaces (no
+/// other whitespace, none first or last) and fit the width, as sentences are:
+/// its lines are then slices of the text, one allocation each. `None` when
+/// the text is not like that.
+fn wrap_spaced(text: &str, width: usize) -> Option<Vec<String>> {
+    let mut lines = Vec::new();
+    // Byte where the line starts, where its last word ends, and its columns.
+    let (mut start, mut end, mut used) = (0, 0, 0);
+    let mut at = 0;
+    for word in text.split(' ') {
+        let w = if word.is_ascii() {
+            if word.bytes().any(|b| b.is_ascii_whitespace()) {
+                return None;
+            }
+            word.len()
+        } else {
+            let mut w = 0;
+            for c in word.chars() {
+                if c.is_whitespace() {
+                    return None;
+                }
+                w += c.width().unwrap_or(0);
+            }
+            w
+        };
+        if word.is_empty() || w > width {
+            return None;
+        }
+        if end > start && used + 1 + w > width {
+            lines.push(text[start..end].to_string());
+            (start, used) = (at, 0);
+        } else if end > start {
+            used += 1;
+        }
+        used += w;
+        at += word.len();
+        end = at;
+        at += 1;
+    }
+    if end > start {
+        lines.push(text[start..end].to_string());
+    }
+    Some(lines)
+}
+
 /// [`wrap_words`] for text without wide characters or the punctuation its
 /// rules move (English, and most of what a capture says): then a plain
 /// greedy fill by columns gives the same lines, without a String per piece.
 fn wrap_narrow(text: &str, width: usize) -> Vec<String> {
+    if let Some(lines) = wrap_spaced(text, width) {
+        return lines;
+    }
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut used = 0;
@@ -354,6 +402,19 @@ mod tests {
                 seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
                 text.push_str(words[(seed >> 8) as usize % words.len()]);
                 text.push_str([" ", " ", "  ", "\t", "\n", "\u{b}"][(seed >> 20) as usize % 6]);
+            }
+            let width = (seed >> 4) as usize % 50;
+            assert_eq!(wrap(&text, width), wrap_words(&text, width), "{text:?} at {width}");
+        }
+        // Sentences: single spaces only (the slices path of wrap_narrow).
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for i in 0..1 + seed % 40 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                if i > 0 {
+                    text.push(' ');
+                }
+                text.push_str(words[(seed >> 8) as usize % words.len()]);
             }
             let width = (seed >> 4) as usize % 50;
             assert_eq!(wrap(&text, width), wrap_words(&text, width), "{text:?} at {width}");
