@@ -822,7 +822,7 @@ impl<W: Write> HtmlRenderer<W> {
     /// The packet's entry in the details: the JSON of [`Detail`], written by
     /// hand into one buffer (a test holds it equal to serde_json's).
     fn detail(&mut self, frame: &Frame<'_>, rec: &FrameRecord) -> String {
-        use super::jsonl::{json_string, write_ip};
+        use super::jsonl::{json_string, write_ip, write_socket_addr};
         let mut d = std::mem::take(&mut self.dissection);
         d.refill(frame, rec);
         let first = *self.first_ts.get_or_insert(rec.ts);
@@ -864,25 +864,19 @@ impl<W: Write> HtmlRenderer<W> {
         // Addresses and ports need no escaping.
         b.push(b'"');
         if let (Some(s), Some(t)) = (rec.src, rec.dst) {
-            // What SocketAddr's Display writes ("[v6]:port"), or the bare addresses.
-            let end = |b: &mut Vec<u8>, ip: std::net::IpAddr, port: Option<u16>| {
-                let v6 = ip.is_ipv6() && port.is_some();
-                if v6 {
-                    b.push(b'[');
+            let (arrow, sa) = (" → ".as_bytes(), std::net::SocketAddr::new);
+            match rec.sport.zip(rec.dport) {
+                Some((a, p)) => {
+                    write_socket_addr(&mut b, sa(s, a));
+                    b.extend_from_slice(arrow);
+                    write_socket_addr(&mut b, sa(t, p));
                 }
-                write_ip(b, ip);
-                if v6 {
-                    b.push(b']');
+                None => {
+                    write_ip(&mut b, s);
+                    b.extend_from_slice(arrow);
+                    write_ip(&mut b, t);
                 }
-                if let Some(p) = port {
-                    b.push(b':');
-                    b.extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
-                }
-            };
-            let ports = rec.sport.zip(rec.dport);
-            end(&mut b, s, ports.map(|p| p.0));
-            b.extend_from_slice(" → ".as_bytes());
-            end(&mut b, t, ports.map(|p| p.1));
+            }
         }
         b.extend_from_slice(b"\",");
         int(&mut b, shape as u64);

@@ -251,6 +251,19 @@ impl<'a> JsonFrame<'a> {
 
 pub(crate) use hand::string as json_string;
 
+/// What `SocketAddr`'s `Display` writes ("a.b.c.d:port", "[v6]:port").
+pub(crate) fn write_socket_addr(buf: &mut Vec<u8>, a: std::net::SocketAddr) {
+    if a.is_ipv6() {
+        buf.push(b'[');
+        write_ip(buf, a.ip());
+        buf.push(b']');
+    } else {
+        write_ip(buf, a.ip());
+    }
+    buf.push(b':');
+    buf.extend_from_slice(itoa::Buffer::new().format(a.port()).as_bytes());
+}
+
 /// What `IpAddr`'s `Display` writes; IPv4 (nearly every packet) without the formatter.
 pub(crate) fn write_ip(buf: &mut Vec<u8>, a: IpAddr) {
     match a {

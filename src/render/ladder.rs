@@ -237,21 +237,20 @@ impl<W: Write> LadderRenderer<W> {
         writeln!(self.out)?;
         writeln!(self.out, "{}", painted(title, Role::Heading))?;
         let end = |addr: SocketAddr, role: &str| {
-            use std::fmt::Write as _;
-            let mut s = String::with_capacity(32);
-            let _ = write!(s, "{addr}");
+            let mut s = Vec::with_capacity(48);
+            super::jsonl::write_socket_addr(&mut s, addr);
             if !role.is_empty() {
-                s.push(' ');
-                s.push_str(role);
+                s.push(b' ');
+                s.extend_from_slice(role.as_bytes());
             }
-            s
+            String::from_utf8(s).unwrap_or_default()
         };
         let (left, right) = (end(a, roles.0), end(b, roles.1));
         // Padded by display columns: "时间(秒)" is 5 characters but 8 columns.
         let head = self
             .head
-            .get_or_insert_with(|| format!("{} {}  ", pad_left("#", 5), pad_left(tr("time(s)", "时间(秒)"), 10)))
-            .clone();
+            .take()
+            .unwrap_or_else(|| format!("{} {}  ", pad_left("#", 5), pad_left(tr("time(s)", "时间(秒)"), 10)));
         let room = self.ladder_width() - 2 - MARGIN;
         if cols(&left) + cols(&right) + 2 <= room {
             let gap = room - cols(&left) - cols(&right);
@@ -260,12 +259,14 @@ impl<W: Write> LadderRenderer<W> {
             out.write_all(left.as_bytes())?;
             spaces(out, gap)?;
             out.write_all(right.as_bytes())?;
-            out.write_all(b"\n")
+            out.write_all(b"\n")?;
         } else {
             // Long (IPv6) addresses: the right one under it, still over its lane.
             writeln!(self.out, "{head}{left}")?;
-            writeln!(self.out, "{}", pad_left(&right, MARGIN + room))
+            writeln!(self.out, "{}", pad_left(&right, MARGIN + room))?;
         }
+        self.head = Some(head);
+        Ok(())
     }
 
     /// The arrow with as much of `label` as fits (breaking after a space when
@@ -273,19 +274,28 @@ impl<W: Write> LadderRenderer<W> {
     fn arrow(label: &str, rightwards: bool, width: usize, lost: bool) -> (String, Option<String>) {
         // "── " before the label, " ─▶" at least after it: the shaft stays visible.
         let room = width - 6;
-        let (shown, rest) = if cols(label) <= room {
-            (label.to_string(), None)
+        let (shown, rest): (std::borrow::Cow<'_, str>, _) = if cols(label) <= room {
+            (label.into(), None)
         } else {
             let first = super::term::wrap_code(label, room).swap_remove(0);
             let rest = label[first.len()..].trim_start().to_string();
-            (first, Some(rest))
+            (first.into(), Some(rest))
         };
         let tail = width - cols(&shown) - 5;
         // A packet lost on the wire never reaches the other lifeline: its
         // arrow stops short, at ✗.
         let gap = if lost { tail.min(6) } else { 0 };
         let mut arrow = String::with_capacity(shown.len() + 3 * width);
-        let shaft = |a: &mut String, n: usize| (0..n).for_each(|_| a.push('─'));
+        let shaft = |a: &mut String, n: usize| {
+            // '─' is 3 bytes in UTF-8: whole pieces of a ready-made shaft.
+            const SHAFT: &str = "────────────────────────────────────────────────────────────────";
+            let mut n = n;
+            while n > 0 {
+                let k = n.min(SHAFT.len() / 3);
+                a.push_str(&SHAFT[..3 * k]);
+                n -= k;
+            }
+        };
         let blank = |a: &mut String, n: usize| (0..n).for_each(|_| a.push(' '));
         match (rightwards, lost) {
             (true, _) => arrow.push_str("── "),
@@ -334,7 +344,6 @@ impl<W: Write> LadderRenderer<W> {
         states: (Option<&str>, Option<&str>),
     ) -> io::Result<()> {
         let first = *self.first_ts.get_or_insert(rec.ts);
-        let rel = rec.ts.nanos_since(first) as f64 / 1e9;
         let lost = rec.wire.is_some_and(|w| w.action == Action::Drop);
         let (arrow, rest) = Self::arrow(label, rightwards, self.arrow_width(), lost);
         if super::style::colouring() {
@@ -343,7 +352,7 @@ impl<W: Write> LadderRenderer<W> {
                 self.out,
                 "{:>5} {:>10.6}  {:<LANE$} {} {}",
                 rec.frame,
-                rel,
+                rec.ts.nanos_since(first) as f64 / 1e9,
                 Self::lane(states.0),
                 painted(&arrow, role),
                 Self::lane(states.1),
