@@ -882,46 +882,56 @@ mod arrow_tests {
 /// headers, blank line, body.
 pub(crate) fn http_summary(m: &crate::analyze::HttpMessage, frame: u64) -> String {
     use crate::analyze::http::{BodyKind, StartLine};
-    use crate::i18n::either_with as either;
+    use std::fmt::Write as _;
+    let zh = crate::i18n::current() == crate::i18n::Lang::Zh;
     let request = matches!(m.start, StartLine::Request { .. });
     let n = m.headers.len();
-    let mut names: Vec<&str> = m.headers.iter().take(5).map(|(name, _)| name.as_str()).collect();
-    if n > 5 {
-        names.push("…");
+    // One buffer, written part by part (a message per request and reply).
+    let mut s = String::with_capacity(160);
+    let _ = match (&m.start, zh) {
+        (StartLine::Request { line, .. }, false) => write!(s, "HTTP request line \"{line}\""),
+        (StartLine::Request { line, .. }, true) => write!(s, "HTTP 请求行 \"{line}\""),
+        (StartLine::Response { line, code, .. }, false) => {
+            write!(s, "HTTP status line \"{line}\" (status code {code})")
+        }
+        (StartLine::Response { line, code, .. }, true) => write!(s, "HTTP 状态行 \"{line}\"（状态码 {code}）"),
+    };
+    let _ = if zh {
+        write!(s, " · {}头 {n} 个", if request { "请求" } else { "响应" })
+    } else {
+        write!(s, " · {n} header{}", if n == 1 { "" } else { "s" })
+    };
+    if n > 0 {
+        s.push_str(" (");
+        for (i, (name, _)) in m.headers.iter().take(5).enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(name);
+        }
+        if n > 5 {
+            s.push_str(", …");
+        }
+        s.push(')');
     }
-    let names = if n == 0 { String::new() } else { format!(" ({})", names.join(", ")) };
-    let first = match &m.start {
-        StartLine::Request { line, .. } => {
-            either(|| format!("HTTP request line \"{line}\""), || format!("HTTP 请求行 \"{line}\""))
-        }
-        StartLine::Response { line, code, .. } => either(
-            || format!("HTTP status line \"{line}\" (status code {code})"),
-            || format!("HTTP 状态行 \"{line}\"（状态码 {code}）"),
-        ),
-    };
-    let headers = either(
-        || format!("{n} header{}{names}", if n == 1 { "" } else { "s" }),
-        || format!("{}头 {n} 个{names}", if request { "请求" } else { "响应" }),
-    );
+    s.push_str(if zh { " · 空行 · " } else { " · blank line · " });
     let body_zh = if request { "请求体" } else { "响应体" };
-    let body = match (m.body, m.body_len) {
-        (BodyKind::Length, Some(len)) => either(|| format!("body {len} bytes"), || format!("{body_zh} {len} 字节")),
-        (BodyKind::Chunked, _) => either(
-            || "body chunked (its length comes at its end)".into(),
-            || format!("{body_zh}分块传输（chunked，长度在末尾才知道）"),
-        ),
-        (BodyKind::UntilClose, _) => {
-            either(|| "body until the server closes".into(), || format!("{body_zh}一直到服务器关闭连接"))
-        }
-        _ => either(|| "no body".into(), || format!("无{body_zh}")),
+    let _ = match (m.body, m.body_len, zh) {
+        (BodyKind::Length, Some(len), false) => write!(s, "body {len} bytes"),
+        (BodyKind::Length, Some(len), true) => write!(s, "{body_zh} {len} 字节"),
+        (BodyKind::Chunked, _, false) => write!(s, "body chunked (its length comes at its end)"),
+        (BodyKind::Chunked, _, true) => write!(s, "{body_zh}分块传输（chunked，长度在末尾才知道）"),
+        (BodyKind::UntilClose, _, false) => write!(s, "body until the server closes"),
+        (BodyKind::UntilClose, _, true) => write!(s, "{body_zh}一直到服务器关闭连接"),
+        (_, _, false) => write!(s, "no body"),
+        (_, _, true) => write!(s, "无{body_zh}"),
     };
-    let blank = either(|| "blank line".into(), || "空行".into());
-    let mut s = format!("{first} · {headers} · {blank} · {body}");
     if m.first_frame != frame {
-        s.push_str(&either(
-            || format!(" · reassembled from frames {}–{frame}", m.first_frame),
-            || format!(" · 由第 {}–{frame} 帧重组", m.first_frame),
-        ));
+        let _ = if zh {
+            write!(s, " · 由第 {}–{frame} 帧重组", m.first_frame)
+        } else {
+            write!(s, " · reassembled from frames {}–{frame}", m.first_frame)
+        };
     }
     s
 }

@@ -159,36 +159,38 @@ fn wrap_spaced(text: &str, width: usize) -> Option<Vec<String>> {
     let mut lines = Vec::new();
     // Byte where the line starts, where its last word ends, and its columns.
     let (mut start, mut end, mut used) = (0, 0, 0);
-    let mut at = 0;
-    for word in text.split(' ') {
-        let w = if word.is_ascii() {
-            if word.bytes().any(|b| b.is_ascii_whitespace()) {
+    let bytes = text.as_bytes();
+    // One pass over the bytes: a word ends at a space or at the end.
+    let (mut word, mut w, mut i) = (0, 0, 0);
+    while i <= bytes.len() {
+        if i == bytes.len() || bytes[i] == b' ' {
+            if i == word || w > width {
                 return None;
             }
-            word.len()
-        } else {
-            let mut w = 0;
-            for c in word.chars() {
-                if c.is_whitespace() {
-                    return None;
-                }
-                w += c.width().unwrap_or(0);
+            if end > start && used + 1 + w > width {
+                lines.push(text[start..end].to_string());
+                (start, used) = (word, 0);
+            } else if end > start {
+                used += 1;
             }
-            w
-        };
-        if word.is_empty() || w > width {
+            used += w;
+            end = i;
+            (word, w, i) = (i + 1, 0, i + 1);
+            continue;
+        }
+        let b = bytes[i];
+        if b.is_ascii_graphic() {
+            w += 1;
+            i += 1;
+            continue;
+        }
+        // Other whitespace and control characters: the general path.
+        let c = text[i..].chars().next()?;
+        if c.is_ascii() || c.is_whitespace() {
             return None;
         }
-        if end > start && used + 1 + w > width {
-            lines.push(text[start..end].to_string());
-            (start, used) = (at, 0);
-        } else if end > start {
-            used += 1;
-        }
-        used += w;
-        at += word.len();
-        end = at;
-        at += 1;
+        w += c.width().unwrap_or(0);
+        i += c.len_utf8();
     }
     if end > start {
         lines.push(text[start..end].to_string());
@@ -389,6 +391,8 @@ mod tests {
             "40–200",
             "×1024",
             "é\u{301}",
+            "a\u{1}b",
+            "\u{a0}",
             "…",
             "”",
             "（ISN）",
