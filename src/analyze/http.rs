@@ -10,6 +10,7 @@
 
 use super::seq;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// A header block still incomplete after this many bytes is given up on.
 /// Real servers refuse far less (nginx: 8 KiB per line, Apache: 8 KiB).
@@ -32,22 +33,22 @@ pub enum StartLine {
         /// The line as sent, without its CRLF.
         line: String,
         /// `GET`
-        method: String,
+        method: Cow<'static, str>,
         /// `/index.html`
         target: String,
         /// `HTTP/1.1`
-        version: String,
+        version: &'static str,
     },
     /// `HTTP/1.1 200 OK`
     Response {
         /// The line as sent, without its CRLF.
         line: String,
         /// `HTTP/1.1`
-        version: String,
+        version: &'static str,
         /// 200
         code: u16,
         /// `OK` (may be empty)
-        reason: String,
+        reason: Cow<'static, str>,
     },
 }
 
@@ -71,7 +72,7 @@ pub struct HttpMessage {
     /// Request or status line.
     pub start: StartLine,
     /// Headers in order, as sent (values not decoded; invalid UTF-8 replaced).
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(Cow<'static, str>, String)>,
     /// How the body is delimited.
     pub body: BodyKind,
     /// Body length when known from the header block (`Content-Length`, or 0).
@@ -434,13 +435,12 @@ fn parse(buf: &[u8], first_frame: u64) -> Parsed {
             let mut r = httparse::Response::new(headers);
             match config.parse_response(&mut r, buf) {
                 Ok(httparse::Status::Complete(used)) => {
-                    let version = format!("HTTP/1.{}", r.version.unwrap_or(1));
                     let code = r.code.unwrap_or(0);
                     let start = StartLine::Response {
                         line: first_line(buf),
-                        version,
+                        version: version_name(r.version),
                         code,
-                        reason: r.reason.unwrap_or("").to_string(),
+                        reason: known(r.reason.unwrap_or(""), REASONS),
                     };
                     Ok((start, owned(r.headers), used))
                 }
@@ -453,9 +453,9 @@ fn parse(buf: &[u8], first_frame: u64) -> Parsed {
                 Ok(httparse::Status::Complete(used)) => {
                     let start = StartLine::Request {
                         line: first_line(buf),
-                        method: r.method.unwrap_or("").to_string(),
+                        method: known(r.method.unwrap_or(""), METHODS),
                         target: r.path.unwrap_or("").to_string(),
-                        version: format!("HTTP/1.{}", r.version.unwrap_or(1)),
+                        version: version_name(r.version),
                     };
                     Ok((start, owned(r.headers), used))
                 }
@@ -486,6 +486,49 @@ fn parse(buf: &[u8], first_frame: u64) -> Parsed {
     }
 }
 
+/// The version's name: httparse reads only HTTP/1.0 (0) and HTTP/1.1 (1).
+fn version_name(minor: Option<u8>) -> &'static str {
+    match minor {
+        Some(0) => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// Methods (RFC 9110 §9) and header names (§6.3, RFC 9111/9112) that nearly
+/// every message has, and reason phrases (§15), kept without an allocation.
+const METHODS: &[&str] = &["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+const REASONS: &[&str] = &["OK", "Not Found", "Created", "No Content", "Not Modified", "Bad Request", "Found"];
+const HEADER_NAMES: &[&str] = &[
+    "Host",
+    "User-Agent",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Connection",
+    "Content-Length",
+    "Content-Type",
+    "Date",
+    "Server",
+    "Cache-Control",
+    "Transfer-Encoding",
+    "Last-Modified",
+    "ETag",
+    "Location",
+    "Keep-Alive",
+    "Cookie",
+    "Set-Cookie",
+    "Referer",
+    "Upgrade",
+];
+
+/// `s` itself, borrowed from `known` when it is one of them (exactly, as sent).
+fn known(s: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == s) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(s.to_string()),
+    }
+}
+
 fn looks_response(buf: &[u8]) -> bool {
     let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(0);
     buf[start..].starts_with(b"HTTP/")
@@ -500,11 +543,11 @@ fn first_line(buf: &[u8]) -> String {
     String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned()
 }
 
-fn owned(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+fn owned(headers: &[httparse::Header<'_>]) -> Vec<(Cow<'static, str>, String)> {
     headers
         .iter()
         .filter(|h| !h.name.is_empty())
-        .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+        .map(|h| (known(h.name, HEADER_NAMES), String::from_utf8_lossy(h.value).into_owned()))
         .collect()
 }
 

@@ -109,7 +109,7 @@ struct HttpJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     version: &'a str,
-    headers: &'a [(String, String)],
+    headers: &'a [(std::borrow::Cow<'static, str>, String)],
     body: BodyKind,
     body_len: Option<u64>,
     header_bytes: u32,
