@@ -264,16 +264,41 @@ pub(crate) fn write_socket_addr(buf: &mut Vec<u8>, a: std::net::SocketAddr) {
     buf.extend_from_slice(itoa::Buffer::new().format(a.port()).as_bytes());
 }
 
+/// Each octet's decimal digits, and (last byte) how many: two per frame.
+const OCTETS: [[u8; 4]; 256] = {
+    let mut t = [[0u8; 4]; 256];
+    let mut n = 0;
+    while n < 256 {
+        let (h, te, o) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
+        t[n] = match n {
+            0..=9 => [b'0' + o, 0, 0, 1],
+            10..=99 => [b'0' + te, b'0' + o, 0, 2],
+            _ => [b'0' + h, b'0' + te, b'0' + o, 3],
+        };
+        n += 1;
+    }
+    t
+};
+
 /// What `IpAddr`'s `Display` writes; IPv4 (nearly every packet) without the formatter.
 pub(crate) fn write_ip(buf: &mut Vec<u8>, a: IpAddr) {
     match a {
         IpAddr::V4(a) => {
-            for (i, o) in a.octets().into_iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'.');
+            let [a, b, c, d] = a.octets().map(usize::from);
+            let o = &OCTETS;
+            let (la, lb, lc, ld) = (o[a][3], o[b][3], o[c][3], o[d][3]);
+            let mut text = [0u8; 15];
+            let mut at = 0;
+            for (digits, len, dot) in [(&o[a], la, true), (&o[b], lb, true), (&o[c], lc, true), (&o[d], ld, false)] {
+                let len = usize::from(len);
+                text[at..at + len].copy_from_slice(&digits[..len]);
+                at += len;
+                if dot {
+                    text[at] = b'.';
+                    at += 1;
                 }
-                buf.extend_from_slice(itoa::Buffer::new().format(o).as_bytes());
             }
+            buf.extend_from_slice(&text[..at]);
         }
         IpAddr::V6(a) => {
             let _ = write!(buf, "{a}");
@@ -681,6 +706,25 @@ mod tests {
     }
 
     /// Names written without the escaping pass need none.
+    #[test]
+    fn addresses_as_display_writes_them() {
+        let mut buf = Vec::new();
+        for n in 0..=255u8 {
+            for a in [[n, 0, 9, 10], [99, n, 100, 255], [1, 2, n, n]] {
+                let a = IpAddr::from(a);
+                buf.clear();
+                write_ip(&mut buf, a);
+                assert_eq!(String::from_utf8_lossy(&buf), a.to_string());
+            }
+        }
+        for a in ["[::1]:80", "[fe80::1:2]:65535", "127.0.0.1:0"] {
+            let a: std::net::SocketAddr = a.parse().unwrap();
+            buf.clear();
+            write_socket_addr(&mut buf, a);
+            assert_eq!(String::from_utf8_lossy(&buf), a.to_string());
+        }
+    }
+
     #[test]
     fn names_need_no_escaping() {
         let states = crate::analyze::state::TcpState::ALL.map(|s| s.name());
