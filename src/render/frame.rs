@@ -191,6 +191,23 @@ impl Dissection {
     }
 }
 
+impl Dissection {
+    /// The IP layer's name ("IPv4", "IPv6" or ""), the transport's ("TCP",
+    /// "UDP" or "") and the transport's fields.
+    pub fn names(&self) -> (&'static str, &'static str, &[Field]) {
+        let ip = match self.ip.first().map(|f| f.value.as_str()) {
+            Some("4") => "IPv4",
+            Some("6") => "IPv6",
+            _ => "",
+        };
+        match &self.header {
+            Header::Tcp(f) => (ip, "TCP", f),
+            Header::Udp(f) => (ip, "UDP", f),
+            Header::None => (ip, "", &[]),
+        }
+    }
+}
+
 /// Fills a list of fields (or lines) from its start, keeping each slot's
 /// string allocation from the frame before.
 struct Slots<'a, T> {

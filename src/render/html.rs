@@ -826,16 +826,7 @@ impl<W: Write> HtmlRenderer<W> {
         let mut d = std::mem::take(&mut self.dissection);
         d.refill(frame, rec);
         let first = *self.first_ts.get_or_insert(rec.ts);
-        let (tr_name, fields): (&str, &[Field]) = match &d.header {
-            Header::Tcp(f) => ("TCP", f),
-            Header::Udp(f) => ("UDP", f),
-            Header::None => ("", &[]),
-        };
-        let ip_name = match d.ip.first().map(|f| f.value.as_str()) {
-            Some("4") => "IPv4",
-            Some("6") => "IPv6",
-            _ => "",
-        };
+        let (ip_name, tr_name, fields) = d.names();
         let shape = self.shape_of(ip_name, &d.ip, tr_name, fields);
         let mut b = Vec::with_capacity(1024);
         let int = |b: &mut Vec<u8>, n: u64| b.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -1455,15 +1446,7 @@ mod tests {
     /// frame's shape; in both languages.
     #[test]
     fn hand_written_details_are_serde_jsons() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for dir in ["captures", "tests/data", "../shared/corpus/public"] {
-            let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
-            files.extend(
-                rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng")),
-            );
-        }
-        assert!(files.len() > 20, "{} captures", files.len());
+        let files = super::super::every_capture();
         let mut frames = 0;
         for lang in [Lang::En, Lang::Zh] {
             with_lang(lang, || {
@@ -1475,16 +1458,7 @@ mod tests {
                         let rec = analyzer.on_packet(f, &crate::decode::decode(f));
                         let got = page.detail(f, &rec);
                         let d = super::super::frame::dissect(f, &rec);
-                        let (tr_name, fields): (&str, &[Field]) = match &d.header {
-                            Header::Tcp(f) => ("TCP", f),
-                            Header::Udp(f) => ("UDP", f),
-                            Header::None => ("", &[]),
-                        };
-                        let ip_name = match d.ip.first().map(|f| f.value.as_str()) {
-                            Some("4") => "IPv4",
-                            Some("6") => "IPv6",
-                            _ => "",
-                        };
+                        let (ip_name, tr_name, fields) = d.names();
                         let layout = |f: &[Field]| f.iter().map(|f| (f.key, f.label, f.bits, f.start, f.end)).collect();
                         let shape = Shape { ip_name, ip: layout(&d.ip), tr_name, tr: layout(fields) };
                         let first = page.first_ts.expect("set by the first detail");

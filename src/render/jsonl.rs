@@ -668,18 +668,7 @@ mod tests {
     /// capture the project has (and the shared corpus, when present).
     #[test]
     fn hand_written_json_is_serde_jsons() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        for dir in ["captures", "tests/data", "../shared/corpus/public"] {
-            let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
-                    files.push(p);
-                }
-            }
-        }
-        assert!(files.len() > 20, "{} captures", files.len());
+        let files = super::super::every_capture();
         let mut frames = 0;
         for file in &files {
             let Ok(mut reader) = crate::source::file::CaptureReader::open(file) else { continue };

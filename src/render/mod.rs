@@ -100,3 +100,18 @@ impl Renderer for Tee<'_> {
         self.both(|r| r.aside(lines, analyzer))
     }
 }
+
+/// Every capture the tests have: the lab recordings, the test data and the
+/// public corpus beside the project.
+#[cfg(test)]
+pub(crate) fn every_capture() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["captures", "tests/data", "../shared/corpus/public"] {
+        let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
+        let captures = rd.flatten().map(|e| e.path());
+        files.extend(captures.filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng")));
+    }
+    assert!(files.len() > 20, "{} captures", files.len());
+    files
+}
