@@ -594,7 +594,7 @@ mod tests {
                 line: "GET /index.html HTTP/1.1".into(),
                 method: "GET".into(),
                 target: "/index.html".into(),
-                version: "HTTP/1.1".into()
+                version: "HTTP/1.1"
             }
         );
         assert_eq!(m.headers, vec![("Host".into(), "localhost".into()), ("Accept".into(), "*/*".into())]);

@@ -19,7 +19,7 @@
 //! asked for.
 
 use super::fold::{is_bulk, BulkFold, Fed, Folded, Run};
-use super::frame::{Dissection, Field, Header};
+use super::frame::{Dissection, Field};
 use super::ladder::{tcp_label, Seconds, TextCache};
 use super::term::{wrap, wrap_code};
 use super::Renderer;
