@@ -48,8 +48,7 @@ fn frames(events: &[Value]) -> (Vec<u64>, u64) {
 
 #[test]
 fn the_page_has_the_steps_calls_kernel_expectations_and_summary() {
-    if !common::is_root() {
-        println!("skipped: the lab captures on loopback (root)");
+    if common::skip_without_capture("the_page_has_the_steps_calls_kernel_expectations_and_summary") {
         return;
     }
     let (_, html, events) = lab_page("texts", "en");
@@ -215,8 +214,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
 
 #[test]
 fn in_chromium_a_click_on_the_syn_ack_shows_its_header_and_bytes() {
-    if !common::is_root() {
-        println!("skipped: the lab captures on loopback (root)");
+    if common::skip_without_capture("in_chromium_a_click_on_the_syn_ack_shows_its_header_and_bytes") {
         return;
     }
     let Some(bin) = common::chromium() else { return };

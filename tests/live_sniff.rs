@@ -106,8 +106,7 @@ const PROBE: &[u8] = b"hello";
 /// IPv6, must show its handshake and its data in both directions.
 #[test]
 fn sniff_with_200_ports_sees_every_listed_port() {
-    if !common::is_root() {
-        eprintln!("SKIPPED sniff_with_200_ports_sees_every_listed_port: live capture on lo needs root (CAP_NET_RAW)");
+    if common::skip_without_capture("sniff_with_200_ports_sees_every_listed_port") {
         return;
     }
     const LISTED: usize = 200;
@@ -211,8 +210,7 @@ fn sniff_with_200_ports_sees_every_listed_port() {
 /// the listener, then the connection's TIME_WAIT after the close.
 #[test]
 fn sniff_shows_the_kernel_table_of_the_sniffed_port() {
-    if !common::is_root() {
-        println!("SKIPPED: capturing on lo needs root (CAP_NET_RAW)");
+    if common::skip_without_capture("sniff_shows_the_kernel_table_of_the_sniffed_port") {
         return;
     }
     // A port for a listener created after sniff starts.
@@ -255,8 +253,7 @@ fn sniff_saves_each_frame_once_with_its_length_and_time() {
     use std::io::BufRead;
     use std::net::UdpSocket;
     use std::time::{SystemTime, UNIX_EPOCH};
-    if !common::is_root() {
-        eprintln!("skipped: live capture needs root");
+    if common::skip_without_capture("sniff_saves_each_frame_once_with_its_length_and_time") {
         return;
     }
     let now = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
@@ -332,8 +329,7 @@ fn sniff_saves_each_frame_once_with_its_length_and_time() {
 #[test]
 fn sniff_gives_ring_blocks_back_so_a_long_capture_keeps_going() {
     use std::net::UdpSocket;
-    if !common::is_root() {
-        eprintln!("skipped: live capture needs root");
+    if common::skip_without_capture("sniff_gives_ring_blocks_back_so_a_long_capture_keeps_going") {
         return;
     }
     const DATAGRAMS: usize = 3000;

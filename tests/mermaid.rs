@@ -50,8 +50,7 @@ fn one_message_per_packet_for_every_capture() {
 
 #[test]
 fn a_lab_run_as_mermaid_has_its_steps_as_comments() {
-    if !common::is_root() {
-        println!("SKIPPED: live lab capture needs root (CAP_NET_RAW)");
+    if common::skip_without_capture("a_lab_run_as_mermaid_has_its_steps_as_comments") {
         return;
     }
     let diagram = run(&["lab", "run", "handshake", "--format", "mermaid"]);

@@ -295,6 +295,16 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// True (and says so) when `test` must be skipped: it captures on loopback,
+/// which needs root (CAP_NET_RAW).
+pub fn skip_without_capture(test: &str) -> bool {
+    let skip = !is_root();
+    if skip {
+        eprintln!("SKIPPED {test}: live capture on lo needs root (CAP_NET_RAW)");
+    }
+    skip
+}
+
 /// Chromium for the page and graph tests: required in CI, skipped elsewhere when missing.
 pub fn chromium() -> Option<&'static str> {
     let found = Command::new("sh").args(["-c", "command -v chromium"]).output().is_ok_and(|o| o.status.success());
