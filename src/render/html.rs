@@ -246,6 +246,8 @@ impl Folded for Pending {
 struct Chunk {
     html: String,
     details: Vec<String>,
+    /// Their length, added up as they come (the page's size is asked per frame).
+    details_bytes: usize,
     /// Frames it holds (including those of its folded groups).
     range: Option<(u64, u64)>,
     /// Its height, roughly, for the placeholder that stands for it.
@@ -360,10 +362,7 @@ impl<W: Write> HtmlRenderer<W> {
 
     /// Ladder markup and details so far (the page's size, roughly).
     fn size(&mut self) -> usize {
-        self.eager_bytes
-            + self.blobs.bytes()
-            + self.chunk.html.len()
-            + self.chunk.details.iter().map(String::len).sum::<usize>()
+        self.eager_bytes + self.blobs.bytes() + self.chunk.html.len() + self.chunk.details_bytes
     }
 
     fn close_section(&mut self) {
@@ -398,7 +397,7 @@ impl<W: Write> HtmlRenderer<W> {
         if c.html.is_empty() && c.details.is_empty() {
             return;
         }
-        let bytes = c.html.len() + c.details.iter().map(String::len).sum::<usize>();
+        let bytes = c.html.len() + c.details_bytes;
         if self.lazy.is_empty() && self.eager_bytes + bytes <= self.limits.eager {
             self.eager_bytes += bytes;
             self.eager.push(c);
@@ -584,6 +583,7 @@ impl<W: Write> HtmlRenderer<W> {
         p.row.write_at(&mut s.rows, s.height);
         s.height += p.row.height;
         s.count += 1;
+        self.chunk.details_bytes += p.detail.len();
         self.chunk.details.push(p.detail);
         self.chunk.holds(p.row.frame, p.row.frame);
     }
