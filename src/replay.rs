@@ -112,7 +112,7 @@ pub fn replay_reader(
     html: Option<HtmlPage<'_>>,
 ) -> Result<ReplaySummary> {
     let stdout = || BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let mut render = if format == Format::Jsonl && html.is_none() {
+    let mut render = if format == Format::Jsonl && html.is_none() && std::env::var_os("WL_ONE").is_none() {
         // JSON lines need nothing from the analyzer: written on a second core.
         Box::new(crate::render::jsonl::Threaded::start(stdout))
     } else {

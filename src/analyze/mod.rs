@@ -23,7 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use tcp::{SegmentNumbers, TcpConversation};
 
 /// Transport protocol of a frame, as named in the JSON output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
     /// TCP.

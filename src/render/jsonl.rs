@@ -92,6 +92,19 @@ struct DnsJson {
     answers: Vec<IpAddr>,
 }
 
+impl DnsJson {
+    fn new(d: &crate::decode::dns::DnsInfo) -> DnsJson {
+        DnsJson {
+            id: d.id,
+            response: d.response,
+            name: d.name().to_string(),
+            qtype: d.qtype_name(),
+            rcode: d.rcode_name(),
+            answers: d.answers.iter().flatten().copied().collect(),
+        }
+    }
+}
+
 /// An HTTP message whose header block the frame completes, borrowed from
 /// the record: built only on such frames, without copying a header.
 #[derive(Serialize)]
@@ -190,11 +203,7 @@ impl Serialize for ExplainTexts {
 impl<'a> JsonFrame<'a> {
     /// Builds the JSON object of a frame.
     pub fn new(rec: &'a FrameRecord) -> JsonFrame<'a> {
-        Self::with_preview(rec, rec.payload.as_ref().map(|p| super::payload::preview(p).into()))
-    }
-
-    /// The same, with the payload's preview already made.
-    fn with_preview(rec: &'a FrameRecord, payload: Option<std::borrow::Cow<'a, str>>) -> JsonFrame<'a> {
+        let payload = rec.payload.as_ref().map(|p| super::payload::preview(p).into());
         let tcp: Option<&TcpRecord> = rec.tcp.as_ref();
         // A damaged header: only what tshark decodes before it gives up.
         let too_short = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderTooShort(_))));
@@ -233,14 +242,7 @@ impl<'a> JsonFrame<'a> {
             link_type: rec.src.is_none().then_some(rec.link.0),
             comment: rec.comment.as_deref(),
             wire: rec.wire,
-            dns: rec.udp.as_ref().and_then(|u| u.dns.as_deref()).map(|d| DnsJson {
-                id: d.id,
-                response: d.response,
-                name: d.name().to_string(),
-                qtype: d.qtype_name(),
-                rcode: d.rcode_name(),
-                answers: d.answers.iter().flatten().copied().collect(),
-            }),
+            dns: rec.udp.as_ref().and_then(|u| u.dns.as_deref()).map(DnsJson::new),
             malformed: tcp.and_then(|t| t.malformed).map(|m| match m {
                 TcpMalformed::HeaderTooShort(_) => "tcp_header_too_short",
                 TcpMalformed::HeaderBeyondSegment(_) => "tcp_header_beyond_segment",
@@ -261,45 +263,13 @@ pub(crate) fn write_socket_addr(buf: &mut Vec<u8>, a: std::net::SocketAddr) {
         write_ip(buf, a.ip());
     }
     buf.push(b':');
-    buf.extend_from_slice(itoa::Buffer::new().format(a.port()).as_bytes());
+    super::bytes::uint(buf, a.port());
 }
-
-/// Each octet's decimal digits, and (last byte) how many: two per frame.
-const OCTETS: [[u8; 4]; 256] = {
-    let mut t = [[0u8; 4]; 256];
-    let mut n = 0;
-    while n < 256 {
-        let (h, te, o) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
-        t[n] = match n {
-            0..=9 => [b'0' + o, 0, 0, 1],
-            10..=99 => [b'0' + te, b'0' + o, 0, 2],
-            _ => [b'0' + h, b'0' + te, b'0' + o, 3],
-        };
-        n += 1;
-    }
-    t
-};
 
 /// What `IpAddr`'s `Display` writes; IPv4 (nearly every packet) without the formatter.
 pub(crate) fn write_ip(buf: &mut Vec<u8>, a: IpAddr) {
     match a {
-        IpAddr::V4(a) => {
-            let [a, b, c, d] = a.octets().map(usize::from);
-            let o = &OCTETS;
-            let (la, lb, lc, ld) = (o[a][3], o[b][3], o[c][3], o[d][3]);
-            let mut text = [0u8; 15];
-            let mut at = 0;
-            for (digits, len, dot) in [(&o[a], la, true), (&o[b], lb, true), (&o[c], lc, true), (&o[d], ld, false)] {
-                let len = usize::from(len);
-                text[at..at + len].copy_from_slice(&digits[..len]);
-                at += len;
-                if dot {
-                    text[at] = b'.';
-                    at += 1;
-                }
-            }
-            buf.extend_from_slice(&text[..at]);
-        }
+        IpAddr::V4(a) => super::bytes::ipv4(buf, a, None),
         IpAddr::V6(a) => {
             let _ = write!(buf, "{a}");
         }
@@ -309,9 +279,11 @@ pub(crate) fn write_ip(buf: &mut Vec<u8>, a: IpAddr) {
 /// The JSON text of a frame written by hand, byte for byte what serde_json
 /// writes for [`JsonFrame`] (a test compares the two on every captured
 /// frame): keys and names are known ASCII and go out as they are, numbers
-/// through `itoa`, and only text from the capture is escaped. serde_json,
-/// escaping every key and name a byte at a time, was most of `--format jsonl`.
+/// through [`super::bytes`], parts that repeat from frame to frame are kept
+/// as text, and only text from the capture is escaped. serde_json, escaping
+/// every key and name a byte at a time, was most of `--format jsonl`.
 mod hand {
+    use super::super::bytes::{int, uint, Padded};
     use super::*;
 
     /// serde_json's escaping: `"`, `\\`, and control characters.
@@ -352,10 +324,6 @@ mod hand {
         buf.push(b'"');
     }
 
-    fn int(buf: &mut Vec<u8>, n: impl itoa::Integer) {
-        buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-    }
-
     /// `,"key":` (every key but the first) as one literal: one copy, not three.
     macro_rules! key {
         ($name:literal) => {
@@ -364,6 +332,7 @@ mod hand {
     }
 
     /// `,"name":value` when there is a value (skipped fields are absent).
+    #[inline(always)]
     fn field<T>(buf: &mut Vec<u8>, key: &[u8], value: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
         if let Some(v) = value {
             buf.extend_from_slice(key);
@@ -371,9 +340,9 @@ mod hand {
         }
     }
 
-    fn opt_int(buf: &mut Vec<u8>, n: Option<impl itoa::Integer>) {
+    fn opt_int(buf: &mut Vec<u8>, n: Option<impl Into<u64>>) {
         match n {
-            Some(n) => int(buf, n),
+            Some(n) => uint(buf, n),
             None => buf.extend_from_slice(b"null"),
         }
     }
@@ -381,6 +350,7 @@ mod hand {
     fn ip(buf: &mut Vec<u8>, a: Option<IpAddr>) {
         match a {
             // Addresses have nothing to escape.
+            Some(IpAddr::V4(a)) => super::super::bytes::ipv4(buf, a, Some(b'"')),
             Some(a) => {
                 buf.push(b'"');
                 write_ip(buf, a);
@@ -415,13 +385,106 @@ mod hand {
         let _ = serde_json::to_writer(&mut *buf, value);
     }
 
-    pub fn frame(buf: &mut Vec<u8>, j: &JsonFrame) {
-        buf.extend_from_slice(b"{\"frame\":");
-        int(buf, j.frame);
-        buf.extend_from_slice(key!("ts"));
-        serde(buf, &j.ts);
+    /// What serde_json writes for the time as `f64` (the shortest digits
+    /// that read back as the same `f64`): for a time of whole microseconds
+    /// (tcpdump's, Wireshark's) within 2^33 s, written from its integers.
+    /// The decimal `secs.micros` is those digits when the `f64` is the one
+    /// nearest to it: then it reads back as that `f64`, and no shorter
+    /// decimal can, as one with fewer digits would be another number of
+    /// whole microseconds, and those lie further apart than the `f64`'s
+    /// rounding interval is wide (2^-20 s). Any other time goes to serde_json.
+    pub(super) fn time(buf: &mut Vec<u8>, ts: crate::source::Timestamp) {
+        let v = ts.as_f64();
+        let micros = ts.nanos / 1000;
+        if ts.nanos.is_multiple_of(1000) && (1..1 << 33).contains(&ts.secs) && nearest(v, ts.secs, micros) {
+            uint(buf, ts.secs as u64);
+            buf.push(b'.');
+            if micros == 0 {
+                buf.push(b'0');
+            } else {
+                // Six digits, trailing zeros dropped.
+                let mut m = micros;
+                let mut digits = 6;
+                while m.is_multiple_of(10) {
+                    m /= 10;
+                    digits -= 1;
+                }
+                super::super::bytes::put_digits(buf, m, digits);
+            }
+        } else {
+            serde(buf, &v);
+        }
+    }
+
+    /// `v` is the `f64` nearest to `secs + micros / 10^6` (and not a tie).
+    pub(super) fn nearest(v: f64, secs: i64, micros: u32) -> bool {
+        let bits = v.to_bits();
+        let (exp, mantissa) = (((bits >> 52) & 0x7ff) as i32, bits & ((1 << 52) - 1) | 1 << 52);
+        // v = mantissa * 2^e, and e < 0 for these times.
+        let e = exp - 1075;
+        if !(-60..0).contains(&e) {
+            return false;
+        }
+        // |D - v| < 2^(e-1), times 10^6 * 2^-e: |N * 2^-e - mantissa * 10^6| < 10^6 / 2.
+        let n = i128::from(secs) * 1_000_000 + i128::from(micros);
+        let gap = (n << -e) - i128::from(mantissa) * 1_000_000;
+        gap.abs() < 500_000
+    }
+
+    /// The parts of a line that repeat from frame to frame, kept as text:
+    /// the connection (protocol, addresses, ports, stream), the flags, and
+    /// the run from the window scale to the cause (options, expert flags,
+    /// states). A line is then some ten copies instead of some forty pieces.
+    pub struct Texts {
+        conns: Box<[Option<(Conn, Padded<96>)>]>,
+        tails: Box<[Option<(u128, Padded<160>)>]>,
+        flags: Box<[Padded<64>]>,
+    }
+
+    impl Default for Texts {
+        fn default() -> Self {
+            let flags = (0..256u16)
+                .map(|f| {
+                    let mut b = key!("flags").to_vec();
+                    names(&mut b, flags::NAMES.iter().filter(|(bit, _)| f & bit != 0).map(|(_, n)| *n));
+                    Padded::new(&b).expect("every flag name fits")
+                })
+                .collect();
+            Texts { conns: vec![None; 1024].into(), tails: vec![None; 256].into(), flags }
+        }
+    }
+
+    /// An IPv4 TCP or UDP packet's `proto` to `stream`.
+    #[derive(Clone, Copy, PartialEq)]
+    struct Conn {
+        addrs: u64,
+        ports: u32,
+        stream: u32,
+        tcp: bool,
+    }
+
+    /// Appends `text` kept in `slot` under `key`, or writes it with `write`
+    /// and keeps it there.
+    #[inline(always)]
+    fn kept<K: PartialEq + Copy, const N: usize>(
+        buf: &mut Vec<u8>,
+        slot: &mut Option<(K, Padded<N>)>,
+        key: K,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
+        match slot {
+            Some((k, text)) if *k == key => text.put(buf),
+            _ => {
+                let at = buf.len();
+                write(buf);
+                *slot = Padded::new(&buf[at..]).map(|text| (key, text));
+            }
+        }
+    }
+
+    fn conn(buf: &mut Vec<u8>, rec: &FrameRecord, stream: Option<u32>) {
         buf.extend_from_slice(key!("proto"));
-        buf.extend_from_slice(match j.proto {
+        buf.extend_from_slice(match rec.proto {
             Proto::Tcp => b"\"tcp\"",
             Proto::Udp => b"\"udp\"",
             Proto::Icmp => b"\"icmp\"",
@@ -429,56 +492,131 @@ mod hand {
             Proto::Other => b"\"other\"",
         });
         buf.extend_from_slice(key!("src"));
-        ip(buf, j.src);
+        ip(buf, rec.src);
         buf.extend_from_slice(key!("dst"));
-        ip(buf, j.dst);
+        ip(buf, rec.dst);
         buf.extend_from_slice(key!("sport"));
-        opt_int(buf, j.sport);
+        opt_int(buf, rec.sport);
         buf.extend_from_slice(key!("dport"));
-        opt_int(buf, j.dport);
-        field(buf, key!("stream"), j.stream, int);
-        if let Some(f) = &j.flags {
-            buf.extend_from_slice(key!("flags"));
-            names(buf, flags::NAMES.iter().filter(|(b, _)| f.0 & b != 0).map(|(_, n)| *n));
-        }
-        for (name, v) in [
-            (key!("seq"), j.seq),
-            (key!("ack"), j.ack),
-            (key!("seq_raw"), j.seq_raw),
-            (key!("ack_raw"), j.ack_raw),
-            (key!("len"), j.len),
-            (key!("win"), j.win),
-        ] {
-            field(buf, name, v, int);
-        }
-        field(buf, key!("win_scale"), j.win_scale, int);
-        field(buf, key!("mss"), j.mss, opt_int);
-        field(buf, key!("wscale"), j.wscale, opt_int);
-        if let Some(a) = &j.analysis {
-            buf.extend_from_slice(key!("analysis"));
-            names(buf, a.0.names());
-        }
-        field(buf, key!("dupack_num"), j.dupack_num, int);
-        if let Some(st) = &j.state {
-            buf.extend_from_slice(key!("state"));
-            buf.extend_from_slice(b"{\"src\":");
-            name(buf, st.src);
-            buf.extend_from_slice(b",\"dst\":");
-            name(buf, st.dst);
-            buf.push(b'}');
-        }
-        field(buf, key!("icmp_type"), j.icmp_type, int);
-        field(buf, key!("icmp_code"), j.icmp_code, int);
-        field(buf, key!("icmp_udp_stream"), j.icmp_udp_stream, int);
+        opt_int(buf, rec.dport);
+        field(buf, key!("stream"), stream, uint);
+    }
+
+    /// From `win_scale` to `state`, for a whole TCP header.
+    fn tcp_tail(buf: &mut Vec<u8>, t: &TcpRecord) {
+        buf.extend_from_slice(key!("win_scale"));
+        int(buf, t.win_scale);
+        buf.extend_from_slice(key!("mss"));
+        opt_int(buf, t.mss);
+        buf.extend_from_slice(key!("wscale"));
+        opt_int(buf, t.wscale);
+        buf.extend_from_slice(key!("analysis"));
+        names(buf, t.expert.names());
+        field(buf, key!("dupack_num"), (t.dupack_num > 0).then_some(t.dupack_num), uint);
+        buf.extend_from_slice(key!("state"));
+        buf.extend_from_slice(b"{\"src\":");
+        name(buf, t.state_src.name());
+        buf.extend_from_slice(b",\"dst\":");
+        name(buf, t.state_dst.name());
+        buf.push(b'}');
+    }
+
+    fn cause(buf: &mut Vec<u8>, c: Option<Cause>) {
         buf.extend_from_slice(key!("cause"));
-        match j.cause {
-            Some(c) => string(buf, c),
+        match c {
+            Some(c) => string(buf, c.en()),
             None => buf.extend_from_slice(b"null"),
         }
-        if !j.explain.is_empty() {
+    }
+
+    /// The line of `rec`, with its payload's preview.
+    pub fn frame(buf: &mut Vec<u8>, rec: &FrameRecord, payload: Option<&str>, texts: &mut Texts) {
+        let tcp = rec.tcp.as_ref();
+        // A damaged header: only what tshark decodes before it gives up.
+        let too_short = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderTooShort(_))));
+        let beyond = tcp.is_some_and(|t| matches!(t.malformed, Some(TcpMalformed::HeaderBeyondSegment(_))));
+        let whole = tcp.filter(|_| !too_short);
+        let stream = tcp.map(|t| t.stream).or(rec.udp.as_ref().map(|u| u.stream));
+
+        buf.extend_from_slice(b"{\"frame\":");
+        uint(buf, rec.frame);
+        buf.extend_from_slice(key!("ts"));
+        time(buf, rec.ts);
+        match (rec.src, rec.dst, rec.sport, rec.dport, stream) {
+            (Some(IpAddr::V4(s)), Some(IpAddr::V4(d)), Some(sp), Some(dp), Some(st))
+                if matches!(rec.proto, Proto::Tcp | Proto::Udp) =>
+            {
+                let key = Conn {
+                    addrs: u64::from(s.to_bits()) << 32 | u64::from(d.to_bits()),
+                    ports: u32::from(sp) << 16 | u32::from(dp),
+                    stream: st,
+                    tcp: rec.proto == Proto::Tcp,
+                };
+                let slot = &mut texts.conns[(st as usize ^ usize::from(sp)) % 1024];
+                kept(buf, slot, key, |buf| conn(buf, rec, stream));
+            }
+            _ => conn(buf, rec, stream),
+        }
+        if let Some(t) = whole {
+            texts.flags[usize::from(t.flags & 0xff)].put(buf);
+        }
+        field(buf, key!("seq"), tcp.map(|t| t.seq), uint);
+        field(buf, key!("ack"), whole.map(|t| t.ack), uint);
+        field(buf, key!("seq_raw"), tcp.map(|t| t.seq_raw), uint);
+        field(buf, key!("ack_raw"), whole.map(|t| t.ack_raw), uint);
+        let len = tcp.filter(|_| !beyond).map(|t| t.len).or(rec.udp.as_ref().map(|u| u.len));
+        field(buf, key!("len"), len, uint);
+        match (whole, tcp) {
+            (Some(t), _) if rec.icmp.is_none() => {
+                buf.extend_from_slice(key!("win"));
+                uint(buf, t.win);
+                // Everything from the window scale to the cause, in 128 bits.
+                let key = u128::from(t.win_scale as u8)
+                    | u128::from(t.mss.map_or(0, |m| u32::from(m) | 1 << 16)) << 8
+                    | u128::from(t.wscale.map_or(0, |w| u16::from(w) | 1 << 8)) << 25
+                    | u128::from(t.expert.0) << 34
+                    | u128::from(t.dupack_num) << 66
+                    | u128::from(t.state_src as u8) << 98
+                    | u128::from(t.state_dst as u8) << 102
+                    | u128::from(rec.cause.map_or(0, |c| c as u8 + 1)) << 106;
+                let hash = ((key as u64) ^ ((key >> 64) as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let slot = &mut texts.tails[(hash >> 56) as usize];
+                kept(buf, slot, key, |buf| {
+                    tcp_tail(buf, t);
+                    cause(buf, rec.cause);
+                });
+            }
+            _ => {
+                if let Some(t) = whole {
+                    buf.extend_from_slice(key!("win"));
+                    uint(buf, t.win);
+                    tcp_tail(buf, t);
+                } else if let Some(t) = tcp {
+                    // Too short for more than the sequence number; still a state.
+                    buf.extend_from_slice(key!("analysis"));
+                    names(buf, t.expert.names());
+                    field(buf, key!("dupack_num"), (t.dupack_num > 0).then_some(t.dupack_num), uint);
+                    buf.extend_from_slice(key!("state"));
+                    buf.extend_from_slice(b"{\"src\":");
+                    name(buf, t.state_src.name());
+                    buf.extend_from_slice(b",\"dst\":");
+                    name(buf, t.state_dst.name());
+                    buf.push(b'}');
+                }
+                if let Some(i) = rec.icmp.as_deref() {
+                    buf.extend_from_slice(key!("icmp_type"));
+                    uint(buf, i.msg.icmp_type);
+                    buf.extend_from_slice(key!("icmp_code"));
+                    uint(buf, i.msg.code);
+                    field(buf, key!("icmp_udp_stream"), i.udp_stream, uint);
+                }
+                cause(buf, rec.cause);
+            }
+        }
+        if rec.explain[0].is_some() {
             buf.extend_from_slice(key!("explain"));
             buf.push(b'[');
-            for (i, e) in j.explain.0.iter().flatten().enumerate() {
+            for (i, e) in rec.explain.iter().flatten().enumerate() {
                 if i > 0 {
                     buf.push(b',');
                 }
@@ -486,17 +624,21 @@ mod hand {
             }
             buf.push(b']');
         }
-        if j.truncated {
+        if rec.truncated {
             buf.extend_from_slice(key!("truncated"));
             buf.extend_from_slice(b"true");
         }
-        field(buf, key!("link_type"), j.link_type, int);
-        field(buf, key!("malformed"), j.malformed, string);
-        field(buf, key!("payload"), j.payload.as_deref(), string);
-        field(buf, key!("http"), j.http.as_ref(), serde);
-        field(buf, key!("dns"), j.dns.as_ref(), serde);
-        field(buf, key!("comment"), j.comment, string);
-        field(buf, key!("wire"), j.wire.as_ref(), serde);
+        field(buf, key!("link_type"), rec.src.is_none().then_some(rec.link.0), uint);
+        let malformed = tcp.and_then(|t| t.malformed).map(|m| match m {
+            TcpMalformed::HeaderTooShort(_) => "tcp_header_too_short",
+            TcpMalformed::HeaderBeyondSegment(_) => "tcp_header_beyond_segment",
+        });
+        field(buf, key!("malformed"), malformed, string);
+        field(buf, key!("payload"), payload, string);
+        field(buf, key!("http"), rec.http.as_deref().map(HttpJson::new), |b, h| serde(b, &h));
+        field(buf, key!("dns"), rec.udp.as_ref().and_then(|u| u.dns.as_deref()).map(DnsJson::new), |b, d| serde(b, &d));
+        field(buf, key!("comment"), rec.comment.as_deref(), string);
+        field(buf, key!("wire"), rec.wire.as_ref(), serde);
         buf.push(b'}');
     }
 }
@@ -513,12 +655,20 @@ pub struct JsonlRenderer<W: Write> {
     /// Payload previews by payload: the requests and replies of many
     /// connections are the same bytes. Bounded: cleared when full.
     previews: rustc_hash::FxHashMap<crate::analyze::Payload, String>,
+    /// Parts of lines kept as text.
+    texts: hand::Texts,
 }
 
 impl<W: Write> JsonlRenderer<W> {
     /// A renderer writing to `out`.
     pub fn new(out: W) -> Self {
-        JsonlRenderer { out, line: Vec::with_capacity(1024), hold: 0, previews: Default::default() }
+        JsonlRenderer {
+            out,
+            line: Vec::with_capacity(1024),
+            hold: 0,
+            previews: Default::default(),
+            texts: Default::default(),
+        }
     }
 
     /// A renderer that writes in blocks of `Self::BLOCK` bytes (a replay).
@@ -547,8 +697,8 @@ impl<W: Write> JsonlRenderer<W> {
 
 impl<W: Write> Renderer for JsonlRenderer<W> {
     fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
-        let payload = rec.payload.as_ref().map(|p| Self::preview(&mut self.previews, p).into());
-        hand::frame(&mut self.line, &JsonFrame::with_preview(rec, payload));
+        let payload = rec.payload.as_ref().map(|p| Self::preview(&mut self.previews, p));
+        hand::frame(&mut self.line, rec, payload, &mut self.texts);
         self.line.push(b'\n');
         if self.line.len() <= self.hold {
             return Ok(());
@@ -674,12 +824,14 @@ mod tests {
             let Ok(mut reader) = crate::source::file::CaptureReader::open(file) else { continue };
             let mut analyzer = Analyzer::new();
             let mut buf = Vec::new();
+            let mut texts = hand::Texts::default();
             let _ = reader.for_each(|f| {
                 let packet = crate::decode::decode(f);
                 let rec = analyzer.on_packet(f, &packet);
                 let j = JsonFrame::new(&rec);
                 buf.clear();
-                hand::frame(&mut buf, &j);
+                let preview = rec.payload.as_ref().map(super::super::payload::preview);
+                hand::frame(&mut buf, &rec, preview.as_deref(), &mut texts);
                 assert_eq!(
                     String::from_utf8_lossy(&buf),
                     serde_json::to_string(&j).unwrap(),
@@ -692,6 +844,61 @@ mod tests {
             });
         }
         assert!(frames > 1000, "{frames} frames");
+    }
+
+    /// Times written from their integers are serde_json's `f64`, over the
+    /// whole range of the fast path, its edges, and times it hands back.
+    #[test]
+    fn times_as_serde_json_writes_them() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut stamps = Vec::new();
+        for secs in
+            [0i64, 1, 2, 9, 10, 1_000_000_000, 1_795_378_065, (1 << 31) - 1, 1 << 31, (1 << 33) - 1, 1 << 33, 1 << 40]
+        {
+            for nanos in [0u32, 1_000, 10_000, 100_000, 500_000_000, 999_999_000, 999_999_999, 123_456_789, 1] {
+                stamps.push((secs, nanos));
+            }
+        }
+        for _ in 0..300_000 {
+            let r = next();
+            let secs = match r % 4 {
+                0 => (r >> 8) as i64 % (1 << 33),
+                1 => 1_700_000_000 + (r >> 8) as i64 % 200_000_000,
+                2 => (r >> 8) as i64 % 100_000,
+                _ => (r >> 8) as i64 % 10,
+            };
+            let micros = (next() % 1_000_000) as u32;
+            // Whole microseconds, some with trailing zeros, and some nanoseconds.
+            let nanos = match r >> 60 {
+                0 => micros * 1000 + 1,
+                1..=3 => micros / 1000 * 1_000_000,
+                _ => micros * 1000,
+            };
+            stamps.push((secs, nanos));
+        }
+        let mut buf = Vec::new();
+        let fast = stamps.iter().filter(|&&(s, n)| {
+            let ts = crate::source::Timestamp { secs: s, nanos: n };
+            n % 1000 == 0 && (1..1 << 33).contains(&s) && hand::nearest(ts.as_f64(), s, n / 1000)
+        });
+        // Most whole-microsecond times take the fast path; the rest check the way back.
+        assert!(fast.count() > 200_000);
+        for (secs, nanos) in stamps {
+            let ts = crate::source::Timestamp { secs, nanos };
+            buf.clear();
+            hand::time(&mut buf, ts);
+            assert_eq!(
+                String::from_utf8_lossy(&buf),
+                serde_json::to_string(&ts.as_f64()).unwrap(),
+                "{secs} s {nanos} ns"
+            );
+        }
     }
 
     /// Names written without the escaping pass need none.

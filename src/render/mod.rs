@@ -1,5 +1,6 @@
 //! Renderers: terminal ladder, per-connection table, JSON lines.
 
+pub mod bytes;
 pub mod fold;
 pub mod frame;
 pub mod graph;
