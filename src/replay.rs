@@ -151,8 +151,9 @@ fn replay_frames(
     let mut io_error: Option<io::Error> = None;
     let mut warned: Vec<u32> = Vec::new();
     let keeps = render.keeps_records();
+    let mut rec = FrameRecord::blank();
     let read = reader.for_each(|frame| {
-        let rec = analyzer.on_frame(frame);
+        analyzer.on_frame_into(frame, &mut rec);
         if rec.non_ip == Some(crate::decode::NonIp::UnsupportedLink) && !warned.contains(&frame.link.0) {
             warned.push(frame.link.0);
             let (name, n) = (frame.link.name(), frame.link.0);
@@ -168,7 +169,7 @@ fn replay_frames(
         }
         if filter.matches(&rec) {
             let shown = if keeps {
-                render.frame_record(frame, rec, &analyzer)
+                render.frame_record(frame, &mut rec, &analyzer)
             } else {
                 render.frame_bytes(frame, &rec, &analyzer)
             };

@@ -187,6 +187,32 @@ pub struct FrameRecord {
 }
 
 impl FrameRecord {
+    /// A record of nothing, for [`Analyzer::on_frame_into`] to fill.
+    pub fn blank() -> FrameRecord {
+        FrameRecord {
+            frame: 0,
+            ts: Timestamp::default(),
+            proto: Proto::Other,
+            src: None,
+            dst: None,
+            sport: None,
+            dport: None,
+            truncated: false,
+            link: crate::source::LinkType(0),
+            non_ip: None,
+            tcp: None,
+            udp: None,
+            icmp: None,
+            cause: None,
+            explain: [None, None],
+            payload: None,
+            http: None,
+            comment: None,
+            wire: None,
+            timing: None,
+        }
+    }
+
     /// Both ports, when the frame has them.
     pub fn has_port(&self, port: u16) -> bool {
         self.sport == Some(port) || self.dport == Some(port)
@@ -602,6 +628,20 @@ impl Analyzer {
 
     /// Analyzes one decoded frame.
     pub fn on_packet(&mut self, frame: &Frame<'_>, packet: &Packet<'_>) -> FrameRecord {
+        let mut rec = FrameRecord::blank();
+        self.on_packet_into(frame, packet, &mut rec);
+        rec
+    }
+
+    /// [`Analyzer::on_frame`] into a record the caller keeps: a record is
+    /// 336 bytes, and returning one per frame was a copy of them each time.
+    pub fn on_frame_into(&mut self, frame: &Frame<'_>, rec: &mut FrameRecord) {
+        let packet = decode::decode(frame);
+        self.on_packet_into(frame, &packet, rec)
+    }
+
+    /// [`Analyzer::on_packet`] into `rec`, which it overwrites.
+    pub fn on_packet_into(&mut self, frame: &Frame<'_>, packet: &Packet<'_>, rec: &mut FrameRecord) {
         self.frames += 1;
         self.retire(frame.ts);
         if packet.truncated {
@@ -614,7 +654,7 @@ impl Analyzer {
             Some((s, d)) => (Some(s), Some(d)),
             None => (None, None),
         };
-        let mut rec = FrameRecord {
+        *rec = FrameRecord {
             frame: frame.number,
             ts: frame.ts,
             proto: Proto::Other,
@@ -645,7 +685,7 @@ impl Analyzer {
                 if rec.wire.is_some_and(|w| w.action == crate::source::wire::spec::Action::Drop) {
                     self.next_lost = true;
                 }
-                self.on_tcp(&mut rec, SocketAddr::new(s, seg.sport), SocketAddr::new(d, seg.dport), seg);
+                self.on_tcp(rec, SocketAddr::new(s, seg.sport), SocketAddr::new(d, seg.dport), seg);
                 // A copy the wire made repeats bytes, so it looks like a
                 // retransmission; no kernel sent it, and the words say so.
                 if rec.wire.is_some_and(|w| w.action == crate::source::wire::spec::Action::Duplicate)
@@ -706,7 +746,6 @@ impl Analyzer {
             }
             _ => {}
         }
-        rec
     }
 
     fn udp_flow_of(&mut self, src: SocketAddr, dst: SocketAddr, ts: Timestamp) -> (u32, u8) {

@@ -959,6 +959,10 @@ impl<W: Write> HtmlRenderer<W> {
 struct Compressor {
     tx: Option<std::sync::mpsc::SyncSender<(String, Vec<String>)>>,
     sizes: Option<std::sync::mpsc::Receiver<usize>>,
+    /// Blocks compressed, back to be freed here, where they were made:
+    /// glibc's free of another thread's block takes that thread's arena
+    /// lock, and the threads waited on it some 7,500 times a page (strace).
+    spent: Option<std::sync::mpsc::Receiver<(String, Vec<String>)>>,
     thread: Option<std::thread::JoinHandle<Vec<String>>>,
     /// Real sizes of the first blocks, added up, and how many.
     settled: usize,
@@ -983,6 +987,7 @@ impl Compressor {
         if self.tx.is_none() {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(String, Vec<String>)>(IN_FLIGHT - 1);
             let (sizes_tx, sizes_rx) = std::sync::mpsc::channel();
+            let (spent_tx, spent_rx) = std::sync::mpsc::channel();
             self.thread = Some(std::thread::spawn(move || {
                 let mut out = Vec::new();
                 let mut json = Vec::new();
@@ -1009,11 +1014,16 @@ impl Compressor {
                     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &packed[..n]);
                     let _ = sizes_tx.send(b64.len());
                     out.push(b64);
+                    let _ = spent_tx.send((html, details));
                 }
                 out
             }));
             self.tx = Some(tx);
             self.sizes = Some(sizes_rx);
+            self.spent = Some(spent_rx);
+        }
+        if let Some(spent) = &self.spent {
+            spent.try_iter().for_each(drop);
         }
         // The thread ends only when the sender is dropped, so this cannot fail.
         let _ = self.tx.as_ref().map(|tx| tx.send((html, details)));

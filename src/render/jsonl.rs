@@ -779,7 +779,9 @@ impl Batch {
     /// Records per hand-over.
     const ROWS: usize = 2048;
 
-    fn push(&mut self, rec: FrameRecord) {
+    /// Takes `rec`'s parts: a row's copies and the payload, or the whole
+    /// record (leaving a blank).
+    fn push(&mut self, rec: &mut FrameRecord) {
         // Every field named: a new one must be placed here, in a row or not.
         let FrameRecord {
             frame,
@@ -802,39 +804,38 @@ impl Batch {
             comment,
             wire,
             timing,
-        } = &rec;
+        } = rec;
         let (Some(IpAddr::V4(src)), Some(IpAddr::V4(dst)), None, None, None, None, None, None, false) =
-            (src, dst, non_ip, icmp, http, comment, wire, timing, tcp.is_some() && udp.is_some())
+            (*src, *dst, non_ip, icmp, http, comment, wire, timing, tcp.is_some() && udp.is_some())
         else {
-            self.whole.push(rec);
+            self.whole.push(std::mem::replace(rec, FrameRecord::blank()));
             self.rows.push(Handed::Whole);
             return;
         };
-        let row = Row {
+        // Not both (a record with both goes whole).
+        let transport = match (*tcp, udp.take()) {
+            (Some(t), _) => Transport::Tcp(t),
+            (None, Some(u)) => Transport::Udp(u),
+            (None, None) => Transport::Neither,
+        };
+        self.explains.extend(explain.iter().flatten());
+        let payload = payload.take();
+        self.rows.push(Handed::Row(Row {
             frame: *frame,
             ts: *ts,
-            src: *src,
-            dst: *dst,
+            src,
+            dst,
             sport: *sport,
             dport: *dport,
             link: *link,
             proto: *proto,
             truncated: *truncated,
             cause: *cause,
-            transport: Transport::Neither,
+            transport,
             explains: explain.iter().flatten().count() as u8,
             payload: payload.is_some(),
-        };
-        self.explains.extend(explain.iter().flatten());
-        let FrameRecord { tcp, udp, payload, .. } = rec;
+        }));
         self.payloads.extend(payload);
-        // Not both (a record with both would have gone whole).
-        let transport = match (tcp, udp) {
-            (Some(t), _) => Transport::Tcp(t),
-            (None, Some(u)) => Transport::Udp(u),
-            (None, None) => Transport::Neither,
-        };
-        self.rows.push(Handed::Row(Row { transport, ..row }));
     }
 
     fn with_capacity(rows: usize) -> Batch {
@@ -948,7 +949,7 @@ impl Threaded {
         Threaded { batch: Batch::with_capacity(Batch::ROWS), tx: thread.is_some().then_some(tx), spare, thread }
     }
 
-    fn push(&mut self, rec: FrameRecord) -> io::Result<()> {
+    fn push(&mut self, rec: &mut FrameRecord) -> io::Result<()> {
         self.batch.push(rec);
         if self.batch.len() >= Batch::ROWS {
             self.hand_over()?;
@@ -987,10 +988,10 @@ impl Threaded {
 
 impl Renderer for Threaded {
     fn frame(&mut self, rec: &FrameRecord, _: &Analyzer) -> io::Result<()> {
-        self.push(rec.clone())
+        self.push(&mut rec.clone())
     }
 
-    fn frame_record(&mut self, _: &crate::source::Frame<'_>, rec: FrameRecord, _: &Analyzer) -> io::Result<()> {
+    fn frame_record(&mut self, _: &crate::source::Frame<'_>, rec: &mut FrameRecord, _: &Analyzer) -> io::Result<()> {
         self.push(rec)
     }
 
@@ -1063,8 +1064,9 @@ mod tests {
             let mut back: Vec<String> = Vec::new();
             let _ = reader.for_each(|f| {
                 let rec = analyzer.on_frame(f);
+                let mut rec = rec;
                 sent.push(format!("{rec:?}"));
-                batch.push(rec);
+                batch.push(&mut rec);
                 rows += usize::from(matches!(batch.rows.last(), Some(Handed::Row(_))));
                 if batch.len() == 7 {
                     batch

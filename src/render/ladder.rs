@@ -649,8 +649,13 @@ impl<W: Write> Renderer for LadderRenderer<W> {
         self.take(rec.clone(), analyzer)
     }
 
-    fn frame_record(&mut self, _: &crate::source::Frame<'_>, rec: FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
-        self.take(rec, analyzer)
+    fn frame_record(
+        &mut self,
+        _: &crate::source::Frame<'_>,
+        rec: &mut FrameRecord,
+        analyzer: &Analyzer,
+    ) -> io::Result<()> {
+        self.take(std::mem::replace(rec, FrameRecord::blank()), analyzer)
     }
 
     fn keeps_records(&self) -> bool {

@@ -26,11 +26,12 @@ pub trait Renderer {
     fn frame_bytes(&mut self, _frame: &Frame<'_>, rec: &FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
         self.frame(rec, analyzer)
     }
-    /// Shows one frame, taking its record (replay, which has no further use
-    /// for it): a renderer that keeps records (a bulk run, another thread)
-    /// takes it along without a copy. Called only when [`Renderer::keeps_records`].
-    fn frame_record(&mut self, frame: &Frame<'_>, rec: FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
-        self.frame_bytes(frame, &rec, analyzer)
+    /// Shows one frame, free to take its record's parts (replay, which
+    /// has no further use for them and overwrites the record next): a
+    /// renderer that keeps records (a bulk run, another thread) takes what
+    /// it keeps without a copy. Called only when [`Renderer::keeps_records`].
+    fn frame_record(&mut self, frame: &Frame<'_>, rec: &mut FrameRecord, analyzer: &Analyzer) -> io::Result<()> {
+        self.frame_bytes(frame, rec, analyzer)
     }
     /// Whether [`Renderer::frame_record`] saves a copy; otherwise moving the
     /// record in costs more than lending it (the table).
