@@ -95,28 +95,48 @@ fn generate(out: &Path) {
 
 struct Measure {
     name: String,
+    /// The fastest run and the slowest.
     secs: f64,
+    worst: f64,
+    /// Peak RSS, the largest of all runs.
     rss_kib: u64,
 }
 
-/// Runs `cmd` (stdout to /dev/null) under GNU time; the best of `runs`.
-/// Wall time by our own clock (GNU time rounds to 10 ms), peak RSS by time.
-fn measure(name: &str, cmd: &str, runs: usize) -> Measure {
-    let mut best: Option<Measure> = None;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let out = Command::new("/usr/bin/time")
-            .args(["-f", "%M", "sh", "-c", &format!("{cmd} > /dev/null 2>/dev/null")])
-            .output()
-            .expect("/usr/bin/time (Debian package `time`)");
-        let secs = start.elapsed().as_secs_f64();
-        let text = String::from_utf8_lossy(&out.stderr);
-        let rss_kib: u64 = text.lines().last().and_then(|x| x.trim().parse().ok()).unwrap_or(0);
-        if best.as_ref().is_none_or(|b| secs < b.secs) {
-            best = Some(Measure { name: name.into(), secs, rss_kib });
+/// Runs `cmd` once (stdout to /dev/null) under GNU time: wall time by our
+/// own clock (GNU time rounds to 10 ms), peak RSS by time.
+fn run_once(cmd: &str) -> (f64, u64) {
+    let start = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "sh", "-c", &format!("{cmd} > /dev/null 2>/dev/null")])
+        .output()
+        .expect("/usr/bin/time (Debian package `time`)");
+    let secs = start.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stderr);
+    (secs, text.lines().last().and_then(|x| x.trim().parse().ok()).unwrap_or(0))
+}
+
+/// Each `(name, command, runs)`, the best of its runs. The runs go round
+/// the commands in turn rather than one command at a time: this machine is
+/// a VM whose speed shifts for seconds at a time (with the host's placement
+/// of its two cores), and taking turns lets such a spell fall on every
+/// command alike instead of on one.
+fn measure_all(cmds: &[(&str, String, usize)]) -> Vec<Measure> {
+    let mut rows: Vec<Measure> = cmds
+        .iter()
+        .map(|(name, _, _)| Measure { name: name.to_string(), secs: f64::INFINITY, worst: 0.0, rss_kib: 0 })
+        .collect();
+    let rounds = cmds.iter().map(|c| c.2).max().unwrap_or(0);
+    for round in 0..rounds {
+        for ((_, cmd, runs), m) in cmds.iter().zip(&mut rows) {
+            if round < *runs {
+                let (secs, rss) = run_once(cmd);
+                m.secs = m.secs.min(secs);
+                m.worst = m.worst.max(secs);
+                m.rss_kib = m.rss_kib.max(rss);
+            }
         }
     }
-    best.expect("at least one run")
+    rows
 }
 
 fn frames_in(wirelab: &Path, file: &Path) -> u64 {
@@ -328,23 +348,23 @@ fn main() {
     let page = std::env::temp_dir().join("wirelab-bench.html");
     let html = page.display();
     let runs = 5;
-    let rows = vec![
-        measure("cat (I/O floor)", &format!("cat {f}"), runs),
-        measure("wirelab replay --format table", &format!("{w} replay --format table {f}"), runs),
-        measure("wirelab replay --format jsonl", &format!("{w} replay --format jsonl {f}"), runs),
-        measure("wirelab replay (ladder)", &format!("{w} replay {f}"), runs),
-        measure("wirelab replay --html (and ladder)", &format!("{w} replay --html {html} {f}"), runs),
-        measure("wirelab … table, time gaps ×1000", &format!("{w} replay --format table {st}"), runs),
-        measure("tcpdump -nr", &format!("tcpdump -nr {f}"), runs),
-        measure("tshark -r", &format!("tshark -r {f}"), 1),
-        measure("tshark -T fields -e tcp.seq -e tcp.ack", &format!("tshark -r {f} -T fields -e tcp.seq -e tcp.ack"), 1),
-    ];
+    let rows = measure_all(&[
+        ("cat (I/O floor)", format!("cat {f}"), runs),
+        ("wirelab replay --format table", format!("{w} replay --format table {f}"), runs),
+        ("wirelab replay --format jsonl", format!("{w} replay --format jsonl {f}"), runs),
+        ("wirelab replay (ladder)", format!("{w} replay {f}"), runs),
+        ("wirelab replay --html (and ladder)", format!("{w} replay --html {html} {f}"), runs),
+        ("wirelab … table, time gaps ×1000", format!("{w} replay --format table {st}"), runs),
+        ("tcpdump -nr", format!("tcpdump -nr {f}"), runs),
+        ("tshark -r", format!("tshark -r {f}"), 1),
+        ("tshark -T fields -e tcp.seq -e tcp.ack", format!("tshark -r {f} -T fields -e tcp.seq -e tcp.ack"), 1),
+    ]);
     let tshark = rows.iter().find(|r| r.name == "tshark -r").map(|r| r.secs).unwrap_or(f64::NAN);
     let tcpdump = rows.iter().find(|r| r.name == "tcpdump -nr").map(|r| r.secs).unwrap_or(f64::NAN);
     println!();
     println!(
-        "{:<42} {:>9} {:>13} {:>10} {:>9} {:>9}",
-        "command", "wall s", "frames/s", "peak RSS", "÷tshark", "÷tcpdump"
+        "{:<42} {:>9} {:>9} {:>13} {:>10} {:>9} {:>9}",
+        "command", "wall s", "slowest", "frames/s", "peak RSS", "÷tshark", "÷tcpdump"
     );
     for r in &rows {
         let fps = frames as f64 / r.secs.max(1e-9);
@@ -354,16 +374,18 @@ fn main() {
             (String::new(), String::new())
         };
         println!(
-            "{:<42} {:>9.3} {:>13.0} {:>7.1} MiB {:>9} {:>9}",
+            "{:<42} {:>9.3} {:>9.3} {:>13.0} {:>7.1} MiB {:>9} {:>9}",
             r.name,
             r.secs,
+            r.worst,
             fps,
             r.rss_kib as f64 / 1024.0,
             vs_tshark,
             vs_tcpdump
         );
     }
-    println!("(÷tshark: how many times faster than `tshark -r` on the same file, same run)");
+    println!("(wall s: the best of {runs} runs, taken in turns with the other commands; slowest: the worst of them;");
+    println!(" peak RSS: the largest of the runs; ÷tshark: how many times faster than `tshark -r` on the same file, same run)");
     let secs_of = |name: &str| rows.iter().find(|r| r.name == name).map_or(f64::NAN, |r| r.secs);
     println!(
         "--html takes {:.2}× the ladder's time",
