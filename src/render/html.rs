@@ -111,6 +111,45 @@ impl std::fmt::Display for Px {
     }
 }
 
+/// A piece of markup appended by [`put!`].
+trait Piece {
+    fn put(self, o: &mut String);
+}
+
+impl Piece for &str {
+    fn put(self, o: &mut String) {
+        o.push_str(self);
+    }
+}
+
+impl Piece for Px {
+    /// What `Display` writes, without the formatter.
+    fn put(self, o: &mut String) {
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+            o.push_str(itoa::Buffer::new().format(v as i64));
+        } else {
+            let _ = write!(o, "{v}");
+        }
+    }
+}
+
+impl Piece for u64 {
+    fn put(self, o: &mut String) {
+        o.push_str(itoa::Buffer::new().format(self));
+    }
+}
+
+/// Appends each piece (a `&str`, a [`Px`], a `u64`) in turn: the markup of
+/// every row, without the formatter's work per argument (`write!` with
+/// coordinates was about a third of drawing a row).
+macro_rules! put {
+    ($o:expr, $($piece:expr),+ $(,)?) => {{
+        let o: &mut String = $o;
+        $( Piece::put($piece, o); )+
+    }};
+}
+
 /// JSON for a `<script>` element: `<` escaped so no `</script>` (nor `<!--`)
 /// from a capture's text can end the element. `<` only occurs inside JSON
 /// strings, where `\u003c` means the same.
@@ -213,14 +252,19 @@ struct Row {
 impl Row {
     /// Appends the packet's `<g>`, placed at `y`, to `out`.
     fn write_at(&self, out: &mut String, y: f64) {
-        let _ = write!(
+        put!(
             out,
-            "<g class=\"pkt {}\" data-frame=\"{}\" transform=\"translate(0,{})\" tabindex=\"-1\">\
-             <rect class=\"hit\" x=\"0\" y=\"0\" width=\"{W}\" height=\"{}\"/>",
-            self.class,
+            "<g class=\"pkt ",
+            self.class.as_str(),
+            "\" data-frame=\"",
             self.frame,
+            "\" transform=\"translate(0,",
             Px(y),
+            ")\" tabindex=\"-1\"><rect class=\"hit\" x=\"0\" y=\"0\" width=\"",
+            Px(W),
+            "\" height=\"",
             Px(self.height),
+            "\"/>",
         );
         out.push_str(&self.body);
         out.push_str("</g>");
@@ -371,11 +415,17 @@ impl<W: Write> HtmlRenderer<W> {
         let c = &mut self.chunk;
         c.html.push_str("<section><h2>");
         c.html.push_str(&s.head.title);
-        let _ = write!(
-            c.html,
-            "</h2><svg class=\"ladder\" viewBox=\"0 0 {W} {}\" width=\"{W}\" height=\"{}\" role=\"img\">",
+        put!(
+            &mut c.html,
+            "</h2><svg class=\"ladder\" viewBox=\"0 0 ",
+            Px(W),
+            " ",
             Px(h),
-            Px(h)
+            "\" width=\"",
+            Px(W),
+            "\" height=\"",
+            Px(h),
+            "\" role=\"img\">",
         );
         if s.lanes != Lanes::Other {
             c.html.push_str(&s.head.ends);
@@ -485,22 +535,28 @@ impl<W: Write> HtmlRenderer<W> {
         let t = Seconds::new(rec.ts.nanos_since(first));
         let mut g = String::with_capacity(512);
         let mut y = 18.0;
-        let _ = write!(
-            g,
-            "<text class=\"num\" x=\"34\" y=\"{}\" text-anchor=\"end\">{}</text><text class=\"time\" x=\"40\" y=\"{}\">{}</text>",
+        put!(
+            &mut g,
+            "<text class=\"num\" x=\"34\" y=\"",
             Px(y),
+            "\" text-anchor=\"end\">",
             rec.frame,
+            "</text><text class=\"time\" x=\"40\" y=\"",
             Px(y),
-            t.as_str()
+            "\">",
+            t.as_str(),
+            "</text>",
         );
         match dir {
             Some(right) => {
                 let ay = y + 8.0;
-                let _ = write!(
-                    g,
-                    "<text class=\"lbl\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">",
+                put!(
+                    &mut g,
+                    "<text class=\"lbl\" x=\"",
                     Px((LX + RX) / 2.0),
-                    Px(y)
+                    "\" y=\"",
+                    Px(y),
+                    "\" text-anchor=\"middle\">",
                 );
                 esc_into(&mut g, label);
                 g.push_str("</text>");
@@ -518,17 +574,23 @@ impl<W: Write> HtmlRenderer<W> {
                         Px(ay + 5.0)
                     );
                 } else {
-                    let _ = write!(g, "<use href=\"#{}\" y=\"{}\"/>", if right { "ar" } else { "al" }, Px(ay));
+                    put!(&mut g, "<use href=\"#", if right { "ar" } else { "al" }, "\" y=\"", Px(ay), "\"/>");
                 }
                 for (text, x, anchor) in [(states.0, LX - 8.0, "end"), (states.1, RX + 8.0, "start")] {
                     if let Some(st) = text {
-                        let _ = write!(
-                            g,
-                            "<circle class=\"st\" cx=\"{}\" cy=\"{}\" r=\"3.5\"/><text class=\"state\" x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\">",
+                        put!(
+                            &mut g,
+                            "<circle class=\"st\" cx=\"",
                             Px(if anchor == "end" { LX } else { RX }),
+                            "\" cy=\"",
                             Px(ay),
+                            "\" r=\"3.5\"/><text class=\"state\" x=\"",
                             Px(x),
+                            "\" y=\"",
                             Px(ay + 4.0),
+                            "\" text-anchor=\"",
+                            anchor,
+                            "\">",
                         );
                         esc_into(&mut g, st);
                         g.push_str("</text>");
@@ -537,7 +599,7 @@ impl<W: Write> HtmlRenderer<W> {
                 y = ay + 6.0;
             }
             None => {
-                let _ = write!(g, "<text class=\"lbl\" x=\"{}\" y=\"{}\">", Px(LX - 100.0), Px(y));
+                put!(&mut g, "<text class=\"lbl\" x=\"", Px(LX - 100.0), "\" y=\"", Px(y), "\">");
                 esc_into(&mut g, label);
                 g.push_str("</text>");
                 y += 4.0;
@@ -565,7 +627,7 @@ impl<W: Write> HtmlRenderer<W> {
                 } else {
                     ""
                 };
-                let _ = write!(g, "<text class=\"{cls}\" x=\"{}\" y=\"{}\">{mark}", Px(x), Px(y));
+                put!(&mut g, "<text class=\"", *cls, "\" x=\"", Px(x), "\" y=\"", Px(y), "\">", mark);
                 esc_into(&mut g, line);
                 g.push_str("</text>");
             }
@@ -1066,11 +1128,20 @@ fn lifelines(y1: f64, y2: f64) -> String {
 
 /// [`lifelines`], appended to `out`.
 fn write_lifelines(out: &mut String, y1: f64, y2: f64) {
-    let (y1, y2) = (Px(y1), Px(y2));
-    let _ = write!(
-        out,
-        "<line class=\"life\" x1=\"{LX}\" y1=\"{y1}\" x2=\"{LX}\" y2=\"{y2}\"/><line class=\"life\" x1=\"{RX}\" y1=\"{y1}\" x2=\"{RX}\" y2=\"{y2}\"/>"
-    );
+    for x in [LX, RX] {
+        put!(
+            out,
+            "<line class=\"life\" x1=\"",
+            Px(x),
+            "\" y1=\"",
+            Px(y1),
+            "\" x2=\"",
+            Px(x),
+            "\" y2=\"",
+            Px(y2),
+            "\"/>"
+        );
+    }
 }
 
 fn opt(a: Option<std::net::IpAddr>) -> String {
