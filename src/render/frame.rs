@@ -208,6 +208,18 @@ impl Dissection {
     }
 }
 
+/// A piece of a field's value for [`Slots::pieces`].
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    Str(&'a str),
+    Dec(u32),
+    /// `0x` and this many lowercase hex digits: `{:#0N$x}` less the width quirks.
+    Hex(u32, u32),
+    /// This many binary digits: `{:0N$b}`.
+    Bits(u32, u32),
+    V4(std::net::Ipv4Addr),
+}
+
 /// Fills a list of fields (or lines) from its start, keeping each slot's
 /// string allocation from the frame before.
 struct Slots<'a, T> {
@@ -260,6 +272,35 @@ impl Slots<'_, Field> {
     fn num(&mut self, key: &'static str, label: &'static str, n: u32, bits: u8, at: (usize, usize)) {
         self.slot(key, label, bits, at).push_str(itoa::Buffer::new().format(n));
     }
+
+    /// A value in pieces: what `format_args!` would make of them, without
+    /// the formatter (each frame of a page has a dozen such values).
+    fn pieces(&mut self, key: &'static str, label: &'static str, pieces: &[Text<'_>], bits: u8, at: (usize, usize)) {
+        let v = self.slot(key, label, bits, at);
+        for p in pieces {
+            match *p {
+                Text::Str(s) => v.push_str(s),
+                Text::Dec(n) => v.push_str(itoa::Buffer::new().format(n)),
+                Text::Hex(n, digits) => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    v.push_str("0x");
+                    for i in (0..digits).rev() {
+                        v.push(char::from(HEX[(n >> (4 * i) & 0xf) as usize]));
+                    }
+                }
+                Text::Bits(n, digits) => {
+                    for i in (0..digits).rev() {
+                        v.push(if n >> i & 1 == 1 { '1' } else { '0' });
+                    }
+                }
+                Text::V4(a) => {
+                    let mut b = Vec::with_capacity(20);
+                    super::bytes::ipv4(&mut b, a, None);
+                    v.push_str(std::str::from_utf8(&b).unwrap_or_default());
+                }
+            }
+        }
+    }
 }
 
 impl Slots<'_, String> {
@@ -287,11 +328,17 @@ fn ip_fields(d: &[u8], i: usize, f: &mut Slots<'_, Field>) {
             };
             f.put("version", tr("Version", "版本"), format_args!("4"), 4, (i, i + 1));
             f.num("ihl", tr("IHL", "首部长度"), u32::from(vihl & 0x0f), 4, (i, i + 1));
-            f.put("tos", tr("Type of Service", "服务类型"), format_args!("0x{tos:02x}"), 8, (i + 1, i + 2));
+            f.pieces("tos", tr("Type of Service", "服务类型"), &[Text::Hex(u32::from(tos), 2)], 8, (i + 1, i + 2));
             f.num("total_length", tr("Total Length", "总长度"), u32::from(total), 16, (i + 2, i + 4));
-            f.put("id", tr("Identification", "标识"), format_args!("0x{id:04x}"), 16, (i + 4, i + 6));
+            f.pieces("id", tr("Identification", "标识"), &[Text::Hex(u32::from(id), 4)], 16, (i + 4, i + 6));
             let df = if frag & 0x4000 != 0 { " DF" } else { "" };
-            f.put("ip_flags", tr("Flags", "标志"), format_args!("{:03b}{df}", frag >> 13), 3, (i + 6, i + 7));
+            f.pieces(
+                "ip_flags",
+                tr("Flags", "标志"),
+                &[Text::Bits(u32::from(frag >> 13), 3), Text::Str(df)],
+                3,
+                (i + 6, i + 7),
+            );
             f.num("frag", tr("Fragment Offset", "片偏移"), u32::from(frag & 0x1fff), 13, (i + 6, i + 8));
             f.num("ttl", tr("TTL", "生存时间"), u32::from(ttl), 8, (i + 8, i + 9));
             let name = match proto {
@@ -300,18 +347,24 @@ fn ip_fields(d: &[u8], i: usize, f: &mut Slots<'_, Field>) {
                 1 => " (ICMP)",
                 _ => "",
             };
-            f.put("protocol", tr("Protocol", "协议"), format_args!("{proto}{name}"), 8, (i + 9, i + 10));
-            f.put(
+            f.pieces(
+                "protocol",
+                tr("Protocol", "协议"),
+                &[Text::Dec(u32::from(proto)), Text::Str(name)],
+                8,
+                (i + 9, i + 10),
+            );
+            f.pieces(
                 "ip_checksum",
                 tr("Header Checksum", "首部校验和"),
-                format_args!("0x{sum:04x}"),
+                &[Text::Hex(u32::from(sum), 4)],
                 16,
                 (i + 10, i + 12),
             );
             if let (Some(s), Some(t)) = (d.get(i + 12..i + 16), d.get(i + 16..i + 20)) {
                 let a = |b: &[u8]| std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]);
-                f.put("src", tr("Source Address", "源地址"), format_args!("{}", a(s)), 32, (i + 12, i + 16));
-                f.put("dst", tr("Destination Address", "目的地址"), format_args!("{}", a(t)), 32, (i + 16, i + 20));
+                f.pieces("src", tr("Source Address", "源地址"), &[Text::V4(a(s))], 32, (i + 12, i + 16));
+                f.pieces("dst", tr("Destination Address", "目的地址"), &[Text::V4(a(t))], 32, (i + 16, i + 20));
             }
         }
         Some(6) => {
@@ -356,8 +409,12 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord, f: &mut Slots<'_, Field>, 
     let (seq_label, ack_label) = (tr("Sequence Number", "序号"), tr("Acknowledgment Number", "确认号"));
     match tcp {
         Some(r) => {
-            f.put("seq", seq_label, format_args!("{seq} ({relative} {})", r.seq), 32, (at + 4, at + 8));
-            f.put("ack", ack_label, format_args!("{ack} ({relative} {})", r.ack), 32, (at + 8, at + 12));
+            let (open, close) = (Text::Str(" ("), Text::Str(")"));
+            let (rel, space) = (Text::Str(relative), Text::Str(" "));
+            let seq = [Text::Dec(seq), open, rel, space, Text::Dec(r.seq), close];
+            f.pieces("seq", seq_label, &seq, 32, (at + 4, at + 8));
+            let ack = [Text::Dec(ack), open, rel, space, Text::Dec(r.ack), close];
+            f.pieces("ack", ack_label, &ack, 32, (at + 8, at + 12));
         }
         None => {
             f.num("seq", seq_label, seq, 32, (at + 4, at + 8));
@@ -385,13 +442,14 @@ fn tcp_fields(d: &[u8], at: usize, rec: &FrameRecord, f: &mut Slots<'_, Field>, 
     }
     f.num("window", tr("Window", "窗口"), u32::from(win), 16, (at + 14, at + 16));
     let (Some(sum), Some(urg)) = (be16(t, 16), be16(t, 18)) else { return };
-    f.put("checksum", tr("Checksum", "校验和"), format_args!("0x{sum:04x}"), 16, (at + 16, at + 18));
+    f.pieces("checksum", tr("Checksum", "校验和"), &[Text::Hex(u32::from(sum), 4)], 16, (at + 16, at + 18));
     f.num("urgent", tr("Urgent Pointer", "紧急指针"), u32::from(urg), 16, (at + 18, at + 20));
     let hlen = ((off >> 4) as usize) * 4;
     let bytes = tr("bytes", "字节");
     if hlen > 20 {
         let options = (at + 20, (at + hlen).min(d.len()));
-        f.put("options", tr("Options", "选项"), format_args!("({} {bytes})", hlen - 20), 32, options);
+        let text = [Text::Str("("), Text::Dec((hlen - 20) as u32), Text::Str(" "), Text::Str(bytes), Text::Str(")")];
+        f.pieces("options", tr("Options", "选项"), &text, 32, options);
     }
     let line = notes.line();
     let _ = write!(
