@@ -1050,6 +1050,60 @@ mod tests {
         assert!(frames > 1000, "{frames} frames");
     }
 
+    /// The writing thread's lines are the single-threaded renderer's, byte
+    /// for byte, over enough records that emptied batches come back and
+    /// are filled again (each capture's records, in turn, until there are
+    /// ten batches' worth).
+    #[test]
+    fn the_writing_thread_writes_what_one_thread_would() {
+        #[derive(Clone, Default)]
+        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut records = Vec::new();
+        for file in super::super::every_capture() {
+            let Ok(mut reader) = crate::source::file::CaptureReader::open(&file) else { continue };
+            let mut analyzer = Analyzer::new();
+            let _ = reader.for_each(|f| {
+                records.push(analyzer.on_frame(f));
+                ControlFlow::Continue(())
+            });
+        }
+        assert!(records.len() > 1000, "{} records", records.len());
+        let analyzer = Analyzer::new();
+        let (threaded, mut one) = (Shared::default(), JsonlRenderer::new(Vec::new()));
+        let out = threaded.clone();
+        let mut t = Threaded::start(move || out);
+        let mut sent = 0;
+        while sent < 10 * Batch::ROWS {
+            for rec in &records {
+                let frame = crate::source::Frame {
+                    number: rec.frame,
+                    ts: rec.ts,
+                    link: rec.link,
+                    data: &[],
+                    orig_len: 0,
+                    comment: None,
+                };
+                t.frame_record(&frame, &mut rec.clone(), &analyzer).unwrap();
+                one.frame(rec, &analyzer).unwrap();
+                sent += 1;
+            }
+        }
+        t.finish(&analyzer).unwrap();
+        one.finish(&analyzer).unwrap();
+        let threaded = threaded.0.lock().unwrap();
+        assert_eq!(threaded.len(), one.out.len());
+        assert!(*threaded == one.out, "the lines differ");
+    }
+
     /// A batch gives back every record as it was pushed (all fields, by
     /// `Debug`), rows and whole records in order, across batch boundaries.
     #[test]
