@@ -667,25 +667,15 @@ impl Analyzer {
         *rec = FrameRecord {
             frame: frame.number,
             ts: frame.ts,
-            proto: Proto::Other,
             src,
             dst,
-            sport: None,
-            dport: None,
             truncated: packet.truncated,
             link: frame.link,
             non_ip: packet.non_ip,
-            tcp: None,
-            udp: None,
-            icmp: None,
-            cause: None,
-            explain: [None, None],
-            payload: None,
-            http: None,
             comment: frame.comment.map(Box::from),
             // A lab run's saved file says what its wire did (a replay shows it again).
             wire: self.next_wire.take().or_else(|| frame.comment.and_then(crate::source::wire::WireMark::from_comment)),
-            timing: None,
+            ..FrameRecord::blank()
         };
         match (&packet.transport, packet.addrs) {
             (Transport::Tcp(seg), Some((s, d))) => {

@@ -510,6 +510,11 @@ mod hand {
         opt_int(buf, t.mss);
         buf.extend_from_slice(key!("wscale"));
         opt_int(buf, t.wscale);
+        analysis_and_state(buf, t);
+    }
+
+    /// From `analysis` to `state`: all a header too short for more has.
+    fn analysis_and_state(buf: &mut Vec<u8>, t: &TcpRecord) {
         buf.extend_from_slice(key!("analysis"));
         names(buf, t.expert.names());
         field(buf, key!("dupack_num"), (t.dupack_num > 0).then_some(t.dupack_num), uint);
@@ -593,15 +598,7 @@ mod hand {
                     tcp_tail(buf, t);
                 } else if let Some(t) = tcp {
                     // Too short for more than the sequence number; still a state.
-                    buf.extend_from_slice(key!("analysis"));
-                    names(buf, t.expert.names());
-                    field(buf, key!("dupack_num"), (t.dupack_num > 0).then_some(t.dupack_num), uint);
-                    buf.extend_from_slice(key!("state"));
-                    buf.extend_from_slice(b"{\"src\":");
-                    name(buf, t.state_src.name());
-                    buf.extend_from_slice(b",\"dst\":");
-                    name(buf, t.state_dst.name());
-                    buf.push(b'}');
+                    analysis_and_state(buf, t);
                 }
                 if let Some(i) = rec.icmp.as_deref() {
                     buf.extend_from_slice(key!("icmp_type"));
