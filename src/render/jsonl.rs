@@ -725,10 +725,11 @@ pub struct Threaded {
 }
 
 /// Records on their way to the writing thread. Every byte moved there is
-/// read from the other core's cache: a whole record is 336 bytes, and moving
-/// 907,086 of them cost the reading thread more than its reading and
-/// analysis together (perf, 0.14 s alone, 0.35 s handing over). So a record
-/// with only the usual parts goes as a [`Row`] of about a third of that,
+/// read from the other core's cache, and its line taken back before the
+/// next batch is written there: on this machine's slow spells that was
+/// most of what the hand-over cost (perf: reading and analysis 0.14 s,
+/// the same with whole records of 336 bytes handed over 0.27–0.40 s). So a
+/// record with only the usual parts goes as a [`Row`] of a third of that,
 /// its explanations and payload (when it has them) alongside, and only
 /// records with a rare part go whole.
 #[derive(Default)]
