@@ -737,6 +737,8 @@ struct Batch {
     rows: Vec<Handed>,
     explains: Vec<crate::analyze::Explain>,
     payloads: Vec<crate::analyze::Payload>,
+    /// Rows' HTTP messages, flat (see [`HttpMessage::flatten_into`]).
+    http: Vec<u8>,
     whole: Vec<FrameRecord>,
     /// Records made again from rows that hold heap blocks.
     made: Vec<FrameRecord>,
@@ -749,8 +751,8 @@ enum Handed {
     Whole,
 }
 
-/// A record of an IPv4 packet without ICMP, HTTP, comment or lab-wire
-/// parts: everything else of [`FrameRecord`], which it becomes again.
+/// A record of an IPv4 packet without ICMP, comment or lab-wire parts:
+/// everything else of [`FrameRecord`], which it becomes again.
 struct Row {
     frame: u64,
     ts: crate::source::Timestamp,
@@ -765,6 +767,7 @@ struct Row {
     transport: Transport,
     explains: u8,
     payload: bool,
+    http: bool,
 }
 
 enum Transport {
@@ -803,8 +806,8 @@ impl Batch {
             wire,
             timing,
         } = rec;
-        let (Some(IpAddr::V4(src)), Some(IpAddr::V4(dst)), None, None, None, None, None, None, false) =
-            (*src, *dst, non_ip, icmp, http, comment, wire, timing, tcp.is_some() && udp.is_some())
+        let (Some(IpAddr::V4(src)), Some(IpAddr::V4(dst)), None, None, None, None, None, false) =
+            (*src, *dst, non_ip, icmp, comment, wire, timing, tcp.is_some() && udp.is_some())
         else {
             self.whole.push(std::mem::replace(rec, FrameRecord::blank()));
             self.rows.push(Handed::Whole);
@@ -818,6 +821,11 @@ impl Batch {
         };
         self.explains.extend(explain.iter().flatten());
         let payload = payload.take();
+        let http_at = self.http.len();
+        // Flattened here and freed here, where it was made.
+        if let Some(m) = http.take() {
+            m.flatten_into(&mut self.http);
+        }
         self.rows.push(Handed::Row(Row {
             frame: *frame,
             ts: *ts,
@@ -832,6 +840,7 @@ impl Batch {
             transport,
             explains: explain.iter().flatten().count() as u8,
             payload: payload.is_some(),
+            http: self.http.len() != http_at,
         }));
         self.payloads.extend(payload);
     }
@@ -849,18 +858,22 @@ impl Batch {
         self.rows.clear();
         self.explains.clear();
         self.payloads.clear();
+        self.http.clear();
         self.whole.clear();
         self.made.clear();
     }
 
-    /// Each record again, in order. A record's heap parts (HTTP, DNS, a
-    /// long payload) stay in the batch for the reading thread, which made
-    /// them, to free: glibc's free of another thread's block takes that
-    /// thread's arena lock, and the two threads then waited on it some
-    /// 13,000 times a replay (strace, 907,086 frames).
+    /// Each record again, in order. A record's heap parts from the reading
+    /// thread (a whole record's, DNS, a long payload) stay in the batch for
+    /// that thread, which made them, to free: glibc's free of another
+    /// thread's block takes that thread's arena lock, and the two threads
+    /// then waited on it some 13,000 times a replay (strace, 907,086
+    /// frames). An HTTP message is made again from its flat form here, and
+    /// freed here.
     fn each(&mut self, mut write: impl FnMut(&FrameRecord) -> io::Result<()>) -> io::Result<()> {
-        let Batch { rows, explains, payloads, whole, made } = self;
+        let Batch { rows, explains, payloads, http, whole, made } = self;
         let (mut explains, mut payloads, mut whole) = (explains.drain(..), payloads.drain(..), whole.iter());
+        let mut flat = &http[..];
         for h in rows.drain(..) {
             let r = match h {
                 Handed::Whole => {
@@ -878,7 +891,7 @@ impl Batch {
             for e in explain.iter_mut().take(usize::from(r.explains)) {
                 *e = explains.next();
             }
-            let rec = FrameRecord {
+            let mut rec = FrameRecord {
                 frame: r.frame,
                 ts: r.ts,
                 proto: r.proto,
@@ -895,12 +908,14 @@ impl Batch {
                 cause: r.cause,
                 explain,
                 payload: if r.payload { payloads.next() } else { None },
-                http: None,
+                http: if r.http { crate::analyze::HttpMessage::unflatten(&mut flat).map(Box::new) } else { None },
                 comment: None,
                 wire: None,
                 timing: None,
             };
             write(&rec)?;
+            // The message was made again here: it is freed here too.
+            rec.http = None;
             let on_heap = rec.payload.as_ref().is_some_and(|p| p.head.spilled())
                 || rec.udp.as_ref().is_some_and(|u| u.dns.is_some());
             if on_heap {
@@ -962,6 +977,7 @@ impl Threaded {
                 claim(&mut used.rows);
                 claim(&mut used.payloads);
                 claim(&mut used.explains);
+                claim(&mut used.http);
                 used
             }
             Err(_) => Batch::with_capacity(Batch::ROWS),
