@@ -103,7 +103,7 @@ impl HttpMessage {
 /// (a box, its lines, a string per header) let that thread read blocks the
 /// reading thread then freed and reused, and each such cache line crossed
 /// between the cores again: with it HTTP cost a JSON-lines replay 0.08 s,
-/// without it (this) 0.02 s, about what parsing takes (perf, 45,000
+/// with this 0.02–0.04 s, of which parsing is 0.02 s (45,000
 /// exchanges). Lengths and numbers are little-endian `u32`/`u64`.
 impl HttpMessage {
     /// Appends the message's flat form to `out`.

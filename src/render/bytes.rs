@@ -111,10 +111,11 @@ const OCTETS: [(u32, usize); 256] = {
     t
 };
 
-/// An IPv4 address as `Display` writes it, between `quote`s when given.
+/// An IPv4 address's text as `Display` writes it, in a register's bytes
+/// (15 at most), and its length.
 #[inline]
-pub fn ipv4(buf: &mut Vec<u8>, a: std::net::Ipv4Addr, quote: Option<u8>) {
-    // Built in a register (15 characters at most), for the reason in `digits8`.
+pub fn ipv4_text(a: std::net::Ipv4Addr) -> ([u8; 16], usize) {
+    // Built in a register, for the reason in `digits8`.
     let (mut text, mut at) = (0u128, 0);
     for (i, octet) in a.octets().into_iter().enumerate() {
         let (digits, len) = OCTETS[usize::from(octet)];
@@ -125,12 +126,19 @@ pub fn ipv4(buf: &mut Vec<u8>, a: std::net::Ipv4Addr, quote: Option<u8>) {
             at += 1;
         }
     }
+    (text.to_le_bytes(), at)
+}
+
+/// An IPv4 address as `Display` writes it, between `quote`s when given.
+#[inline]
+pub fn ipv4(buf: &mut Vec<u8>, a: std::net::Ipv4Addr, quote: Option<u8>) {
+    let (text, len) = ipv4_text(a);
     if let Some(q) = quote {
         buf.push(q);
-        put(buf, &text.to_le_bytes(), at);
+        put(buf, &text, len);
         buf.push(q);
     } else {
-        put(buf, &text.to_le_bytes(), at);
+        put(buf, &text, len);
     }
 }
 

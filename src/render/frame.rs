@@ -294,9 +294,8 @@ impl Slots<'_, Field> {
                     }
                 }
                 Text::V4(a) => {
-                    let mut b = Vec::with_capacity(20);
-                    super::bytes::ipv4(&mut b, a, None);
-                    v.push_str(std::str::from_utf8(&b).unwrap_or_default());
+                    let (text, len) = super::bytes::ipv4_text(a);
+                    v.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
                 }
             }
         }

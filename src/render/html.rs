@@ -100,13 +100,19 @@ fn esc_into(o: &mut String, s: &str) {
 /// whole (the ladder's always are: its steps are whole pixels).
 struct Px(f64);
 
+impl Px {
+    /// The coordinate as an integer when `Display` would write it as one.
+    fn whole(&self) -> Option<i64> {
+        let v = self.0;
+        (v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative())).then_some(v as i64)
+    }
+}
+
 impl std::fmt::Display for Px {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.0;
-        if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
-            f.write_str(itoa::Buffer::new().format(v as i64))
-        } else {
-            std::fmt::Display::fmt(&v, f)
+        match self.whole() {
+            Some(n) => f.write_str(itoa::Buffer::new().format(n)),
+            None => std::fmt::Display::fmt(&self.0, f),
         }
     }
 }
@@ -125,11 +131,11 @@ impl Piece for &str {
 impl Piece for Px {
     /// What `Display` writes, without the formatter.
     fn put(self, o: &mut String) {
-        let v = self.0;
-        if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
-            o.push_str(itoa::Buffer::new().format(v as i64));
-        } else {
-            let _ = write!(o, "{v}");
+        match self.whole() {
+            Some(n) => o.push_str(itoa::Buffer::new().format(n)),
+            None => {
+                let _ = write!(o, "{}", self.0);
+            }
         }
     }
 }
